@@ -1,0 +1,117 @@
+/**
+ * The one catalogue of errors. Every error this library raises is an `RpcError` with a stable `code`
+ * that callers can switch on; messages are for people and may change, codes do not.
+ */
+export class RpcError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/** The remote service answered with an error (rpcx status bit + `__rpcx_error__`). Never retried. */
+export class ServiceError extends RpcError {
+  constructor(message: string, code = 'ERR_RPCX_SERVICE') {
+    super(code, message);
+  }
+  /** Maps rpcx's exact error texts to the most specific class. */
+  static fromRemote(message: string): ServiceError {
+    if (message.startsWith(UNKNOWN_SERVICE_PREFIX)) return new ServiceNotFoundError(message);
+    if (message.startsWith(UNKNOWN_METHOD_PREFIX)) return new MethodNotFoundError(message);
+    return new ServiceError(message);
+  }
+}
+
+export const UNKNOWN_SERVICE_PREFIX = "rpcx: can't find service ";
+export const UNKNOWN_METHOD_PREFIX = "rpcx: can't find method ";
+
+export class ServiceNotFoundError extends ServiceError {
+  constructor(message: string) {
+    super(message, 'ERR_RPCX_SERVICE_NOT_FOUND');
+  }
+}
+
+export class MethodNotFoundError extends ServiceError {
+  constructor(message: string) {
+    super(message, 'ERR_RPCX_METHOD_NOT_FOUND');
+  }
+}
+
+/** The call's deadline passed before a reply arrived. */
+export class TimeoutError extends RpcError {
+  constructor(message = 'rpcx: call timed out') {
+    super('ERR_RPCX_TIMEOUT', message);
+  }
+}
+
+/** The caller's AbortSignal fired. */
+export class AbortedError extends RpcError {
+  constructor(reason?: unknown) {
+    super('ERR_RPCX_ABORTED', 'rpcx: call aborted', { cause: reason });
+  }
+}
+
+/** The connection closed (or was never usable) while the call was pending. */
+export class ConnectionClosedError extends RpcError {
+  constructor(message = 'rpcx: connection closed', cause?: unknown) {
+    super('ERR_RPCX_CONNECTION_CLOSED', message, { cause });
+  }
+}
+
+/** Dialing a server failed or timed out. */
+export class DialError extends RpcError {
+  constructor(message: string, cause?: unknown) {
+    super('ERR_RPCX_DIAL', message, { cause });
+  }
+}
+
+/** Bytes on the wire that are not a valid rpcx frame. The connection that carried them is closed. */
+export class ProtocolError extends RpcError {
+  constructor(message: string, code = 'ERR_RPCX_PROTOCOL') {
+    super(code, message);
+  }
+}
+
+export class BadMagicError extends ProtocolError {
+  constructor(byte: number) {
+    super(`rpcx: bad magic byte 0x${byte.toString(16).padStart(2, '0')}`, 'ERR_RPCX_BAD_MAGIC');
+  }
+}
+
+export class FrameTooLargeError extends ProtocolError {
+  constructor(size: number, max: number) {
+    super(`rpcx: frame of ${size} bytes exceeds the maximum of ${max}`, 'ERR_RPCX_FRAME_TOO_LARGE');
+  }
+}
+
+/** A payload could not be (de)compressed, or would decompress past the configured cap. */
+export class CompressionError extends ProtocolError {
+  constructor(message: string) {
+    super(message, 'ERR_RPCX_COMPRESSION');
+  }
+}
+
+/** A payload could not be serialized or deserialized. */
+export class CodecError extends RpcError {
+  constructor(message: string, cause?: unknown) {
+    super('ERR_RPCX_CODEC', message, { cause });
+  }
+}
+
+/** A configuration or argument mistake by the caller (bad address, unknown network, ...). */
+export class ConfigError extends RpcError {
+  constructor(message: string) {
+    super('ERR_RPCX_CONFIG', message);
+  }
+}
+
+/** The client or server is closed or shutting down. */
+export class ClosedError extends RpcError {
+  constructor(message = 'rpcx: closed') {
+    super('ERR_RPCX_CLOSED', message);
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * A `Conn` over a Node `net.Socket` (or `tls.TLSSocket`): the shape shared by tcp, unix, TLS and HTTP CONNECT.
+ */
+import type { Socket } from 'node:net';
+import type { Conn } from './transport.js';
+
+export class SocketConn implements Conn {
+  readonly network: string;
+  readonly remoteAddress: string;
+  readonly localAddress: string;
+  readonly #socket: Socket;
+  #closed = false;
+  #closeListener: ((error?: Error) => void) | undefined;
+  #closeError: Error | undefined;
+
+  constructor(network: string, socket: Socket, remoteAddress?: string, localAddress?: string) {
+    this.network = network;
+    this.#socket = socket;
+    this.remoteAddress = remoteAddress ?? describe(socket.remoteAddress, socket.remotePort);
+    this.localAddress = localAddress ?? describe(socket.localAddress, socket.localPort);
+    socket.setNoDelay?.(true);
+    socket.on('error', (error) => {
+      this.#closeError ??= error;
+    });
+    socket.on('close', () => {
+      this.#closed = true;
+      const listener = this.#closeListener;
+      this.#closeListener = undefined;
+      listener?.(this.#closeError);
+    });
+  }
+
+  get closed(): boolean {
+    return this.#closed || this.#socket.destroyed;
+  }
+
+  /** The underlying socket, for transports that need it (TLS peer certificates, for example). */
+  get socket(): Socket {
+    return this.#socket;
+  }
+
+  write(data: Uint8Array): boolean {
+    if (this.closed) return true;
+    return this.#socket.write(data);
+  }
+
+  onData(listener: (chunk: Uint8Array) => void): void {
+    this.#socket.on('data', listener);
+  }
+
+  onClose(listener: (error?: Error) => void): void {
+    if (this.#closed) queueMicrotask(() => listener(this.#closeError));
+    else this.#closeListener = listener;
+  }
+
+  onDrain(listener: () => void): void {
+    this.#socket.on('drain', listener);
+  }
+
+  end(): void {
+    this.#socket.end();
+  }
+
+  destroy(error?: Error): void {
+    if (error) this.#closeError ??= error;
+    this.#socket.destroy();
+  }
+}
+
+function describe(host: string | undefined, port: number | undefined): string {
+  if (host === undefined) return '';
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}

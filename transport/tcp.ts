@@ -1,0 +1,113 @@
+/**
+ * `tcp`: plain TCP, or TLS when the listen/dial options carry `tls`.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import { DialError } from '../errors.js';
+import { joinHostPort, splitHostPort } from './registry.js';
+import { SocketConn } from './socket-conn.js';
+import type { Conn, DialOptions, Listener, ListenOptions, TlsOptions, Transport } from './transport.js';
+
+export const tcpTransport: Transport = {
+  networks: ['tcp'],
+
+  async listen(network, address, options, onConn) {
+    const { host, port } = splitHostPort(address);
+    const server = options.tls
+      ? tls.createServer(tlsServerOptions(options.tls), (socket) => onConn(new SocketConn(network, socket)))
+      : net.createServer({ noDelay: true }, (socket) => onConn(new SocketConn(network, socket)));
+    return listenServer(network, server, { host, port, reusePort: options.reusePort === true });
+  },
+
+  async dial(network, address, options) {
+    const { host, port } = splitHostPort(address);
+    const socket = options.tls
+      ? tls.connect({ host, port, ...tlsClientOptions(options.tls, host) })
+      : net.connect({ host, port, noDelay: true });
+    await waitConnected(socket, options, `${network}@${address}`, options.tls ? 'secureConnect' : 'connect');
+    return new SocketConn(network, socket);
+  },
+};
+
+export function tlsServerOptions(options: TlsOptions): tls.TlsOptions {
+  const { insecure: _insecure, servername: _servername, alpn, requestCert, ...context } = options;
+  return {
+    ...context,
+    requestCert: requestCert === true,
+    rejectUnauthorized: requestCert === true,
+    ...(alpn ? { ALPNProtocols: alpn } : {}),
+  };
+}
+
+export function tlsClientOptions(options: TlsOptions, host: string): tls.ConnectionOptions {
+  const { insecure, servername, alpn, requestCert: _requestCert, ...context } = options;
+  const name = servername ?? (net.isIP(host) ? undefined : host);
+  return {
+    ...context,
+    rejectUnauthorized: insecure !== true,
+    ...(name ? { servername: name } : {}),
+    ...(alpn ? { ALPNProtocols: alpn } : {}),
+    // An IP address is verified against the certificate's IP SANs.
+    checkServerIdentity: insecure ? () => undefined : tls.checkServerIdentity,
+  };
+}
+
+export interface NetListenSpec {
+  host?: string;
+  port?: number;
+  path?: string;
+  reusePort?: boolean;
+}
+
+/** Binds a `net.Server` and wraps it as a `Listener`. */
+export function listenServer(network: string, server: net.Server, spec: NetListenSpec): Promise<Listener> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => reject(error);
+    server.once('error', onError);
+    const listenArgs: net.ListenOptions = spec.path !== undefined ? { path: spec.path } : { host: spec.host, port: spec.port };
+    if (spec.reusePort) (listenArgs as net.ListenOptions & { reusePort?: boolean }).reusePort = true;
+    server.listen(listenArgs, () => {
+      server.off('error', onError);
+      const bound = server.address();
+      const address =
+        spec.path !== undefined ? spec.path : typeof bound === 'object' && bound ? joinHostPort(bound.address, bound.port) : String(bound);
+      resolve({
+        network,
+        address,
+        close: () => new Promise<void>((done) => server.close(() => done())),
+      });
+    });
+  });
+}
+
+/** Resolves when the socket connects; rejects with a DialError on error, timeout or abort (destroying the socket). */
+export function waitConnected(socket: net.Socket, options: DialOptions, target: string, event: 'connect' | 'secureConnect'): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timeoutMs = options.connectTimeoutMs ?? 0;
+    let timer: NodeJS.Timeout | undefined;
+    const cleanup = (): void => {
+      if (timer) clearTimeout(timer);
+      socket.off(event, onConnect);
+      socket.off('error', onError);
+      options.signal?.removeEventListener('abort', onAbort);
+    };
+    const fail = (error: DialError): void => {
+      cleanup();
+      socket.destroy();
+      reject(error);
+    };
+    const onConnect = (): void => {
+      cleanup();
+      resolve();
+    };
+    const onError = (error: Error): void => fail(new DialError(`rpcx: dial ${target} failed: ${error.message}`, error));
+    const onAbort = (): void => fail(new DialError(`rpcx: dial ${target} aborted`, options.signal?.reason));
+    if (options.signal?.aborted) return onAbort();
+    socket.once(event, onConnect);
+    socket.once('error', onError);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (timeoutMs > 0) timer = setTimeout(() => fail(new DialError(`rpcx: dial ${target} timed out after ${timeoutMs} ms`)), timeoutMs);
+  });
+}
+
+export type { Conn };

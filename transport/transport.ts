@@ -1,0 +1,74 @@
+/**
+ * The seam between the RPC layer and the networks. A transport knows how to listen and dial for one network name
+ * (`tcp`, `unix`, `kcp`, ...) and hands out `Conn`s: ordered, reliable byte streams. Nothing above this file knows
+ * which network a connection runs on; adding a network is one file implementing `Transport` plus one registration.
+ */
+import type { SecureContextOptions } from 'node:tls';
+
+/** One ordered, reliable, bidirectional byte stream. */
+export interface Conn {
+  /** The network name this connection was made on (`tcp`, `unix`, ...). */
+  readonly network: string;
+  /** The peer, as `host:port` (or the socket path for unix). */
+  readonly remoteAddress: string;
+  readonly localAddress: string;
+  /** True once the connection is closed in either direction; no more data will arrive and writes are dropped. */
+  readonly closed: boolean;
+  /**
+   * Writes bytes. Returns false when the transport's buffer is full: the caller should wait for the drain listener
+   * before writing more (writes are still accepted and buffered).
+   */
+  write(data: Uint8Array): boolean;
+  /** Sets the single consumer of incoming bytes. Chunk boundaries carry no meaning. */
+  onData(listener: (chunk: Uint8Array) => void): void;
+  /** Called once when the connection closes, with the error that closed it, if any. */
+  onClose(listener: (error?: Error) => void): void;
+  /** Called when a write that returned false has been flushed. */
+  onDrain(listener: () => void): void;
+  /** Flushes what was written, then closes. */
+  end(): void;
+  /** Closes at once, dropping unsent bytes. */
+  destroy(error?: Error): void;
+}
+
+/** TLS settings, shared by every TLS-capable network (tcp+TLS, quic, wss). */
+export interface TlsOptions extends SecureContextOptions {
+  /** Server: demand and verify client certificates (mutual TLS). */
+  requestCert?: boolean;
+  /** Client: skip certificate verification (tests only). */
+  insecure?: boolean;
+  /** Client: the name to verify the server certificate against (defaults to the dialed host). */
+  servername?: string;
+  /** ALPN protocols to offer or accept. */
+  alpn?: string[];
+}
+
+export interface ListenOptions {
+  tls?: TlsOptions;
+  /** Network-specific settings (for example KCP's key and FEC shards), read only by that network's transport. */
+  [setting: string]: unknown;
+}
+
+export interface DialOptions {
+  tls?: TlsOptions;
+  /** Milliseconds to wait for the connection to be established. */
+  connectTimeoutMs?: number;
+  signal?: AbortSignal;
+  [setting: string]: unknown;
+}
+
+/** A bound listener. */
+export interface Listener {
+  readonly network: string;
+  /** The bound address, with the real port when port 0 was asked for. */
+  readonly address: string;
+  /** Stops accepting. Connections already accepted are left to their owner. */
+  close(): Promise<void>;
+}
+
+export interface Transport {
+  /** The network names this transport serves (e.g. `['tcp']`, or `['ws', 'wss']`). */
+  readonly networks: readonly string[];
+  listen(network: string, address: string, options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener>;
+  dial(network: string, address: string, options: DialOptions): Promise<Conn>;
+}
