@@ -74,7 +74,12 @@ export function listenServer(network: string, server: net.Server, spec: NetListe
       resolve({
         network,
         address,
-        close: () => new Promise<void>((done) => server.close(() => done())),
+        // net.Server.close stops accepting at once but calls back only after every accepted socket has closed;
+        // accepted connections belong to their owner, so resolve as soon as accepting has stopped.
+        close: () => {
+          if (server.listening) server.close();
+          return Promise.resolve();
+        },
       });
     });
   });

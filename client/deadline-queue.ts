@@ -1,0 +1,91 @@
+/**
+ * Call deadlines without a timer per call. Calls that share a timeout expire in the order they were made, so each
+ * distinct timeout value keeps a FIFO; one timer is armed for the earliest head. Settled calls are dropped from the
+ * heads as the queue moves, so in steady state the queues hold about the calls still in flight.
+ */
+export interface Deadlined {
+  /** Milliseconds since the epoch. */
+  deadline: number;
+  /** True once the call completed by other means; the queue then skips it. */
+  settled: boolean;
+}
+
+class Fifo<T> {
+  items: T[] = [];
+  head = 0;
+  get size(): number {
+    return this.items.length - this.head;
+  }
+  peek(): T | undefined {
+    return this.items[this.head];
+  }
+  shift(): T | undefined {
+    const item = this.items[this.head];
+    this.items[this.head++] = undefined as T;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+  push(item: T): void {
+    this.items.push(item);
+  }
+}
+
+export class DeadlineQueue<T extends Deadlined> {
+  readonly #queues = new Map<number, Fifo<T>>();
+  readonly #onExpire: (item: T) => void;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
+  readonly #fireBound = (): void => this.#fire();
+
+  constructor(onExpire: (item: T) => void) {
+    this.#onExpire = onExpire;
+  }
+
+  add(item: T, timeoutMs: number): void {
+    let queue = this.#queues.get(timeoutMs);
+    if (!queue) {
+      queue = new Fifo<T>();
+      this.#queues.set(timeoutMs, queue);
+    }
+    while (queue.size > 0 && queue.peek()!.settled) queue.shift();
+    queue.push(item);
+    if (item.deadline < this.#timerAt) this.#arm(item.deadline);
+  }
+
+  /** Stops the timer and forgets every entry. */
+  clear(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    this.#queues.clear();
+  }
+
+  #arm(at: number): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(this.#fireBound, Math.max(0, at - Date.now()));
+  }
+
+  #fire(): void {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    for (const [timeout, queue] of this.#queues) {
+      while (queue.size > 0) {
+        const head = queue.peek()!;
+        if (head.settled) queue.shift();
+        else if (head.deadline <= now) {
+          queue.shift();
+          this.#onExpire(head);
+        } else break;
+      }
+      if (queue.size === 0) this.#queues.delete(timeout);
+      else next = Math.min(next, queue.peek()!.deadline);
+    }
+    if (next < Infinity) this.#arm(next);
+  }
+}

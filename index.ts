@@ -1,0 +1,20 @@
+/** rpcx-ts public API. */
+import 'reflect-metadata';
+import './codec/index.js';
+import './transport/builtin.js';
+
+export * from './errors.js';
+export { silentLogger, stderrLogger, verboseLogger, type Logger } from './logger.js';
+export { CompressType, MessageType, MetaKey, SerializeType, StatusType, serializeTypeFromName } from './protocol/constants.js';
+export { Message, type Metadata, type MessageInit } from './protocol/message.js';
+export { FrameParser } from './protocol/frame-parser.js';
+export { getCodec, registerCodec, type Codec } from './codec/index.js';
+export { registerTransport, getTransport, parseEndpoint, registeredNetworks } from './transport/registry.js';
+export type { Conn, Listener, ListenOptions, DialOptions, TlsOptions, Transport } from './transport/transport.js';
+export { service, method, type ServiceOptions, type MethodOptions } from './server/decorators.js';
+export { Server, type ServerOptions, type CloseOptions } from './server/server.js';
+export { CallContext } from './server/context.js';
+export { ServiceRegistry } from './server/service-registry.js';
+export { Client, type ClientOptions, type PushMessage, type HeartbeatOptions } from './client/client.js';
+export type { CallOptions, CallResult } from './client/call-options.js';
+export { createProxy, type ServiceProxy, type Caller } from './client/proxy.js';

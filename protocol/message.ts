@@ -1,0 +1,216 @@
+/**
+ * `Message` owns the rpcx wire format: one frame in, one frame out. Nothing else in the code base reads or writes
+ * frame bytes. Layout (big-endian): magic, version, flags, serialize type << 4, seq u64, total length u32, then
+ * four length-prefixed sections: service path, service method, metadata (repeated key/value pairs), payload.
+ */
+import { ProtocolError } from '../errors.js';
+import { Flag, HEADER_LENGTH, MAGIC, MessageType, StatusType, VERSION } from './constants.js';
+import { allocBytes, EMPTY_BYTES, utf8Decode, utf8Length, utf8Write } from './utf8.js';
+
+export type Metadata = Record<string, string>;
+
+const EMPTY_METADATA: Metadata = Object.freeze(Object.create(null) as Metadata);
+const TWO_32 = 0x1_0000_0000;
+
+export interface MessageInit {
+  type?: MessageType;
+  heartbeat?: boolean;
+  oneway?: boolean;
+  compressType?: number;
+  status?: StatusType;
+  serializeType?: number;
+  seq?: number;
+  servicePath?: string;
+  serviceMethod?: string;
+  metadata?: Metadata;
+  payload?: Uint8Array;
+}
+
+export class Message {
+  type: MessageType;
+  heartbeat: boolean;
+  oneway: boolean;
+  compressType: number;
+  status: StatusType;
+  serializeType: number;
+  /** uint64 on the wire; exact up to 2^53. */
+  seq: number;
+  servicePath: string;
+  serviceMethod: string;
+  metadata: Metadata;
+  /** The payload as it is on the wire (still compressed when compressType says so). */
+  payload: Uint8Array;
+
+  constructor(init: MessageInit = {}) {
+    this.type = init.type ?? MessageType.Request;
+    this.heartbeat = init.heartbeat ?? false;
+    this.oneway = init.oneway ?? false;
+    this.compressType = init.compressType ?? 0;
+    this.status = init.status ?? StatusType.Normal;
+    this.serializeType = init.serializeType ?? 0;
+    this.seq = init.seq ?? 0;
+    this.servicePath = init.servicePath ?? '';
+    this.serviceMethod = init.serviceMethod ?? '';
+    this.metadata = init.metadata ?? EMPTY_METADATA;
+    this.payload = init.payload ?? EMPTY_BYTES;
+  }
+
+  get isResponse(): boolean {
+    return this.type === MessageType.Response;
+  }
+
+  get isError(): boolean {
+    return this.status === StatusType.Error;
+  }
+
+  /** A response skeleton for this request: same seq, path, method, serialize type and heartbeat flag. */
+  reply(): Message {
+    return new Message({
+      type: MessageType.Response,
+      heartbeat: this.heartbeat,
+      serializeType: this.serializeType,
+      seq: this.seq,
+      servicePath: this.servicePath,
+      serviceMethod: this.serviceMethod,
+    });
+  }
+
+  // ---- encoding ----
+
+  #pathLength = -1;
+  #methodLength = -1;
+  #metadataLength = -1;
+
+  /** Bytes this message takes on the wire. Caches string lengths for the following encodeInto. */
+  encodedLength(): number {
+    this.#pathLength = utf8Length(this.servicePath);
+    this.#methodLength = utf8Length(this.serviceMethod);
+    let meta = 0;
+    for (const key in this.metadata) {
+      meta += 8 + utf8Length(key) + utf8Length(this.metadata[key]!);
+    }
+    this.#metadataLength = meta;
+    return HEADER_LENGTH + 16 + this.#pathLength + this.#methodLength + meta + this.payload.length;
+  }
+
+  /** Encodes into `target` at `offset`; call encodedLength() first. Returns the offset after the frame. */
+  encodeInto(target: Uint8Array, offset: number): number {
+    if (this.#pathLength < 0) this.encodedLength();
+    const view = new DataView(target.buffer, target.byteOffset, target.byteLength);
+    const bodyLength = 16 + this.#pathLength + this.#methodLength + this.#metadataLength + this.payload.length;
+    target[offset] = MAGIC;
+    target[offset + 1] = VERSION;
+    target[offset + 2] = this.flags();
+    target[offset + 3] = (this.serializeType & 0x0f) << 4;
+    view.setUint32(offset + 4, Math.floor(this.seq / TWO_32));
+    view.setUint32(offset + 8, this.seq >>> 0);
+    view.setUint32(offset + 12, bodyLength);
+    let at = offset + HEADER_LENGTH;
+    view.setUint32(at, this.#pathLength);
+    at += 4;
+    at += utf8Write(target, at, this.servicePath, this.#pathLength);
+    view.setUint32(at, this.#methodLength);
+    at += 4;
+    at += utf8Write(target, at, this.serviceMethod, this.#methodLength);
+    view.setUint32(at, this.#metadataLength);
+    at += 4;
+    for (const key in this.metadata) {
+      const value = this.metadata[key]!;
+      const keyLength = utf8Length(key);
+      view.setUint32(at, keyLength);
+      at += 4;
+      at += utf8Write(target, at, key, keyLength);
+      const valueLength = utf8Length(value);
+      view.setUint32(at, valueLength);
+      at += 4;
+      at += utf8Write(target, at, value, valueLength);
+    }
+    view.setUint32(at, this.payload.length);
+    at += 4;
+    target.set(this.payload, at);
+    at += this.payload.length;
+    this.#pathLength = -1;
+    return at;
+  }
+
+  encode(): Uint8Array {
+    const out = allocBytes(this.encodedLength());
+    this.encodeInto(out, 0);
+    return out;
+  }
+
+  flags(): number {
+    return (
+      (this.type === MessageType.Response ? Flag.Response : 0) |
+      (this.heartbeat ? Flag.Heartbeat : 0) |
+      (this.oneway ? Flag.Oneway : 0) |
+      ((this.compressType << Flag.CompressShift) & Flag.CompressMask) |
+      (this.status & Flag.StatusMask)
+    );
+  }
+
+  // ---- decoding ----
+
+  /**
+   * Decodes one whole frame (header included). The payload is a view into `frame`, not a copy.
+   * Throws ProtocolError when a length field points outside the frame.
+   */
+  static decode(frame: Uint8Array): Message {
+    if (frame.length < HEADER_LENGTH + 16) throw new ProtocolError(`rpcx: frame of ${frame.length} bytes is too short`);
+    const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+    const flags = frame[2]!;
+    const message = new Message({
+      type: flags & Flag.Response ? MessageType.Response : MessageType.Request,
+      heartbeat: (flags & Flag.Heartbeat) !== 0,
+      oneway: (flags & Flag.Oneway) !== 0,
+      compressType: (flags & Flag.CompressMask) >>> Flag.CompressShift,
+      status: (flags & Flag.StatusMask) === StatusType.Error ? StatusType.Error : StatusType.Normal,
+      serializeType: frame[3]! >>> 4,
+      seq: view.getUint32(4) * TWO_32 + view.getUint32(8),
+    });
+    const end = frame.length;
+    if (HEADER_LENGTH + view.getUint32(12) !== end) throw new ProtocolError('rpcx: frame length field does not match the frame');
+    let at = HEADER_LENGTH;
+    const section = (): number => {
+      if (at + 4 > end) throw new ProtocolError('rpcx: malformed frame (truncated section length)');
+      const length = view.getUint32(at);
+      at += 4;
+      if (length > end - at) throw new ProtocolError('rpcx: malformed frame (section runs past the frame)');
+      return length;
+    };
+    let length = section();
+    message.servicePath = utf8Decode(frame, at, at + length);
+    at += length;
+    length = section();
+    message.serviceMethod = utf8Decode(frame, at, at + length);
+    at += length;
+    length = section();
+    if (length > 0) message.metadata = decodeMetadata(frame, view, at, at + length);
+    at += length;
+    length = section();
+    message.payload = frame.subarray(at, at + length);
+    at += length;
+    if (at !== end) throw new ProtocolError('rpcx: malformed frame (trailing bytes)');
+    return message;
+  }
+}
+
+function decodeMetadata(frame: Uint8Array, view: DataView, start: number, end: number): Metadata {
+  const metadata = Object.create(null) as Metadata;
+  let at = start;
+  while (at < end) {
+    if (at + 4 > end) throw new ProtocolError('rpcx: malformed metadata');
+    const keyLength = view.getUint32(at);
+    at += 4;
+    if (keyLength > end - at) throw new ProtocolError('rpcx: malformed metadata');
+    const key = utf8Decode(frame, at, at + keyLength);
+    at += keyLength;
+    if (at + 4 > end) throw new ProtocolError('rpcx: malformed metadata');
+    const valueLength = view.getUint32(at);
+    at += 4;
+    if (valueLength > end - at) throw new ProtocolError('rpcx: malformed metadata');
+    metadata[key] = utf8Decode(frame, at, at + valueLength);
+    at += valueLength;
+  }
+  return metadata;
+}

@@ -1,0 +1,63 @@
+/**
+ * UTF-8 helpers that work in Node and browsers alike. Service and method names and metadata are short and almost always
+ * ASCII, so both directions take a plain loop first and fall back to TextEncoder/TextDecoder for anything else.
+ */
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: false });
+
+export function utf8Length(text: string): number {
+  let length = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) length += 1;
+    else if (c < 0x800) length += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        length += 4;
+        i++;
+      } else length += 3;
+    } else length += 3;
+  }
+  return length;
+}
+
+/** Writes `text` at `offset` (the caller has measured it with utf8Length) and returns the bytes written. */
+export function utf8Write(target: Uint8Array, offset: number, text: string, byteLength: number): number {
+  if (byteLength === text.length) {
+    for (let i = 0; i < byteLength; i++) target[offset + i] = text.charCodeAt(i);
+    return byteLength;
+  }
+  return encoder.encodeInto(text, target.subarray(offset, offset + byteLength)).written;
+}
+
+export function utf8Encode(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+export function utf8Decode(bytes: Uint8Array, start = 0, end = bytes.length): string {
+  const length = end - start;
+  if (length <= 64) {
+    let ascii = true;
+    for (let i = start; i < end; i++) {
+      if (bytes[i]! >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) {
+      let out = '';
+      for (let i = start; i < end; i++) out += String.fromCharCode(bytes[i]!);
+      return out;
+    }
+  }
+  return decoder.decode(bytes.subarray(start, end));
+}
+
+/** Allocates without zero-filling where the platform allows (Node's Buffer pool), else a plain Uint8Array. */
+export const allocBytes: (size: number) => Uint8Array = (() => {
+  const NodeBuffer = (globalThis as { Buffer?: { allocUnsafe(size: number): Uint8Array } }).Buffer;
+  return NodeBuffer ? (size: number) => NodeBuffer.allocUnsafe(size) : (size: number) => new Uint8Array(size);
+})();
+
+export const EMPTY_BYTES = new Uint8Array(0);

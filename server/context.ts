@@ -1,0 +1,120 @@
+/**
+ * What a handler knows about its call: request metadata, writable response metadata, the peer, the auth token and
+ * an AbortSignal that fires at the client's deadline (`__ServerTimeout`) or when the connection drops. The signal and
+ * the response metadata are made on first use, so a handler that ignores them costs nothing for them.
+ */
+import { AbortedError, TimeoutError } from '../errors.js';
+import { MetaKey } from '../protocol/constants.js';
+import type { Message, Metadata } from '../protocol/message.js';
+
+/** The connection-side view a context needs; implemented by ServerConnection. */
+export interface CallConnection {
+  readonly network: string;
+  readonly remoteAddress: string;
+  readonly localAddress: string;
+  readonly closed: boolean;
+  /** Sends a server-push message (request + oneway) to this connection's client. */
+  push(servicePath: string, serviceMethod: string, value: unknown, options?: PushOptions): void;
+  /** Registers a context whose signal must fire if the connection drops. */
+  track(ctx: CallContext): void;
+  untrack(ctx: CallContext): void;
+}
+
+export interface PushOptions {
+  metadata?: Metadata;
+  serializeType?: number;
+}
+
+export class CallContext {
+  readonly request: Message;
+  readonly connection: CallConnection;
+  /** Milliseconds since the epoch when the client stops waiting, or undefined when it sent no deadline. */
+  readonly deadline: number | undefined;
+  #responseMetadata: Metadata | undefined;
+  #controller: AbortController | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #done = false;
+
+  constructor(request: Message, connection: CallConnection) {
+    this.request = request;
+    this.connection = connection;
+    const timeout = request.metadata[MetaKey.ServerTimeout];
+    const ms = timeout === undefined ? NaN : Number(timeout);
+    this.deadline = ms > 0 ? Date.now() + ms : undefined;
+  }
+
+  get service(): string {
+    return this.request.servicePath;
+  }
+
+  get method(): string {
+    return this.request.serviceMethod;
+  }
+
+  /** Request metadata (read-only view of what the client sent). */
+  get metadata(): Readonly<Metadata> {
+    return this.request.metadata;
+  }
+
+  /** The auth token the client sent in `__AUTH`. */
+  get auth(): string | undefined {
+    return this.request.metadata[MetaKey.Auth];
+  }
+
+  get remoteAddress(): string {
+    return this.connection.remoteAddress;
+  }
+
+  get network(): string {
+    return this.connection.network;
+  }
+
+  get serializeType(): number {
+    return this.request.serializeType;
+  }
+
+  /** Metadata to send back with the reply. */
+  get responseMetadata(): Metadata {
+    this.#responseMetadata ??= Object.create(null) as Metadata;
+    return this.#responseMetadata;
+  }
+
+  /** @internal whether the handler set any response metadata. */
+  takeResponseMetadata(): Metadata | undefined {
+    return this.#responseMetadata;
+  }
+
+  /** Fires at the client's deadline or when the connection closes. */
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      const controller = new AbortController();
+      this.#controller = controller;
+      if (this.#done) return controller.signal;
+      if (this.connection.closed) {
+        controller.abort(new AbortedError('connection closed'));
+        return controller.signal;
+      }
+      this.connection.track(this);
+      if (this.deadline !== undefined) {
+        const left = this.deadline - Date.now();
+        if (left <= 0) controller.abort(new TimeoutError('rpcx: the client deadline passed'));
+        else this.#timer = setTimeout(() => controller.abort(new TimeoutError('rpcx: the client deadline passed')), left);
+      }
+    }
+    return this.#controller.signal;
+  }
+
+  /** @internal the connection dropped. */
+  abort(reason: Error): void {
+    this.#controller?.abort(reason);
+  }
+
+  /** @internal the call finished: release the timer and tracking. */
+  finish(): void {
+    this.#done = true;
+    if (this.#controller) {
+      if (this.#timer) clearTimeout(this.#timer);
+      this.connection.untrack(this);
+    }
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * One accepted connection: bytes in through the FrameParser, requests to the Dispatcher, replies out through the
+ * batching FrameWriter. A protocol error closes this connection only.
+ */
+import { getCodec, encodeWith } from '../codec/codec.js';
+import { AbortedError, ProtocolError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { MessageType, SerializeType } from '../protocol/constants.js';
+import { FrameParser } from '../protocol/frame-parser.js';
+import { FrameWriter } from '../protocol/frame-writer.js';
+import { Message } from '../protocol/message.js';
+import type { Conn } from '../transport/transport.js';
+import type { CallContext, PushOptions } from './context.js';
+import type { DispatchTarget, Dispatcher } from './dispatcher.js';
+
+export interface ServerConnectionOptions {
+  maxFrameLength: number;
+  logger: Logger;
+}
+
+let nextId = 1;
+
+export class ServerConnection implements DispatchTarget {
+  readonly id = nextId++;
+  readonly conn: Conn;
+  readonly openedAt = Date.now();
+  /** Calls started and not yet answered. */
+  inFlight = 0;
+  /** Requests received on this connection. */
+  requests = 0;
+  readonly #dispatcher: Dispatcher;
+  readonly #parser: FrameParser;
+  readonly #writer: FrameWriter;
+  readonly #logger: Logger;
+  #tracked: Set<CallContext> | undefined;
+  #idleWaiters: Array<() => void> = [];
+  #closing = false;
+
+  constructor(conn: Conn, dispatcher: Dispatcher, options: ServerConnectionOptions, onClose: (connection: ServerConnection, error?: Error) => void) {
+    this.conn = conn;
+    this.#dispatcher = dispatcher;
+    this.#logger = options.logger;
+    this.#writer = new FrameWriter((bytes) => conn.write(bytes));
+    this.#parser = new FrameParser((message) => {
+      this.requests++;
+      this.#dispatcher.dispatch(message, this);
+    }, options.maxFrameLength);
+    conn.onData((chunk) => {
+      try {
+        this.#parser.push(chunk);
+      } catch (error) {
+        const protocolError = error instanceof ProtocolError ? error : new ProtocolError(String(error));
+        this.#logger.warn('closing connection on protocol error', { remote: conn.remoteAddress, code: protocolError.code, error: protocolError.message });
+        conn.destroy(protocolError);
+      }
+    });
+    conn.onClose((error) => {
+      this.#writer.close();
+      if (this.#tracked) for (const ctx of this.#tracked) ctx.abort(new AbortedError('connection closed'));
+      this.#tracked = undefined;
+      this.inFlight = 0;
+      this.#wakeIdle();
+      onClose(this, error);
+    });
+  }
+
+  get network(): string {
+    return this.conn.network;
+  }
+
+  get remoteAddress(): string {
+    return this.conn.remoteAddress;
+  }
+
+  get localAddress(): string {
+    return this.conn.localAddress;
+  }
+
+  get closed(): boolean {
+    return this.conn.closed;
+  }
+
+  respond(reply: Message): void {
+    this.#writer.write(reply);
+  }
+
+  callStarted(): void {
+    this.inFlight++;
+  }
+
+  callFinished(): void {
+    if (this.inFlight > 0) this.inFlight--;
+    if (this.inFlight === 0 && this.#idleWaiters.length > 0) {
+      // Let the reply of the last call be queued first (it is written right after this returns).
+      queueMicrotask(() => this.#wakeIdle());
+    }
+  }
+
+  track(ctx: CallContext): void {
+    (this.#tracked ??= new Set()).add(ctx);
+  }
+
+  untrack(ctx: CallContext): void {
+    this.#tracked?.delete(ctx);
+  }
+
+  /** Sends a server-push message: a request frame with the oneway bit, which the client hands to its push handler. */
+  push(servicePath: string, serviceMethod: string, value: unknown, options: PushOptions = {}): void {
+    const serializeType = options.serializeType ?? (value instanceof Uint8Array ? SerializeType.None : SerializeType.MsgPack);
+    const message = new Message({
+      type: MessageType.Request,
+      oneway: true,
+      serializeType,
+      servicePath,
+      serviceMethod,
+      payload: encodeWith(getCodec(serializeType), value),
+      ...(options.metadata ? { metadata: options.metadata } : {}),
+    });
+    this.#writer.write(message);
+  }
+
+  /** Resolves when no call is in flight (or the connection is gone). */
+  idle(): Promise<void> {
+    if (this.inFlight === 0 || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Flushes queued replies and closes the connection gracefully. */
+  close(): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#writer.flush();
+    this.conn.end();
+  }
+
+  destroy(error?: Error): void {
+    this.conn.destroy(error);
+  }
+
+  #wakeIdle(): void {
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const wake of waiters) wake();
+  }
+}

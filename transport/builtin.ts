@@ -1,0 +1,5 @@
+/** Registers the networks that ship with rpcx-ts. Importing this module is enough to use them by name. */
+import { registerTransport } from './registry.js';
+import { tcpTransport } from './tcp.js';
+
+registerTransport(tcpTransport);
