@@ -7,7 +7,8 @@ import { Packr } from 'msgpackr';
 import { SerializeType } from '../protocol/constants.js';
 import type { Codec } from './codec.js';
 
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false, int64AsType: 'number' });
+// variableMapSize: small objects get fixmap headers, byte-identical to Go's encoding of the same struct.
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true, moreTypes: false, int64AsType: 'number' });
 
 export const msgpackCodec: Codec = {
   type: SerializeType.MsgPack,

@@ -1,0 +1,78 @@
+/** Codecs by serialize type, including what Go's msgpack sends, and gzip with its cap. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { getCodec, registerCodec, type Codec } from '../codec/index.js';
+import { CodecError, CompressionError } from '../errors.js';
+import { compress, decompress } from '../protocol/compression.js';
+import { fromHex, hex } from './helpers/example-server.js';
+import { arithProto } from './helpers/proto.js';
+
+
+describe('codecs', () => {
+  it('raw passes bytes through and sends strings as UTF-8', () => {
+    const raw = getCodec(0);
+    const bytes = new Uint8Array([0, 255, 7]);
+    assert.equal(raw.encode(bytes), bytes);
+    assert.deepEqual([...raw.encode('hé')], [0x68, 0xc3, 0xa9]);
+    assert.throws(() => raw.encode({ a: 1 }), CodecError);
+  });
+
+  it('json matches Go encoding/json bytes', () => {
+    const json = getCodec(1);
+    assert.equal(Buffer.from(json.encode({ A: 10, B: 20 })).toString(), '{"A":10,"B":20}');
+    assert.deepEqual(json.decode(new TextEncoder().encode('{"C":200}')), { C: 200 });
+  });
+
+  it('msgpack writes and reads what Go vmihailenco/msgpack does for structs', () => {
+    const msgpack = getCodec(3);
+    assert.equal(hex(msgpack.encode({ A: 10, B: 20 })), '82a1410aa14214');
+    assert.deepEqual(msgpack.decode(fromHex('81a143ccc8')), { C: 200 });
+    // The Go heartbeat payload: msgpack int64 nanoseconds.
+    assert.equal(typeof msgpack.decode(fromHex('d318eaa0df4cb32972')), 'number');
+    // Nested structs, slices, strings, bools, floats.
+    const value = { Name: 'x', Tags: ['a', 'b'], Inner: { On: true, F: 1.5 }, N: -3 };
+    assert.deepEqual(msgpack.decode(msgpack.encode(value)), value);
+  });
+
+  it('protobuf encodes with the declared message types', () => {
+    const pb = getCodec(2);
+    const Args = arithProto.lookupType('ProtoArgs');
+    const bytes = pb.encode({ A: 10, B: 20 }, Args);
+    assert.equal(hex(bytes), '080a1014');
+    assert.deepEqual(pb.decode(bytes, Args), { A: 10, B: 20 });
+    assert.throws(() => pb.encode({ A: 1 }), CodecError, 'needs a type');
+    assert.throws(() => pb.encode({ A: 'x' }, Args), CodecError, 'verifies');
+  });
+
+  it('registers a custom codec by number', () => {
+    const upper: Codec = {
+      type: 9,
+      name: 'upper',
+      encode: (v) => new TextEncoder().encode(String(v).toUpperCase()),
+      decode: (b) => new TextDecoder().decode(b),
+    };
+    registerCodec(upper);
+    assert.equal(getCodec(9).decode(getCodec(9).encode('abc')), 'ABC');
+    assert.throws(() => getCodec(12), CodecError);
+    assert.throws(() => registerCodec({ ...upper, type: 16 }), CodecError);
+  });
+});
+
+describe('gzip', () => {
+  it('round-trips', () => {
+    const data = new Uint8Array(10_000).fill(65);
+    const packed = compress(1, data);
+    assert.ok(packed.length < 200);
+    assert.equal(Buffer.compare(decompress(1, packed), data), 0);
+  });
+
+  it('caps the decompressed size (gzip bomb)', () => {
+    const bomb = compress(1, new Uint8Array(10 * 1024 * 1024));
+    assert.throws(() => decompress(1, bomb, 1024 * 1024), (e: unknown) => e instanceof CompressionError && /limit/.test(e.message));
+  });
+
+  it('rejects garbage and unknown compress types', () => {
+    assert.throws(() => decompress(1, new Uint8Array([1, 2, 3])), CompressionError);
+    assert.throws(() => decompress(5, new Uint8Array([1])), CompressionError);
+  });
+});

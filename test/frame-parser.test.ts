@@ -1,0 +1,86 @@
+/** The incremental parser: any chunking, limits, bad input. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { BadMagicError, FrameTooLargeError, ProtocolError } from '../errors.js';
+import { FrameParser } from '../protocol/frame-parser.js';
+import { Message } from '../protocol/message.js';
+import { hex } from './helpers/example-server.js';
+
+const sample = (seq: number, payloadLength = 10, metadata: Record<string, string> = { k: 'v' }): Message =>
+  new Message({ serializeType: 3, seq, servicePath: 'Arith', serviceMethod: 'Mul', metadata, payload: new Uint8Array(payloadLength).fill(seq & 0xff) });
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+describe('FrameParser', () => {
+  it('splits a frame at every byte position', () => {
+    const frames = [sample(1), sample(2, 0, {}), sample(3, 300)];
+    const stream = concat(frames.map((f) => f.encode()));
+    for (let cut = 0; cut <= stream.length; cut++) {
+      const got: Message[] = [];
+      const parser = new FrameParser((m) => got.push(m));
+      parser.push(stream.subarray(0, cut));
+      parser.push(stream.subarray(cut));
+      assert.deepEqual(got.map((m) => hex(m.encode())), frames.map((f) => hex(f.encode())), `cut at ${cut}`);
+    }
+  });
+
+  it('survives one byte at a time', () => {
+    const frames = [sample(1), sample(2, 5000)];
+    const stream = concat(frames.map((f) => f.encode()));
+    const got: Message[] = [];
+    const parser = new FrameParser((m) => got.push(m));
+    for (let i = 0; i < stream.length; i++) parser.push(stream.subarray(i, i + 1));
+    assert.equal(got.length, 2);
+    assert.equal(got[1]!.payload.length, 5000);
+    assert.equal(parser.buffered, 0);
+  });
+
+  it('decodes many frames from one chunk', () => {
+    const frames = Array.from({ length: 500 }, (_, i) => sample(i, i % 7));
+    const got: Message[] = [];
+    new FrameParser((m) => got.push(m)).push(concat(frames.map((f) => f.encode())));
+    assert.equal(got.length, 500);
+    assert.deepEqual(got.map((m) => m.seq), frames.map((f) => f.seq));
+  });
+
+  it('accepts empty path, method, metadata and payload', () => {
+    const got: Message[] = [];
+    new FrameParser((m) => got.push(m)).push(new Message().encode());
+    assert.equal(got.length, 1);
+    assert.equal(got[0]!.payload.length, 0);
+    assert.deepEqual({ ...got[0]!.metadata }, {});
+  });
+
+  it('rejects a frame over the maximum with a typed error, before the body arrives', () => {
+    const parser = new FrameParser(() => undefined, 1024);
+    const big = sample(1, 2000).encode();
+    assert.throws(() => parser.push(big.subarray(0, 16)), (e: unknown) => e instanceof FrameTooLargeError && e.code === 'ERR_RPCX_FRAME_TOO_LARGE');
+    // The parser stays failed.
+    assert.throws(() => parser.push(sample(2).encode()), ProtocolError);
+  });
+
+  it('rejects a bad magic byte at once, even as the first byte of a later frame', () => {
+    assert.throws(() => new FrameParser(() => undefined).push(new Uint8Array([0x47])), (e: unknown) => e instanceof BadMagicError && e.code === 'ERR_RPCX_BAD_MAGIC');
+    const got: Message[] = [];
+    const parser = new FrameParser((m) => got.push(m));
+    assert.throws(() => parser.push(concat([sample(1).encode(), new Uint8Array([0x09, 0, 0])])), BadMagicError);
+    assert.equal(got.length, 1, 'the good frame before it was delivered');
+  });
+
+  it('rejects sections that run past the frame', () => {
+    const bytes = sample(1).encode();
+    // Service path length claims more bytes than the frame has.
+    new DataView(bytes.buffer, bytes.byteOffset).setUint32(16, 10_000);
+    assert.throws(() => new FrameParser(() => undefined).push(bytes), (e: unknown) => e instanceof ProtocolError && /malformed/.test(e.message));
+  });
+
+  it('rejects malformed metadata', () => {
+    const m = sample(1);
+    const bytes = m.encode();
+    // metadata block starts after path (4+5) and method (4+3): at 16+16 = 32; its first key length is at 36.
+    new DataView(bytes.buffer, bytes.byteOffset).setUint32(36, 999);
+    assert.throws(() => new FrameParser(() => undefined).push(bytes), ProtocolError);
+  });
+});
