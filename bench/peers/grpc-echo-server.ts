@@ -1,0 +1,4 @@
+/** Entry point of the gRPC echo server process. */
+import { serve } from './grpc-echo.js';
+
+serve();

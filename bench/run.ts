@@ -1,0 +1,122 @@
+/**
+ * `npm run bench`: one run, one machine, every stack measured the same way: 1 KiB echo, 100 calls outstanding,
+ * client in this process and server in a child process, for BENCH_DURATION seconds each (default 10).
+ * Prints calls/s, p50 and p99 per stack, then the ratios against the peers measured in this same run.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, SerializeType } from '../index.js';
+import { silentLogger } from '../logger.js';
+import { runLoad, type LoadResult } from './load.js';
+import { RawEchoClient } from './peers/raw-echo-client.js';
+import { createClient, type EchoClientInstance } from './peers/grpc-echo.js';
+
+const distDir = dirname(dirname(fileURLToPath(import.meta.url)));
+const durationMs = Number(process.env.BENCH_DURATION ?? 10) * 1000;
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 100);
+const payloadSize = Number(process.env.BENCH_PAYLOAD ?? 1024);
+const payload = Buffer.alloc(payloadSize, 0x78);
+
+interface Row {
+  name: string;
+  result: LoadResult;
+}
+
+/** Starts a server process and resolves with the endpoint it prints (`listening network@addr`). */
+async function startProcess(args: string[]): Promise<{ child: ChildProcess; endpoint: string }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening (\S+)/.exec(out);
+      if (match) resolve(match[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
+  });
+  return { child, endpoint };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+function portOf(endpoint: string): number {
+  return Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
+}
+
+async function measure(name: string, server: string[], makeCaller: (endpoint: string) => Promise<{ call: (worker: number) => Promise<unknown>; close: () => unknown }>): Promise<Row> {
+  const { child, endpoint } = await startProcess(server);
+  try {
+    const caller = await makeCaller(endpoint);
+    // Warm up the JIT on both sides before measuring.
+    await runLoad(caller.call, { concurrency, durationMs: Math.min(1000, durationMs / 5) });
+    const result = await runLoad(caller.call, { concurrency, durationMs });
+    await caller.close();
+    process.stdout.write(`  ${name.padEnd(34)} ${Math.round(result.callsPerSecond).toString().padStart(8)} calls/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}\n`);
+    return { name, result };
+  } finally {
+    await stop(child);
+  }
+}
+
+async function main(): Promise<void> {
+  process.stdout.write(`bench: ${payloadSize} B echo, ${concurrency} outstanding, ${durationMs / 1000} s each, node ${process.version}\n`);
+  const rows: Row[] = [];
+
+  rows.push(
+    await measure('rpcx-ts tcp (raw bytes)', [join(distDir, 'bin', 'rpcx-ts.js'), 'serve-examples', '--listen', 'tcp@127.0.0.1:0'], async (endpoint) => {
+      const client = await Client.connect(endpoint, { logger: silentLogger });
+      return {
+        call: () => client.call('Echo', 'Echo', payload, { serializeType: SerializeType.None }),
+        close: () => client.close(),
+      };
+    }),
+  );
+
+  rows.push(
+    await measure('rpcx-ts tcp (msgpack)', [join(distDir, 'bin', 'rpcx-ts.js'), 'serve-examples', '--listen', 'tcp@127.0.0.1:0'], async (endpoint) => {
+      const client = await Client.connect(endpoint, { logger: silentLogger });
+      const text = 'x'.repeat(payloadSize);
+      return { call: () => client.call('Echo', 'Echo', text), close: () => client.close() };
+    }),
+  );
+
+  for (const channels of [1, 4]) {
+    rows.push(
+      await measure(`grpc-js unary, ${channels} channel${channels > 1 ? 's' : ''}`, [join(distDir, 'bench', 'peers', 'grpc-echo-server.js')], async (endpoint) => {
+        const clients: EchoClientInstance[] = Array.from({ length: channels }, () => createClient(portOf(endpoint)));
+        return {
+          call: (worker) =>
+            new Promise<Buffer>((resolve, reject) =>
+              clients[worker % channels]!.echo(payload, (error, reply) => (error ? reject(error) : resolve(reply!))),
+            ),
+          close: () => clients.forEach((c) => c.close()),
+        };
+      }),
+    );
+  }
+
+  rows.push(
+    await measure('raw net ceiling (batched writes)', [join(distDir, 'bench', 'peers', 'raw-echo-server.js')], async (endpoint) => {
+      const client = await RawEchoClient.connect(portOf(endpoint));
+      return { call: () => client.echo(payload), close: () => client.close() };
+    }),
+  );
+
+  const by = (prefix: string): LoadResult => rows.find((r) => r.name.startsWith(prefix))!.result;
+  const ours = by('rpcx-ts tcp (raw');
+  const ratio = (other: LoadResult): string => (ours.callsPerSecond / other.callsPerSecond).toFixed(2);
+  process.stdout.write('\nratios (rpcx-ts tcp raw bytes ÷ peer, calls/s):\n');
+  process.stdout.write(`  vs grpc-js 1 channel:  ${ratio(by('grpc-js unary, 1'))}x\n`);
+  process.stdout.write(`  vs grpc-js 4 channels: ${ratio(by('grpc-js unary, 4'))}x\n`);
+  process.stdout.write(`  vs raw net ceiling:    ${ratio(by('raw net'))}x\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+  process.exitCode = 1;
+});

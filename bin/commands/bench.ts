@@ -1,0 +1,53 @@
+/**
+ * `rpcx-ts bench <network@addr> <Service.Method>`: rpc_press for rpcx. A progress bar on a terminal, then a last line
+ * `calls=<n> errors=<n> calls/s=<n> p50_ms=<x> p99_ms=<x>`.
+ */
+import { Client, ConfigError, SerializeType } from '../../index.js';
+import { formatResult, progressBar, runLoad } from '../../bench/load.js';
+import { numberOption, parse, serializeOption, serviceMethod } from '../options.js';
+
+export const usage = `rpcx-ts bench <network@addr> <Service.Method> [--concurrency 100] [--duration 10] [--payload 1024] [--serialize raw] [--args '<json>'] [--timeout ms]`;
+
+export async function bench(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    concurrency: { type: 'string' },
+    duration: { type: 'string' },
+    payload: { type: 'string' },
+    serialize: { type: 'string' },
+    args: { type: 'string' },
+    timeout: { type: 'string' },
+  });
+  const [endpoint, target] = positionals;
+  if (!endpoint || !target) throw new ConfigError(`usage: ${usage}`);
+  const { service, method } = serviceMethod(target);
+  const concurrency = Math.max(1, Math.floor(numberOption(values.concurrency, 100, 'concurrency')));
+  const durationMs = numberOption(values.duration, 10, 'duration') * 1000;
+  const payloadSize = Math.floor(numberOption(values.payload, 1024, 'payload'));
+  const serializeType = serializeOption(values.serialize, 'raw');
+  const timeoutMs = numberOption(values.timeout, 10_000, 'timeout');
+  const args = benchArgs(serializeType, payloadSize, values.args);
+  const client = await Client.connect(endpoint);
+  const tty = process.stderr.isTTY === true;
+  try {
+    const result = await runLoad(() => client.call(service, method, args, { serializeType, timeoutMs, raw: true }), {
+      concurrency,
+      durationMs,
+      ...(tty ? { onProgress: (f: number, c: number, e: number) => process.stderr.write('\r' + progressBar(f, c, e)) } : {}),
+    });
+    if (tty) process.stderr.write('\n');
+    if (result.firstError) process.stderr.write(`first error: ${(result.firstError as Error).message}\n`);
+    process.stdout.write(formatResult(result) + '\n');
+    return result.errors > 0 && result.calls === 0 ? 1 : 0;
+  } finally {
+    await client.close();
+  }
+}
+
+function benchArgs(serializeType: number, size: number, json: unknown): unknown {
+  if (typeof json === 'string') {
+    const value = JSON.parse(json) as unknown;
+    return serializeType === SerializeType.None ? new TextEncoder().encode(json) : value;
+  }
+  if (serializeType === SerializeType.None) return new Uint8Array(size).fill(0x78);
+  return 'x'.repeat(size);
+}

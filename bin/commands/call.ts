@@ -1,0 +1,42 @@
+/** `rpcx-ts call <network@addr> <Service.Method> '<json>'`: one call, the reply printed as JSON. */
+import { Client, ConfigError, SerializeType } from '../../index.js';
+import { metaOption, numberOption, parse, serializeOption, serviceMethod } from '../options.js';
+
+export const usage = `rpcx-ts call <network@addr> <Service.Method> '<json>' [--serialize json|msgpack|raw] [--meta k=v]... [--timeout ms]`;
+
+export async function call(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    serialize: { type: 'string' },
+    meta: { type: 'string', multiple: true },
+    timeout: { type: 'string' },
+  });
+  const [endpoint, target, argsText] = positionals;
+  if (!endpoint || !target) throw new ConfigError(`usage: ${usage}`);
+  const { service, method } = serviceMethod(target);
+  const serializeType = serializeOption(values.serialize, 'json');
+  const timeoutMs = numberOption(values.timeout, 10_000, 'timeout');
+  const metadata = metaOption(values.meta);
+  let args: unknown;
+  if (serializeType === SerializeType.None) args = new TextEncoder().encode(argsText ?? '');
+  else {
+    try {
+      args = argsText === undefined || argsText === '' ? null : JSON.parse(argsText);
+    } catch {
+      throw new ConfigError(`the arguments must be JSON: ${argsText}`);
+    }
+  }
+  const client = await Client.connect(endpoint, { connectTimeoutMs: Math.min(timeoutMs || 10_000, 10_000) });
+  try {
+    const reply = await client.call(service, method, args, { serializeType, timeoutMs, ...(metadata ? { metadata } : {}) });
+    process.stdout.write(JSON.stringify(toJson(reply)) + '\n');
+    return 0;
+  } finally {
+    await client.close();
+  }
+}
+
+/** Bytes print as their UTF-8 text, which is what raw replies almost always are. */
+function toJson(value: unknown): unknown {
+  if (value instanceof Uint8Array) return new TextDecoder().decode(value);
+  return value;
+}

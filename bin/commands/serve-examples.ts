@@ -1,0 +1,35 @@
+/** `rpcx-ts serve-examples --listen tcp@127.0.0.1:8972 [--listen ...]`: serves Arith and Echo until stopped. */
+import { ConfigError, Server } from '../../index.js';
+import { Arith, Echo } from '../../examples/services/index.js';
+import { parse } from '../options.js';
+
+export const usage = `rpcx-ts serve-examples --listen <network@addr> [--listen ...] [--meta 'weight=7']`;
+
+export async function serveExamples(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {
+    listen: { type: 'string', multiple: true },
+    meta: { type: 'string' },
+  });
+  const listens = (values.listen as string[] | undefined) ?? [];
+  if (listens.length === 0) throw new ConfigError(`usage: ${usage}`);
+  const server = new Server();
+  const metadata = typeof values.meta === 'string' ? values.meta : '';
+  server.register(Arith, { metadata });
+  server.register(Echo, { metadata });
+  for (const endpoint of listens) {
+    const listener = await server.serve(endpoint);
+    // One line per listener, with the real port: scripts read these.
+    process.stdout.write(`listening ${listener.network}@${listener.address}\n`);
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await server.close();
+  return 0;
+}

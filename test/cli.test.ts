@@ -1,0 +1,80 @@
+/** The rpcx-ts command line, run as a user runs it. */
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { cliPath, run, startListening, stopProcess } from './helpers/processes.js';
+
+describe('rpcx-ts CLI', () => {
+  let server: ChildProcess;
+  let tcp: string;
+  let unix: string;
+  const dir = mkdtempSync(join(tmpdir(), 'rpcx-cli-'));
+
+  before(async () => {
+    const started = await startListening(cliPath, ['serve-examples', '--listen', 'tcp@127.0.0.1:0', '--listen', `unix@${join(dir, 's.sock')}`], 2);
+    server = started.child;
+    [tcp, unix] = started.endpoints as [string, string];
+  });
+
+  after(async () => {
+    assert.equal(await stopProcess(server), 0, 'serve-examples exits cleanly on SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('calls with JSON and prints the reply as JSON', async () => {
+    const r = await run(cliPath, ['call', tcp, 'Arith.Mul', '{"A":10,"B":20}']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '{"C":200}\n');
+  });
+
+  it('calls with msgpack, metadata and a timeout, over unix', async () => {
+    const r = await run(cliPath, ['call', unix, 'Arith.Add', '{"A":1,"B":2}', '--serialize', 'msgpack', '--meta', 'trace=abc', '--meta', 'x=y', '--timeout', '2000']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '{"C":3}\n');
+  });
+
+  it('sends raw bytes with --serialize raw', async () => {
+    const r = await run(cliPath, ['call', tcp.replace('tcp@', ''), 'Echo.Echo', 'hello raw', '--serialize', 'raw']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '"hello raw"\n');
+  });
+
+  it('exits non-zero with the error text on failure', async () => {
+    const r = await run(cliPath, ['call', tcp, 'Arith.Div', '{}']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /rpcx: can't find method Div/);
+    const bad = await run(cliPath, ['call', tcp, 'NoDot', '{}']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /Service\.Method/);
+    const refused = await run(cliPath, ['call', 'tcp@127.0.0.1:1', 'Arith.Mul', '{}']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /ERR_RPCX_DIAL/);
+  });
+
+  it('benches and ends with the summary line', async () => {
+    const r = await run(cliPath, ['bench', tcp, 'Echo.Echo', '--concurrency', '10', '--duration', '1', '--payload', '64', '--serialize', 'raw']);
+    assert.equal(r.code, 0, r.stderr);
+    const last = r.stdout.trim().split('\n').at(-1)!;
+    const match = /^calls=(\d+) errors=(\d+) calls\/s=(\d+) p50_ms=(\d+\.\d+) p99_ms=(\d+\.\d+)$/.exec(last);
+    assert.ok(match, `last line: ${last}`);
+    assert.ok(Number(match[1]) > 100);
+    assert.equal(Number(match[2]), 0);
+  });
+
+  it('benches a method with JSON args', async () => {
+    const r = await run(cliPath, ['bench', unix, 'Arith.Mul', '--concurrency', '5', '--duration', '0.5', '--serialize', 'json', '--args', '{"A":2,"B":3}']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout.trim().split('\n').at(-1)!, /^calls=\d+ errors=0 /);
+  });
+
+  it('prints usage', async () => {
+    const r = await run(cliPath, ['--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.stderr, /rpcx-ts call/);
+    assert.match(r.stderr, /rpcx-ts bench/);
+    assert.match(r.stderr, /serve-examples/);
+  });
+});

@@ -1,0 +1,27 @@
+/** The examples run as documented. */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { distDir } from './helpers/paths.js';
+import { run, startListening, stopProcess } from './helpers/processes.js';
+
+describe('examples', () => {
+  it('101basic: the client calls the server', async () => {
+    const { child, endpoints } = await startListening(join(distDir, 'examples', '101basic', 'server.js'), ['tcp@127.0.0.1:0']);
+    try {
+      const r = await run(join(distDir, 'examples', '101basic', 'client.js'), [endpoints[0]!]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, '10 * 20 = 200\n');
+    } finally {
+      await stopProcess(child);
+    }
+  });
+
+  it('the demo calls through every network and prints its table', async () => {
+    const r = await run(join(distDir, 'examples', 'demo.js'), []);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^network\s+address\s+call\s+result\s+latency/);
+    for (const network of ['tcp', 'unix']) assert.match(r.stdout, new RegExp(`^${network}\\s+\\S+\\s+Arith\\.Mul \\{A:10,B:20\\}\\s+C=200\\s`, 'm'));
+    assert.doesNotMatch(r.stdout, /FAILED/);
+  });
+});
