@@ -104,6 +104,7 @@ export class Client {
   readonly #writer: FrameWriter;
   readonly #parser: FrameParser;
   #seq = 0;
+  readonly #reservedCache = new Map<number, Metadata>();
   #closedError: Error | undefined;
   #closeListeners: Array<(error?: Error) => void> = [];
   #pushHandlers: Array<(message: PushMessage) => void> = [];
@@ -284,9 +285,7 @@ export class Client {
     const timeoutMs = options.timeoutMs ?? this.#options.timeoutMs ?? 0;
     let metadata = options.metadata;
     if (this.#options.auth !== undefined || timeoutMs > 0) {
-      metadata = { ...(metadata ?? {}) };
-      if (this.#options.auth !== undefined) metadata[MetaKey.Auth] = this.#options.auth;
-      if (timeoutMs > 0) metadata[MetaKey.ServerTimeout] = String(timeoutMs);
+      metadata = metadata ? { ...metadata, ...this.#reservedMetadata(timeoutMs) } : this.#reservedMetadata(timeoutMs);
     }
     return new Message({
       type: MessageType.Request,
@@ -298,6 +297,22 @@ export class Client {
       payload,
       ...(metadata ? { metadata } : {}),
     });
+  }
+
+  /**
+   * `__AUTH` and `__ServerTimeout` for a timeout value. Calls without metadata of their own share one object per
+   * timeout value instead of building one per call (messages never mutate their metadata).
+   */
+  #reservedMetadata(timeoutMs: number): Metadata {
+    let metadata = this.#reservedCache.get(timeoutMs);
+    if (!metadata) {
+      metadata = {};
+      if (this.#options.auth !== undefined) metadata[MetaKey.Auth] = this.#options.auth;
+      if (timeoutMs > 0) metadata[MetaKey.ServerTimeout] = String(timeoutMs);
+      if (this.#reservedCache.size > 64) this.#reservedCache.clear();
+      this.#reservedCache.set(timeoutMs, metadata);
+    }
+    return metadata;
   }
 
   #onMessage(message: Message): void {

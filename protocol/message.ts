@@ -9,7 +9,7 @@ import { allocBytes, EMPTY_BYTES, utf8Decode, utf8Length, utf8Write } from './ut
 
 export type Metadata = Record<string, string>;
 
-const EMPTY_METADATA: Metadata = Object.freeze(Object.create(null) as Metadata);
+const EMPTY_METADATA: Metadata = Object.freeze({}) as Metadata;
 const TWO_32 = 0x1_0000_0000;
 
 export interface MessageInit {
@@ -96,36 +96,35 @@ export class Message {
   /** Encodes into `target` at `offset`; call encodedLength() first. Returns the offset after the frame. */
   encodeInto(target: Uint8Array, offset: number): number {
     if (this.#pathLength < 0) this.encodedLength();
-    const view = new DataView(target.buffer, target.byteOffset, target.byteLength);
     const bodyLength = 16 + this.#pathLength + this.#methodLength + this.#metadataLength + this.payload.length;
     target[offset] = MAGIC;
     target[offset + 1] = VERSION;
     target[offset + 2] = this.flags();
     target[offset + 3] = (this.serializeType & 0x0f) << 4;
-    view.setUint32(offset + 4, Math.floor(this.seq / TWO_32));
-    view.setUint32(offset + 8, this.seq >>> 0);
-    view.setUint32(offset + 12, bodyLength);
+    writeU32(target, offset + 4, Math.floor(this.seq / TWO_32));
+    writeU32(target, offset + 8, this.seq >>> 0);
+    writeU32(target, offset + 12, bodyLength);
     let at = offset + HEADER_LENGTH;
-    view.setUint32(at, this.#pathLength);
+    writeU32(target, at, this.#pathLength);
     at += 4;
     at += utf8Write(target, at, this.servicePath, this.#pathLength);
-    view.setUint32(at, this.#methodLength);
+    writeU32(target, at, this.#methodLength);
     at += 4;
     at += utf8Write(target, at, this.serviceMethod, this.#methodLength);
-    view.setUint32(at, this.#metadataLength);
+    writeU32(target, at, this.#metadataLength);
     at += 4;
     for (const key in this.metadata) {
       const value = this.metadata[key]!;
       const keyLength = utf8Length(key);
-      view.setUint32(at, keyLength);
+      writeU32(target, at, keyLength);
       at += 4;
       at += utf8Write(target, at, key, keyLength);
       const valueLength = utf8Length(value);
-      view.setUint32(at, valueLength);
+      writeU32(target, at, valueLength);
       at += 4;
       at += utf8Write(target, at, value, valueLength);
     }
-    view.setUint32(at, this.payload.length);
+    writeU32(target, at, this.payload.length);
     at += 4;
     target.set(this.payload, at);
     at += this.payload.length;
@@ -157,7 +156,6 @@ export class Message {
    */
   static decode(frame: Uint8Array): Message {
     if (frame.length < HEADER_LENGTH + 16) throw new ProtocolError(`rpcx: frame of ${frame.length} bytes is too short`);
-    const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
     const flags = frame[2]!;
     const message = new Message({
       type: flags & Flag.Response ? MessageType.Response : MessageType.Request,
@@ -166,14 +164,14 @@ export class Message {
       compressType: (flags & Flag.CompressMask) >>> Flag.CompressShift,
       status: (flags & Flag.StatusMask) === StatusType.Error ? StatusType.Error : StatusType.Normal,
       serializeType: frame[3]! >>> 4,
-      seq: view.getUint32(4) * TWO_32 + view.getUint32(8),
+      seq: readU32(frame, 4) * TWO_32 + readU32(frame, 8),
     });
     const end = frame.length;
-    if (HEADER_LENGTH + view.getUint32(12) !== end) throw new ProtocolError('rpcx: frame length field does not match the frame');
+    if (HEADER_LENGTH + readU32(frame, 12) !== end) throw new ProtocolError('rpcx: frame length field does not match the frame');
     let at = HEADER_LENGTH;
     const section = (): number => {
       if (at + 4 > end) throw new ProtocolError('rpcx: malformed frame (truncated section length)');
-      const length = view.getUint32(at);
+      const length = readU32(frame, at);
       at += 4;
       if (length > end - at) throw new ProtocolError('rpcx: malformed frame (section runs past the frame)');
       return length;
@@ -185,7 +183,7 @@ export class Message {
     message.serviceMethod = utf8Decode(frame, at, at + length);
     at += length;
     length = section();
-    if (length > 0) message.metadata = decodeMetadata(frame, view, at, at + length);
+    if (length > 0) message.metadata = decodeMetadata(frame, at, at + length);
     at += length;
     length = section();
     message.payload = frame.subarray(at, at + length);
@@ -195,22 +193,37 @@ export class Message {
   }
 }
 
-function decodeMetadata(frame: Uint8Array, view: DataView, start: number, end: number): Metadata {
-  const metadata = Object.create(null) as Metadata;
+function decodeMetadata(frame: Uint8Array, start: number, end: number): Metadata {
+  // A plain object keeps V8's fast properties (a null-prototype object is a slow dictionary); the one key that
+  // could reach the prototype is stored as an own property instead.
+  const metadata: Metadata = {};
   let at = start;
   while (at < end) {
     if (at + 4 > end) throw new ProtocolError('rpcx: malformed metadata');
-    const keyLength = view.getUint32(at);
+    const keyLength = readU32(frame, at);
     at += 4;
     if (keyLength > end - at) throw new ProtocolError('rpcx: malformed metadata');
     const key = utf8Decode(frame, at, at + keyLength);
     at += keyLength;
     if (at + 4 > end) throw new ProtocolError('rpcx: malformed metadata');
-    const valueLength = view.getUint32(at);
+    const valueLength = readU32(frame, at);
     at += 4;
     if (valueLength > end - at) throw new ProtocolError('rpcx: malformed metadata');
-    metadata[key] = utf8Decode(frame, at, at + valueLength);
+    const value = utf8Decode(frame, at, at + valueLength);
+    if (key === '__proto__') Object.defineProperty(metadata, key, { value, enumerable: true, writable: true, configurable: true });
+    else metadata[key] = value;
     at += valueLength;
   }
   return metadata;
+}
+
+function readU32(bytes: Uint8Array, at: number): number {
+  return ((bytes[at]! << 24) >>> 0) + ((bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!);
+}
+
+function writeU32(bytes: Uint8Array, at: number, value: number): void {
+  bytes[at] = value >>> 24;
+  bytes[at + 1] = value >>> 16;
+  bytes[at + 2] = value >>> 8;
+  bytes[at + 3] = value;
 }

@@ -75,7 +75,7 @@ export class CallContext {
 
   /** Metadata to send back with the reply. */
   get responseMetadata(): Metadata {
-    this.#responseMetadata ??= Object.create(null) as Metadata;
+    this.#responseMetadata ??= {};
     return this.#responseMetadata;
   }
 

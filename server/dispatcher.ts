@@ -113,7 +113,7 @@ export class Dispatcher {
     }
     const reply = request.reply();
     reply.status = StatusType.Error;
-    const metadata = ctx?.takeResponseMetadata() ?? (Object.create(null) as Record<string, string>);
+    const metadata = ctx?.takeResponseMetadata() ?? {};
     metadata[MetaKey.Error] = text;
     reply.metadata = metadata;
     target.respond(reply);

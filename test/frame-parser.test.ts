@@ -76,6 +76,16 @@ describe('FrameParser', () => {
     assert.throws(() => new FrameParser(() => undefined).push(bytes), (e: unknown) => e instanceof ProtocolError && /malformed/.test(e.message));
   });
 
+  it('keeps a __proto__ metadata key as plain data', () => {
+    const evil = new Message();
+    Object.defineProperty(evil.metadata = {}, '__proto__', { value: 'x', enumerable: true });
+    const got: Message[] = [];
+    new FrameParser((m) => got.push(m)).push(evil.encode());
+    assert.equal(Object.getPrototypeOf(got[0]!.metadata), Object.prototype);
+    assert.deepEqual(Object.keys(got[0]!.metadata), ['__proto__']);
+    assert.equal(Object.getOwnPropertyDescriptor(got[0]!.metadata, '__proto__')!.value, 'x');
+  });
+
   it('rejects malformed metadata', () => {
     const m = sample(1);
     const bytes = m.encode();
