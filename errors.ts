@@ -26,6 +26,24 @@ export class ServiceError extends RpcError {
   }
 }
 
+/** The error a call's reply carried, as the most specific class: UnavailableError or a ServiceError. */
+export function remoteError(message: string): RpcError {
+  if (message === SHUTTING_DOWN_TEXT) return new UnavailableError(message);
+  return ServiceError.fromRemote(message);
+}
+
+export const SHUTTING_DOWN_TEXT = 'rpcx: server is shutting down';
+
+/**
+ * The server refused the call without running it (it is shutting down). Unlike a ServiceError this is safe to retry
+ * on another server.
+ */
+export class UnavailableError extends RpcError {
+  constructor(message = SHUTTING_DOWN_TEXT) {
+    super('ERR_RPCX_UNAVAILABLE', message);
+  }
+}
+
 export const UNKNOWN_SERVICE_PREFIX = "rpcx: can't find service ";
 export const UNKNOWN_METHOD_PREFIX = "rpcx: can't find method ";
 

@@ -9,7 +9,7 @@
  */
 import { decodeWith, encodeWith, getCodec } from '../codec/codec.js';
 import '../codec/index.js';
-import { AbortedError, ClosedError, CodecError, ConnectionClosedError, ProtocolError, RpcError, ServiceError, TimeoutError } from '../errors.js';
+import { AbortedError, ClosedError, CodecError, ConnectionClosedError, ProtocolError, remoteError, RpcError, TimeoutError, UnavailableError } from '../errors.js';
 import { stderrLogger, type Logger } from '../logger.js';
 import {
   COMPRESS_THRESHOLD,
@@ -104,6 +104,7 @@ export class Client {
   readonly #writer: FrameWriter;
   readonly #parser: FrameParser;
   #seq = 0;
+  #draining = false;
   readonly #reservedCache = new Map<number, Metadata>();
   #closedError: Error | undefined;
   #closeListeners: Array<(error?: Error) => void> = [];
@@ -154,6 +155,11 @@ export class Client {
 
   get closed(): boolean {
     return this.#closedError !== undefined;
+  }
+
+  /** True once the server said it is shutting down; new calls should go to another connection. */
+  get draining(): boolean {
+    return this.#draining;
   }
 
   /** Calls waiting for a reply. */
@@ -325,7 +331,10 @@ export class Client {
       return;
     }
     if (message.isError) {
-      return this.#settle(pending, ServiceError.fromRemote(message.metadata[MetaKey.Error] ?? 'rpcx: unknown error'));
+      const error = remoteError(message.metadata[MetaKey.Error] ?? 'rpcx: unknown error');
+      // The server is draining this connection: stop sending on it, so pools and XClients dial elsewhere.
+      if (error instanceof UnavailableError) this.#draining = true;
+      return this.#settle(pending, error);
     }
     let value: unknown;
     try {

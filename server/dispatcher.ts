@@ -4,7 +4,7 @@
  * same serialize type. Unknown services and methods answer rpcx's exact error texts; the connection stays open.
  */
 import { decodeWith, encodeWith, getCodec } from '../codec/codec.js';
-import { UNKNOWN_METHOD_PREFIX, UNKNOWN_SERVICE_PREFIX } from '../errors.js';
+import { SHUTTING_DOWN_TEXT, UNKNOWN_METHOD_PREFIX, UNKNOWN_SERVICE_PREFIX } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { COMPRESS_THRESHOLD, CompressType, MetaKey, StatusType } from '../protocol/constants.js';
 import { compress, decompress } from '../protocol/compression.js';
@@ -19,6 +19,8 @@ export interface DispatcherOptions {
 
 /** Receives the dispatcher's replies and call lifecycle. */
 export interface DispatchTarget extends CallConnection {
+  /** True while the server shuts down: new calls are refused (not run) with a retryable error. */
+  readonly draining: boolean;
   respond(reply: Message): void;
   callStarted(): void;
   callFinished(): void;
@@ -42,6 +44,7 @@ export class Dispatcher {
       target.respond(reply);
       return;
     }
+    if (target.draining) return this.#fail(request, target, SHUTTING_DOWN_TEXT);
     const service = this.#registry.get(request.servicePath);
     if (!service) return this.#fail(request, target, UNKNOWN_SERVICE_PREFIX + request.servicePath);
     const entry = service.methods.get(request.serviceMethod);

@@ -35,6 +35,8 @@ export class ServerConnection implements DispatchTarget {
   #tracked: Set<CallContext> | undefined;
   #idleWaiters: Array<() => void> = [];
   #closing = false;
+  /** Set when the server starts shutting down: new requests are refused, in-flight ones finish. */
+  draining = false;
 
   constructor(conn: Conn, dispatcher: Dispatcher, options: ServerConnectionOptions, onClose: (connection: ServerConnection, error?: Error) => void) {
     this.conn = conn;

@@ -135,6 +135,7 @@ export class Server {
   async #shutdown(timeoutMs: number): Promise<void> {
     await Promise.all(this.#listeners.map((l) => l.close().catch(() => undefined)));
     const connections = [...this.#connections];
+    for (const c of connections) c.draining = true;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, timeoutMs);

@@ -17,6 +17,7 @@ import {
   ServiceError,
   ServiceNotFoundError,
   TimeoutError,
+  UnavailableError,
 } from '../index.js';
 import { silentLogger } from '../logger.js';
 import { FrameParser } from '../protocol/frame-parser.js';
@@ -248,6 +249,24 @@ describe('graceful shutdown', () => {
     assert.deepEqual(await Promise.all(calls), [200, 100]);
     await closing;
     await assert.rejects(Client.connect(`tcp@${listener.address}`, { logger: silentLogger }), /ECONNREFUSED|failed/);
+    await client.close();
+  });
+
+  it('refuses new calls while draining, with a retryable error, without running them', async () => {
+    const server = new Server({ logger: silentLogger });
+    server.register(Probe);
+    const listener = await server.serve('tcp', '127.0.0.1:0');
+    const client = await Client.connect(`tcp@${listener.address}`, { logger: silentLogger });
+    const before = observed.onewayRuns;
+    const slow = client.call('Probe', 'Sleep', { Ms: 200 });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const closing = server.close();
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await assert.rejects(client.call('Probe', 'Oneway', null), (e: unknown) => e instanceof UnavailableError && e.code === 'ERR_RPCX_UNAVAILABLE');
+    assert.equal(client.draining, true);
+    assert.equal(observed.onewayRuns, before, 'the refused call did not run');
+    assert.equal(await slow, 200, 'the in-flight call finished');
+    await closing;
     await client.close();
   });
 

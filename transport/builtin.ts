@@ -1,7 +1,11 @@
 /** Registers the networks that ship with rpcx-ts. Importing this module is enough to use them by name. */
+import { httpConnectTransport } from './http-connect.js';
 import { registerTransport } from './registry.js';
+import { reuseportTransport } from './reuseport.js';
 import { tcpTransport } from './tcp.js';
 import { unixTransport } from './unix.js';
 
 registerTransport(tcpTransport);
 registerTransport(unixTransport);
+registerTransport(reuseportTransport);
+registerTransport(httpConnectTransport);

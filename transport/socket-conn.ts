@@ -12,12 +12,22 @@ export class SocketConn implements Conn {
   #closed = false;
   #closeListener: ((error?: Error) => void) | undefined;
   #closeError: Error | undefined;
+  #head: Uint8Array | undefined;
 
-  constructor(network: string, socket: Socket, remoteAddress?: string, localAddress?: string) {
+  /**
+   * `head`: bytes already read from the socket before it became a Conn (after an HTTP CONNECT handshake, say);
+   * they are delivered first.
+   */
+  constructor(network: string, socket: Socket, remoteAddress?: string, localAddress?: string, head?: Uint8Array) {
     this.network = network;
     this.#socket = socket;
     this.remoteAddress = remoteAddress ?? describe(socket.remoteAddress, socket.remotePort);
     this.localAddress = localAddress ?? describe(socket.localAddress, socket.localPort);
+    if (head && head.length > 0) {
+      this.#head = head;
+      // Hold socket data back until onData is set, so the head stays first.
+      socket.pause();
+    }
     socket.setNoDelay?.(true);
     socket.on('error', (error) => {
       this.#closeError ??= error;
@@ -45,7 +55,11 @@ export class SocketConn implements Conn {
   }
 
   onData(listener: (chunk: Uint8Array) => void): void {
+    const head = this.#head;
+    this.#head = undefined;
+    if (head) listener(head);
     this.#socket.on('data', listener);
+    this.#socket.resume();
   }
 
   onClose(listener: (error?: Error) => void): void {
