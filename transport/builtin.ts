@@ -4,8 +4,10 @@ import { registerTransport } from './registry.js';
 import { reuseportTransport } from './reuseport.js';
 import { tcpTransport } from './tcp.js';
 import { unixTransport } from './unix.js';
+import { wsTransport } from './ws.js';
 
 registerTransport(tcpTransport);
 registerTransport(unixTransport);
 registerTransport(reuseportTransport);
 registerTransport(httpConnectTransport);
+registerTransport(wsTransport);

@@ -1,0 +1,130 @@
+/**
+ * One service test suite, run over every network: concurrent calls, a 4 MiB payload, server push, a deadline and a
+ * server restart on the same address. Switching network is a change of endpoint string and options, never of code.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CallContext, Client, method, SerializeType, Server, service, TimeoutError, type ClientOptions, type ListenOptions } from '../index.js';
+import { silentLogger } from '../logger.js';
+import { Arith, Echo } from '../examples/services/index.js';
+import { createTestCerts, type TestCerts } from './helpers/tls-certs.js';
+
+@service('Feed')
+class Feed {
+  @method()
+  async subscribe(args: { Count: number }, ctx: CallContext): Promise<number> {
+    for (let i = 0; i < args.Count; i++) ctx.connection.push('Feed', 'Item', { N: i });
+    return args.Count;
+  }
+  @method()
+  async sleep(args: { Ms: number }, ctx: CallContext): Promise<string> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, args.Ms);
+      ctx.signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    return 'done';
+  }
+}
+
+interface NetworkCase {
+  name: string;
+  /** Endpoint to listen on (port 0 or a fresh path) and its options. */
+  listen(certs: TestCerts, dir: string): { endpoint: string; options: ListenOptions };
+  /** Client options to dial it. */
+  client(certs: TestCerts): ClientOptions;
+}
+
+const networks: NetworkCase[] = [
+  { name: 'tcp', listen: () => ({ endpoint: 'tcp@127.0.0.1:0', options: {} }), client: () => ({}) },
+  {
+    name: 'tcp+tls',
+    listen: (c) => ({ endpoint: 'tcp@127.0.0.1:0', options: { tls: { cert: c.certPem, key: c.keyPem } } }),
+    client: (c) => ({ tls: { ca: c.caPem } }),
+  },
+  { name: 'unix', listen: (_c, dir) => ({ endpoint: `unix@${join(dir, 'suite.sock')}`, options: {} }), client: () => ({}) },
+  { name: 'reuseport', listen: () => ({ endpoint: 'reuseport@127.0.0.1:0', options: {} }), client: () => ({}) },
+  { name: 'http', listen: () => ({ endpoint: 'http@127.0.0.1:0', options: {} }), client: () => ({}) },
+  { name: 'ws', listen: () => ({ endpoint: 'ws@127.0.0.1:0', options: {} }), client: () => ({}) },
+  {
+    name: 'wss',
+    listen: (c) => ({ endpoint: 'wss@127.0.0.1:0', options: { tls: { cert: c.certPem, key: c.keyPem } } }),
+    client: (c) => ({ tls: { ca: c.caPem } }),
+  },
+];
+
+for (const network of networks) {
+  describe(`over ${network.name}`, () => {
+    let certs: TestCerts;
+    let dir: string;
+    let server: Server;
+    let endpoint: string;
+    let listenOptions: ListenOptions;
+    let client: Client;
+
+    const start = async (at: string): Promise<string> => {
+      server = new Server({ logger: silentLogger });
+      server.register(Arith);
+      server.register(Echo);
+      server.register(Feed);
+      const listener = await server.serve(at, listenOptions);
+      return `${listener.network === 'reuseport' ? 'tcp' : listener.network}@${listener.address}`;
+    };
+
+    before(async () => {
+      certs = createTestCerts();
+      dir = mkdtempSync(join(tmpdir(), 'rpcx-net-'));
+      const spec = network.listen(certs, dir);
+      listenOptions = spec.options;
+      endpoint = await start(spec.endpoint);
+      client = await Client.connect(endpoint, { ...network.client(certs), logger: silentLogger });
+    });
+
+    after(async () => {
+      await client?.close();
+      await server?.close();
+      certs.cleanup();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('answers 2,000 concurrent calls correctly', async () => {
+      const replies = await Promise.all(Array.from({ length: 2000 }, (_, i) => client.call<{ C: number }>('Arith', 'Mul', { A: i, B: 7 })));
+      replies.forEach((r, i) => assert.equal(r.C, i * 7));
+    });
+
+    it('carries a 4 MiB payload both ways', async () => {
+      const big = new Uint8Array(4 * 1024 * 1024).map((_, i) => (i * 31) & 0xff);
+      const echoed = await client.call<Uint8Array>('Echo', 'Echo', big, { serializeType: SerializeType.None, timeoutMs: 30_000 });
+      assert.equal(Buffer.compare(Buffer.from(echoed), Buffer.from(big)), 0);
+    });
+
+    it('delivers server push', async () => {
+      const pushes = client.pushes();
+      assert.equal(await client.call('Feed', 'Subscribe', { Count: 3 }), 3);
+      for (let i = 0; i < 3; i++) assert.deepEqual((await pushes.next()).value!.value, { N: i });
+      await pushes.return!();
+    });
+
+    it('enforces a deadline on both sides', async () => {
+      const started = Date.now();
+      await assert.rejects(client.call('Feed', 'Sleep', { Ms: 5000 }, { timeoutMs: 100 }), TimeoutError);
+      assert.ok(Date.now() - started < 2000);
+      assert.equal(await client.call('Feed', 'Sleep', { Ms: 1 }), 'done');
+    });
+
+    it('serves again after a server restart on the same address', async () => {
+      await client.close();
+      await server.close();
+      const address = endpoint.slice(endpoint.indexOf('@') + 1);
+      const listenNetwork = network.listen(certs, dir).endpoint.split('@')[0]!;
+      endpoint = await start(`${listenNetwork}@${address}`);
+      client = await Client.connect(endpoint, { ...network.client(certs), logger: silentLogger });
+      assert.deepEqual(await client.call('Arith', 'Add', { A: 20, B: 22 }), { C: 42 });
+    });
+  });
+}

@@ -1,0 +1,73 @@
+/**
+ * `ws` and `wss`: rpcx frames in binary WebSocket messages at `/_rpcx_`. The server side uses the `ws` package on a
+ * Node http(s) server (`wss` requires TLS options). Clients dial through the standard WebSocket API: Node's global
+ * WebSocket (the same path a browser takes), or the `ws` package when TLS options (a private CA, client certificates,
+ * insecure) must be passed, which the standard API cannot.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { WebSocket as NodeWebSocket, WebSocketServer } from 'ws';
+import { ConfigError } from '../errors.js';
+import { splitHostPort } from './registry.js';
+import { listenServer, tlsServerOptions } from './tcp.js';
+import type { Transport, TlsOptions } from './transport.js';
+import { openWebSocket, WebSocketConn, webSocketUrl, type WebSocketConstructor, type WebSocketLike } from './websocket-conn.js';
+
+export const RPCX_WS_PATH = '/_rpcx_';
+
+export const wsTransport: Transport = {
+  networks: ['ws', 'wss'],
+
+  async listen(network, address, options, onConn) {
+    if (network === 'wss' && !options.tls) throw new ConfigError('rpcx: wss needs TLS options (cert and key)');
+    const slash = address.indexOf('/');
+    const path = slash < 0 ? RPCX_WS_PATH : address.slice(slash);
+    const { host, port } = splitHostPort(slash < 0 ? address : address.slice(0, slash));
+    const server = options.tls ? https.createServer(tlsServerOptions(options.tls)) : http.createServer();
+    const wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 * 1024, perMessageDeflate: false });
+    server.on('upgrade', (req, socket, head) => {
+      if (new URL(req.url ?? '/', 'http://x').pathname !== path) {
+        socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        ws.binaryType = 'nodebuffer';
+        (ws as unknown as { _socket?: { setNoDelay?(v: boolean): void } })._socket?.setNoDelay?.(true);
+        const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+        onConn(new WebSocketConn(network, ws as unknown as WebSocketLike, remote, `${req.socket.localAddress}:${req.socket.localPort}`));
+      });
+    });
+    server.on('request', (_req, res) => {
+      res.writeHead(426, { 'Content-Type': 'text/plain' });
+      res.end('426 upgrade to websocket\n');
+    });
+    const listener = await listenServer(network, server, { host, port });
+    return {
+      network,
+      address: slash < 0 ? listener.address : listener.address + path,
+      async close() {
+        await listener.close();
+        wss.close();
+      },
+    };
+  },
+
+  async dial(network, address, options) {
+    const url = webSocketUrl(network as 'ws' | 'wss', address);
+    const timeoutMs = options.connectTimeoutMs ?? 10_000;
+    const Global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    const socket =
+      !options.tls && Global
+        ? await openWebSocket(Global, url, timeoutMs, options.signal)
+        : await openWebSocket(NodeWebSocket as unknown as WebSocketConstructor, url, timeoutMs, options.signal, (_C, u) =>
+            new NodeWebSocket(u, { ...nodeTlsOptions(options.tls), perMessageDeflate: false, maxPayload: 256 * 1024 * 1024 }) as unknown as WebSocketLike,
+          );
+    return new WebSocketConn(network, socket, address);
+  },
+};
+
+function nodeTlsOptions(tls: TlsOptions | undefined): Record<string, unknown> {
+  if (!tls) return {};
+  const { insecure, servername, alpn: _alpn, requestCert: _requestCert, ...context } = tls;
+  return { ...context, rejectUnauthorized: insecure !== true, ...(servername ? { servername } : {}) };
+}
