@@ -78,3 +78,28 @@ describe('rpcx-ts CLI', () => {
     assert.match(r.stderr, /serve-examples/);
   });
 });
+
+describe('rpcx-ts CLI with TLS', () => {
+  it('serves tcp+TLS, wss and http and calls them with --tls-ca or --insecure', async () => {
+    const { createTestCerts } = await import('./helpers/tls-certs.js');
+    const certs = createTestCerts();
+    const certFlags = ['--tls-cert', join(certs.dir, 'server.pem'), '--tls-key', join(certs.dir, 'server-key.pem')];
+    const started = await startListening(cliPath, ['serve-examples', '--listen', 'tcp@127.0.0.1:0', '--listen', 'wss@127.0.0.1:0', '--listen', 'ws@127.0.0.1:0', ...certFlags], 3);
+    try {
+      for (const endpoint of started.endpoints) {
+        const trusted = await run(cliPath, ['call', endpoint, 'Arith.Mul', '{"A":6,"B":7}', '--tls-ca', join(certs.dir, 'ca.pem')]);
+        assert.equal(trusted.code, 0, `${endpoint}: ${trusted.stderr}`);
+        assert.equal(trusted.stdout, '{"C":42}\n');
+      }
+      const insecure = await run(cliPath, ['call', started.endpoints[1]!, 'Arith.Add', '{"A":6,"B":7}', '--insecure']);
+      assert.equal(insecure.stdout, '{"C":13}\n', insecure.stderr);
+      const untrusted = await run(cliPath, ['call', started.endpoints[0]!, 'Arith.Add', '{"A":6,"B":7}']);
+      assert.equal(untrusted.code, 1, 'plain tcp client against a TLS server fails');
+      const bench = await run(cliPath, ['bench', started.endpoints[1]!, 'Echo.Echo', '--duration', '0.5', '--concurrency', '4', '--tls-ca', join(certs.dir, 'ca.pem')]);
+      assert.match(bench.stdout.trim().split('\n').at(-1)!, /^calls=\d+ errors=0 /, bench.stderr);
+    } finally {
+      await stopProcess(started.child);
+      certs.cleanup();
+    }
+  });
+});

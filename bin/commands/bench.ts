@@ -4,9 +4,10 @@
  */
 import { Client, ConfigError, SerializeType } from '../../index.js';
 import { formatResult, progressBar, runLoad } from '../../bench/load.js';
+import { clientOptionsFor, networkFlags } from '../network-options.js';
 import { numberOption, parse, serializeOption, serviceMethod } from '../options.js';
 
-export const usage = `rpcx-ts bench <network@addr> <Service.Method> [--concurrency 100] [--duration 10] [--payload 1024] [--serialize raw] [--args '<json>'] [--timeout ms]`;
+export const usage = `rpcx-ts bench <network@addr> <Service.Method> [--concurrency 100] [--duration 10] [--payload 1024] [--serialize raw] [--args '<json>'] [--timeout ms] [--tls-ca FILE | --insecure] [--kcp-key PASSWORD]`;
 
 export async function bench(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
@@ -16,6 +17,7 @@ export async function bench(argv: string[]): Promise<number> {
     serialize: { type: 'string' },
     args: { type: 'string' },
     timeout: { type: 'string' },
+    ...networkFlags,
   });
   const [endpoint, target] = positionals;
   if (!endpoint || !target) throw new ConfigError(`usage: ${usage}`);
@@ -26,7 +28,7 @@ export async function bench(argv: string[]): Promise<number> {
   const serializeType = serializeOption(values.serialize, 'raw');
   const timeoutMs = numberOption(values.timeout, 10_000, 'timeout');
   const args = benchArgs(serializeType, payloadSize, values.args);
-  const client = await Client.connect(endpoint);
+  const client = await Client.connect(endpoint, clientOptionsFor(endpoint, values));
   const tty = process.stderr.isTTY === true;
   try {
     const result = await runLoad(() => client.call(service, method, args, { serializeType, timeoutMs, raw: true }), {

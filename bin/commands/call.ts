@@ -1,14 +1,16 @@
 /** `rpcx-ts call <network@addr> <Service.Method> '<json>'`: one call, the reply printed as JSON. */
 import { Client, ConfigError, SerializeType } from '../../index.js';
+import { clientOptionsFor, networkFlags } from '../network-options.js';
 import { metaOption, numberOption, parse, serializeOption, serviceMethod } from '../options.js';
 
-export const usage = `rpcx-ts call <network@addr> <Service.Method> '<json>' [--serialize json|msgpack|raw] [--meta k=v]... [--timeout ms]`;
+export const usage = `rpcx-ts call <network@addr> <Service.Method> '<json>' [--serialize json|msgpack|raw] [--meta k=v]... [--timeout ms] [--tls-ca FILE | --insecure] [--kcp-key PASSWORD]`;
 
 export async function call(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     serialize: { type: 'string' },
     meta: { type: 'string', multiple: true },
     timeout: { type: 'string' },
+    ...networkFlags,
   });
   const [endpoint, target, argsText] = positionals;
   if (!endpoint || !target) throw new ConfigError(`usage: ${usage}`);
@@ -25,7 +27,7 @@ export async function call(argv: string[]): Promise<number> {
       throw new ConfigError(`the arguments must be JSON: ${argsText}`);
     }
   }
-  const client = await Client.connect(endpoint, { connectTimeoutMs: Math.min(timeoutMs || 10_000, 10_000) });
+  const client = await Client.connect(endpoint, { ...clientOptionsFor(endpoint, values), connectTimeoutMs: Math.min(timeoutMs || 10_000, 10_000) });
   try {
     const reply = await client.call(service, method, args, { serializeType, timeoutMs, ...(metadata ? { metadata } : {}) });
     process.stdout.write(JSON.stringify(toJson(reply)) + '\n');

@@ -1,14 +1,16 @@
 /** `rpcx-ts serve-examples --listen tcp@127.0.0.1:8972 [--listen ...]`: serves Arith and Echo until stopped. */
 import { ConfigError, Server } from '../../index.js';
 import { Arith, Echo } from '../../examples/services/index.js';
+import { listenOptionsFor, networkFlags } from '../network-options.js';
 import { parse } from '../options.js';
 
-export const usage = `rpcx-ts serve-examples --listen <network@addr> [--listen ...] [--meta 'weight=7']`;
+export const usage = `rpcx-ts serve-examples --listen <network@addr> [--listen ...] [--meta 'weight=7'] [--tls-cert FILE --tls-key FILE [--tls-ca FILE]] [--kcp-key PASSWORD]`;
 
 export async function serveExamples(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     listen: { type: 'string', multiple: true },
     meta: { type: 'string' },
+    ...networkFlags,
   });
   const listens = (values.listen as string[] | undefined) ?? [];
   if (listens.length === 0) throw new ConfigError(`usage: ${usage}`);
@@ -17,7 +19,7 @@ export async function serveExamples(argv: string[]): Promise<number> {
   server.register(Arith, { metadata });
   server.register(Echo, { metadata });
   for (const endpoint of listens) {
-    const listener = await server.serve(endpoint);
+    const listener = await server.serve(endpoint, listenOptionsFor(endpoint, values));
     // One line per listener, with the real port: scripts read these.
     process.stdout.write(`listening ${listener.network}@${listener.address}\n`);
   }
