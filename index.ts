@@ -2,6 +2,7 @@
 import 'reflect-metadata';
 import './codec/index.js';
 import './transport/builtin.js';
+import './protocol/gzip.js';
 
 export * from './errors.js';
 export { silentLogger, stderrLogger, verboseLogger, type Logger } from './logger.js';

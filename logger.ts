@@ -14,8 +14,11 @@ const noop = (): void => {};
 export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };
 
 function write(level: string, message: string, fields?: Record<string, unknown>): void {
+  // Browsers have no stderr: there the default logger stays silent (pass a Logger to see messages).
+  const stderr = (globalThis as { process?: { stderr?: { write(text: string): unknown } } }).process?.stderr;
+  if (!stderr) return;
   const extra = fields ? ' ' + JSON.stringify(fields, (_k, v) => (v instanceof Error ? v.message : v)) : '';
-  process.stderr.write(`${new Date().toISOString()} ${level} ${message}${extra}\n`);
+  stderr.write(`${new Date().toISOString()} ${level} ${message}${extra}\n`);
 }
 
 export const stderrLogger: Logger = {

@@ -8,7 +8,6 @@
  *   await client.close();
  */
 import { decodeWith, encodeWith, getCodec } from '../codec/codec.js';
-import '../codec/index.js';
 import { AbortedError, ClosedError, CodecError, ConnectionClosedError, ProtocolError, remoteError, RpcError, TimeoutError, UnavailableError } from '../errors.js';
 import { stderrLogger, type Logger } from '../logger.js';
 import {
@@ -24,7 +23,6 @@ import { compress, decompress } from '../protocol/compression.js';
 import { FrameParser } from '../protocol/frame-parser.js';
 import { FrameWriter } from '../protocol/frame-writer.js';
 import { Message, type Metadata } from '../protocol/message.js';
-import '../transport/builtin.js';
 import { getTransport, parseEndpoint } from '../transport/registry.js';
 import type { Conn, DialOptions, TlsOptions } from '../transport/transport.js';
 import type { CallOptions, CallResult } from './call-options.js';

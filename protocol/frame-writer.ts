@@ -9,6 +9,10 @@ import { allocBytes } from './utf8.js';
 /** Flush at once when this many bytes are queued, without waiting for the end of the turn. */
 const EARLY_FLUSH_BYTES = 256 * 1024;
 
+/** After the current turn's I/O and microtasks (setImmediate on Node; a macrotask in browsers). */
+const defer: (fn: () => void) => void =
+  typeof setImmediate === 'function' ? (fn) => setImmediate(fn) : (fn) => setTimeout(fn, 0);
+
 export class FrameWriter {
   readonly #sink: (bytes: Uint8Array) => void;
   #queue: Message[] = [];
@@ -41,7 +45,7 @@ export class FrameWriter {
     if (this.#queuedBytes >= EARLY_FLUSH_BYTES) this.flush();
     else if (!this.#scheduled) {
       this.#scheduled = true;
-      setImmediate(this.#flushBound);
+      defer(this.#flushBound);
     }
   }
 

@@ -14,6 +14,7 @@ import { DEFAULT_MAX_DECOMPRESSED_LENGTH, DEFAULT_MAX_FRAME_LENGTH } from '../pr
 import { getTransport, parseEndpoint } from '../transport/registry.js';
 import type { Listener, ListenOptions } from '../transport/transport.js';
 import '../transport/builtin.js';
+import '../protocol/gzip.js';
 import '../codec/index.js';
 import { Dispatcher } from './dispatcher.js';
 import { ServerConnection } from './server-connection.js';

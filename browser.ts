@@ -1,0 +1,26 @@
+/**
+ * rpcx-ts for browsers: the Client over WebSockets (`ws@host:port`, `wss@host:port`), with the raw, JSON and msgpack
+ * codecs. Nothing on this path uses a Node API. (Node programs import the package root instead.)
+ *
+ *   import { Client } from 'rpcx-ts/browser';
+ *   const client = await Client.connect('wss@api.example.com:443');
+ */
+import { registerCodec } from './codec/codec.js';
+import { jsonCodec } from './codec/json.js';
+import { msgpackCodec } from './codec/msgpack.js';
+import { rawCodec } from './codec/raw.js';
+import { registerTransport } from './transport/registry.js';
+import { browserWebSocketTransport } from './transport/websocket-browser.js';
+
+registerCodec(rawCodec);
+registerCodec(jsonCodec);
+registerCodec(msgpackCodec);
+registerTransport(browserWebSocketTransport);
+
+export * from './errors.js';
+export { silentLogger, type Logger } from './logger.js';
+export { CompressType, SerializeType } from './protocol/constants.js';
+export { registerCodec, type Codec } from './codec/codec.js';
+export { Client, type ClientOptions, type PushMessage } from './client/client.js';
+export type { CallOptions, CallResult } from './client/call-options.js';
+export { createProxy, type ServiceProxy } from './client/proxy.js';
