@@ -4,15 +4,18 @@
  * Prints calls/s, p50 and p99 per stack, then the ratios against the peers measured in this same run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, SerializeType } from '../index.js';
+import { Client, SerializeType, type ClientOptions } from '../index.js';
 import { silentLogger } from '../logger.js';
 import { runLoad, type LoadResult } from './load.js';
 import { RawEchoClient } from './peers/raw-echo-client.js';
 import { createClient, type EchoClientInstance } from './peers/grpc-echo.js';
 
 const distDir = dirname(dirname(fileURLToPath(import.meta.url)));
+const repoDir = dirname(distDir);
 const durationMs = Number(process.env.BENCH_DURATION ?? 10) * 1000;
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 100);
 const payloadSize = Number(process.env.BENCH_PAYLOAD ?? 1024);
@@ -56,7 +59,7 @@ async function measure(name: string, server: string[], makeCaller: (endpoint: st
     await runLoad(caller.call, { concurrency, durationMs: Math.min(1000, durationMs / 5) });
     const result = await runLoad(caller.call, { concurrency, durationMs });
     await caller.close();
-    process.stdout.write(`  ${name.padEnd(34)} ${Math.round(result.callsPerSecond).toString().padStart(8)} calls/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}\n`);
+    process.stdout.write(`  ${name.padEnd(36)} ${Math.round(result.callsPerSecond).toString().padStart(8)} calls/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}\n`);
     return { name, result };
   } finally {
     await stop(child);
@@ -67,23 +70,34 @@ async function main(): Promise<void> {
   process.stdout.write(`bench: ${payloadSize} B echo, ${concurrency} outstanding, ${durationMs / 1000} s each, node ${process.version}\n`);
   const rows: Row[] = [];
 
-  rows.push(
-    await measure('rpcx-ts tcp (raw bytes)', [join(distDir, 'bin', 'rpcx-ts.js'), 'serve-examples', '--listen', 'tcp@127.0.0.1:0'], async (endpoint) => {
-      const client = await Client.connect(endpoint, { logger: silentLogger });
-      return {
-        call: () => client.call('Echo', 'Echo', payload, { serializeType: SerializeType.None }),
-        close: () => client.close(),
-      };
-    }),
-  );
-
-  rows.push(
-    await measure('rpcx-ts tcp (msgpack)', [join(distDir, 'bin', 'rpcx-ts.js'), 'serve-examples', '--listen', 'tcp@127.0.0.1:0'], async (endpoint) => {
-      const client = await Client.connect(endpoint, { logger: silentLogger });
-      const text = 'x'.repeat(payloadSize);
-      return { call: () => client.call('Echo', 'Echo', text), close: () => client.close() };
-    }),
-  );
+  // This project on every network: raw 1 KiB echo, and msgpack on tcp.
+  const tmp = mkdtempSync(join(tmpdir(), 'rpcx-bench-'));
+  const certs = join(repoDir, 'examples', 'certs');
+  const serverTls = ['--tls-cert', join(certs, 'server.pem'), '--tls-key', join(certs, 'server-key.pem')];
+  const clientTls = { ca: readFileSync(join(certs, 'ca.pem'), 'utf8') };
+  const networks: Array<{ name: string; listen: string; flags?: string[]; client?: ClientOptions; serializeType?: number }> = [
+    { name: 'tcp', listen: 'tcp@127.0.0.1:0' },
+    { name: 'tcp (msgpack)', listen: 'tcp@127.0.0.1:0', serializeType: SerializeType.MsgPack },
+    { name: 'tcp+tls', listen: 'tcp@127.0.0.1:0', flags: serverTls, client: { tls: clientTls } },
+    { name: 'unix', listen: `unix@${join(tmp, 'bench.sock')}` },
+    { name: 'http (CONNECT)', listen: 'http@127.0.0.1:0' },
+    { name: 'ws', listen: 'ws@127.0.0.1:0' },
+    { name: 'wss', listen: 'wss@127.0.0.1:0', flags: serverTls, client: { tls: clientTls } },
+  ];
+  const only = process.env.BENCH_NETWORKS?.split(',');
+  for (const network of networks) {
+    if (only && !only.includes(network.name.split(' ')[0]!)) continue;
+    rows.push(
+      await measure(`rpcx-ts ${network.name}`, [join(distDir, 'bin', 'rpcx-ts.js'), 'serve-examples', '--listen', network.listen, ...(network.flags ?? [])], async (endpoint) => {
+        const client = await Client.connect(endpoint, { ...(network.client ?? {}), logger: silentLogger });
+        const msgpack = network.serializeType === SerializeType.MsgPack;
+        const args = msgpack ? 'x'.repeat(payloadSize) : payload;
+        const serializeType = msgpack ? SerializeType.MsgPack : SerializeType.None;
+        return { call: () => client.call('Echo', 'Echo', args, { serializeType, raw: true }), close: () => client.close() };
+      }),
+    );
+  }
+  rmSync(tmp, { recursive: true, force: true });
 
   for (const channels of [1, 4]) {
     rows.push(
@@ -108,9 +122,9 @@ async function main(): Promise<void> {
   );
 
   const by = (prefix: string): LoadResult => rows.find((r) => r.name.startsWith(prefix))!.result;
-  const ours = by('rpcx-ts tcp (raw');
+  const ours = by('rpcx-ts tcp');
   const ratio = (other: LoadResult): string => (ours.callsPerSecond / other.callsPerSecond).toFixed(2);
-  process.stdout.write('\nratios (rpcx-ts tcp raw bytes ÷ peer, calls/s):\n');
+  process.stdout.write('\nratios (rpcx-ts tcp, raw 1 KiB ÷ peer, calls/s):\n');
   process.stdout.write(`  vs grpc-js 1 channel:  ${ratio(by('grpc-js unary, 1'))}x\n`);
   process.stdout.write(`  vs grpc-js 4 channels: ${ratio(by('grpc-js unary, 4'))}x\n`);
   process.stdout.write(`  vs raw net ceiling:    ${ratio(by('raw net'))}x\n`);

@@ -1,8 +1,8 @@
 /**
  * `ws` and `wss`: rpcx frames in binary WebSocket messages at `/_rpcx_`. The server side uses the `ws` package on a
- * Node http(s) server (`wss` requires TLS options). Clients dial through the standard WebSocket API: Node's global
- * WebSocket (the same path a browser takes), or the `ws` package when TLS options (a private CA, client certificates,
- * insecure) must be passed, which the standard API cannot.
+ * Node http(s) server (`wss` requires TLS options). Node clients dial with the `ws` package (it takes TLS options: a
+ * private CA, client certificates, insecure); browsers dial with the platform WebSocket (transport/websocket-browser.ts,
+ * the `browser` entry). Both sides go through the same standard-API adapter, transport/websocket-conn.ts.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -55,13 +55,13 @@ export const wsTransport: Transport = {
   async dial(network, address, options) {
     const url = webSocketUrl(network as 'ws' | 'wss', address);
     const timeoutMs = options.connectTimeoutMs ?? 10_000;
-    const Global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    const socket =
-      !options.tls && Global
-        ? await openWebSocket(Global, url, timeoutMs, options.signal)
-        : await openWebSocket(NodeWebSocket as unknown as WebSocketConstructor, url, timeoutMs, options.signal, (_C, u) =>
-            new NodeWebSocket(u, { ...nodeTlsOptions(options.tls), perMessageDeflate: false, maxPayload: 256 * 1024 * 1024 }) as unknown as WebSocketLike,
-          );
+    // On Node the `ws` package's client (faster than the global WebSocket, and it takes TLS options); browsers use
+    // transport/websocket-browser.ts. Both go through the same standard-API adapter.
+    const socket = await openWebSocket(NodeWebSocket as unknown as WebSocketConstructor, url, timeoutMs, options.signal, (_C, u) => {
+      const ws = new NodeWebSocket(u, { ...nodeTlsOptions(options.tls), perMessageDeflate: false, maxPayload: 256 * 1024 * 1024 });
+      ws.once('upgrade', (response) => response.socket.setNoDelay(true));
+      return ws as unknown as WebSocketLike;
+    });
     return new WebSocketConn(network, socket, address);
   },
 };
