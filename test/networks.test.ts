@@ -51,6 +51,12 @@ const networks: NetworkCase[] = [
   { name: 'reuseport', listen: () => ({ endpoint: 'reuseport@127.0.0.1:0', options: {} }), client: () => ({}) },
   { name: 'http', listen: () => ({ endpoint: 'http@127.0.0.1:0', options: {} }), client: () => ({}) },
   { name: 'ws', listen: () => ({ endpoint: 'ws@127.0.0.1:0', options: {} }), client: () => ({}) },
+  { name: 'kcp', listen: () => ({ endpoint: 'kcp@127.0.0.1:0', options: {} }), client: () => ({}) },
+  {
+    name: 'kcp+aes',
+    listen: () => ({ endpoint: 'kcp@127.0.0.1:0', options: { kcpKey: 'rpcx-key' } }),
+    client: () => ({ transport: { kcpKey: 'rpcx-key' } }),
+  },
   {
     name: 'wss',
     listen: (c) => ({ endpoint: 'wss@127.0.0.1:0', options: { tls: { cert: c.certPem, key: c.keyPem } } }),

@@ -1,5 +1,6 @@
 /** Registers the networks that ship with rpcx-ts. Importing this module is enough to use them by name. */
 import { httpConnectTransport } from './http-connect.js';
+import { kcpTransport } from './kcp.js';
 import { registerTransport } from './registry.js';
 import { reuseportTransport } from './reuseport.js';
 import { tcpTransport } from './tcp.js';
@@ -11,3 +12,4 @@ registerTransport(unixTransport);
 registerTransport(reuseportTransport);
 registerTransport(httpConnectTransport);
 registerTransport(wsTransport);
+registerTransport(kcpTransport);

@@ -174,6 +174,11 @@ export class Kcp {
     return this.sndBuf.length === 0 && this.sndQueue.length === 0 && this.#ackCount === 0 && this.probe === 0 && this.rmtWnd !== 0;
   }
 
+  /** The clock this block runs on. */
+  currentTime(): number {
+    return this.#clock();
+  }
+
   get pendingAcks(): number {
     return this.#ackCount;
   }

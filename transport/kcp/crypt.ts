@@ -1,0 +1,150 @@
+/**
+ * kcp-go's packet crypt layer. With a block crypt configured, every datagram starts with a crypt header:
+ *
+ *     nonce[16] | crc32[4] (IEEE, little-endian, over everything after it) | FEC header / KCP segments ...
+ *
+ * and the whole datagram, nonce included, is then encrypted. kcp-go's AES "block crypt" is plain CFB-128 with a fixed
+ * IV (its `initialVector`) over the whole datagram, the trailing partial block XORed with the last keystream block; the
+ * random nonce in the first block is what makes each ciphertext unique. The "none" block crypt keeps the header (nonce
+ * and checksum) but leaves the bytes in clear. Without any block crypt (kcp-go's nil BlockCrypt) there is no header.
+ *
+ * rpcx's examples derive the AES key with pbkdf2-sha1(password, "rpcx-salt", 4096 rounds, 32 bytes): `deriveKcpKey`.
+ */
+import crypto from 'node:crypto';
+import zlib from 'node:zlib';
+import { writeU32, readU32 } from './segment.js';
+
+export const NONCE_SIZE = 16;
+export const CRC_SIZE = 4;
+export const CRYPT_HEADER_SIZE = NONCE_SIZE + CRC_SIZE;
+
+/** kcp-go's fixed CFB initial vector. */
+const INITIAL_VECTOR = Buffer.from([167, 115, 79, 156, 18, 172, 27, 1, 164, 21, 242, 193, 252, 120, 230, 107]);
+
+export const DEFAULT_KCP_SALT = 'rpcx-salt';
+
+/** The AES key rpcx's examples use: pbkdf2-sha1(password, salt, 4096 rounds, 32 bytes). */
+export function deriveKcpKey(password: string | Uint8Array, salt: string | Uint8Array = DEFAULT_KCP_SALT, iterations = 4096, keyLength = 32): Buffer {
+  return crypto.pbkdf2Sync(password, salt, iterations, keyLength, 'sha1');
+}
+
+/**
+ * A whole-datagram cipher, as kcp-go's `BlockCrypt`. `encrypt` returns a new buffer (never a view of `src`); `decrypt` may
+ * return a view.
+ */
+export interface BlockCrypt {
+  readonly name: string;
+  encrypt(src: Uint8Array): Buffer;
+  decrypt(src: Uint8Array): Buffer;
+}
+
+/**
+ * kcp-go's `NewAESBlockCrypt`: AES-128/192/256 by key length, CFB mode, fixed IV.
+ *
+ * Encryption is inherently sequential (each block feeds the next) and uses a fresh CFB cipher per datagram. Decryption
+ * is not: plaintext block i is ciphertext block i XOR AES(ciphertext block i-1), so one call of a long-lived ECB cipher
+ * over [IV, C0, C1, ...] yields the whole keystream, saving the per-datagram cipher set-up.
+ */
+export class AesBlockCrypt implements BlockCrypt {
+  readonly name = 'aes';
+  readonly #algorithm: string;
+  readonly #key: crypto.KeyObject;
+  readonly #ecb: crypto.Cipheriv;
+  #scratch = Buffer.allocUnsafe(2048);
+
+  constructor(key: Uint8Array) {
+    if (key.length !== 16 && key.length !== 24 && key.length !== 32) {
+      throw new RangeError(`kcp: AES key must be 16, 24 or 32 bytes, got ${key.length}`);
+    }
+    this.#algorithm = `aes-${key.length * 8}-cfb`;
+    // A KeyObject makes the per-datagram cipher set-up several times cheaper than a raw key.
+    this.#key = crypto.createSecretKey(key);
+    this.#ecb = crypto.createCipheriv(`aes-${key.length * 8}-ecb`, this.#key, null);
+    this.#ecb.setAutoPadding(false);
+  }
+
+  encrypt(src: Uint8Array): Buffer {
+    return crypto.createCipheriv(this.#algorithm, this.#key, INITIAL_VECTOR).update(src);
+  }
+
+  decrypt(src: Uint8Array): Buffer {
+    const length = src.length;
+    if (length === 0) return Buffer.alloc(0);
+    const blocks = Math.ceil(length / 16);
+    const inputLength = blocks * 16;
+    if (this.#scratch.length < inputLength) this.#scratch = Buffer.allocUnsafe(inputLength * 2);
+    const input = this.#scratch;
+    INITIAL_VECTOR.copy(input, 0);
+    input.set(src.subarray(0, inputLength - 16), 16);
+    const keystream = this.#ecb.update(input.subarray(0, inputLength));
+    for (let i = 0; i < length; i++) keystream[i] = keystream[i]! ^ src[i]!;
+    return keystream.subarray(0, length);
+  }
+}
+
+/** kcp-go's `NewNoneBlockCrypt`: the header is kept, the bytes are not transformed. */
+export class NoneBlockCrypt implements BlockCrypt {
+  readonly name = 'none';
+  encrypt(src: Uint8Array): Buffer {
+    return Buffer.from(src); // a copy: the caller reuses its buffer
+  }
+  decrypt(src: Uint8Array): Buffer {
+    return Buffer.from(src.buffer, src.byteOffset, src.length);
+  }
+}
+
+/** Cheap unique nonces: slices of a random pool, refilled when used up. */
+class NonceSource {
+  readonly #pool = Buffer.allocUnsafe(NONCE_SIZE * 1024);
+  #pos = this.#pool.length;
+
+  fill(target: Uint8Array, offset: number): void {
+    if (this.#pos >= this.#pool.length) {
+      crypto.randomFillSync(this.#pool);
+      this.#pos = 0;
+    }
+    target.set(this.#pool.subarray(this.#pos, this.#pos + NONCE_SIZE), offset);
+    this.#pos += NONCE_SIZE;
+  }
+}
+
+/** Adds and checks the crypt header around a datagram. */
+export class PacketCrypt {
+  readonly block: BlockCrypt;
+  readonly #nonce = new NonceSource();
+
+  constructor(block: BlockCrypt) {
+    this.block = block;
+  }
+
+  /**
+   * Fills the nonce and checksum of a datagram whose first CRYPT_HEADER_SIZE bytes are reserved, then encrypts it.
+   * `packet` is modified (header); the result is a new buffer ready for the socket.
+   */
+  seal(packet: Uint8Array): Buffer {
+    this.#nonce.fill(packet, 0);
+    writeU32(packet, NONCE_SIZE, zlib.crc32(packet.subarray(CRYPT_HEADER_SIZE)));
+    return this.block.encrypt(packet);
+  }
+
+  /** Decrypts a datagram and checks its checksum; returns what follows the header, or undefined if it fails. */
+  open(datagram: Uint8Array): Buffer | undefined {
+    if (datagram.length < CRYPT_HEADER_SIZE) return undefined;
+    const plain = this.block.decrypt(datagram);
+    const body = plain.subarray(CRYPT_HEADER_SIZE);
+    if (zlib.crc32(body) !== readU32(plain, NONCE_SIZE)) return undefined;
+    return body;
+  }
+}
+
+export type KcpCryptName = 'aes' | 'none';
+
+/** The block crypt for the transport settings: AES with a key, kcp-go's "none", or undefined (no crypt layer at all). */
+export function makeBlockCrypt(crypt: KcpCryptName | undefined, key: Uint8Array | undefined): BlockCrypt | undefined {
+  if (crypt === 'none') return new NoneBlockCrypt();
+  if (crypt === 'aes' || key !== undefined) {
+    if (key === undefined) throw new RangeError('kcp: AES crypt needs a key');
+    return new AesBlockCrypt(key);
+  }
+  return undefined;
+}

@@ -1,0 +1,225 @@
+/**
+ * kcp-go's forward error correction layer. Each datagram (after the crypt header, if any) carries a FEC header:
+ *
+ *     seqid u32 | flag u16 (0xf1 data, 0xf2 parity) | data: size u16 (= 2 + KCP bytes) | KCP segments
+ *                                                    | parity: Reed-Solomon parity bytes
+ *
+ * Sequence ids run over groups of dataShards + parityShards: in every group the first dataShards ids are data packets
+ * and the rest parity. Parity is computed over the data packets' bytes from the `size` field on, zero-padded to the
+ * longest in the group; a parity packet is as long as that longest data packet. The sequence wraps at the largest
+ * multiple of the group size below 2^32, so groups stay aligned.
+ *
+ * The decoder keeps an ordered window of recent packets (3 groups, 60 s at most) and, as soon as a group has at least
+ * dataShards packets but some data packets are missing, rebuilds those from parity and hands them back for KCP input.
+ * (kcp-go's decoder can also auto-tune to a peer's different shard counts; this one expects matching settings.)
+ */
+import { monotonicMs, type KcpClock } from './arq.js';
+import { ReedSolomon } from './reed-solomon.js';
+import { readU16, readU32, timeDiff, writeU16, writeU32 } from './segment.js';
+
+export const FEC_HEADER_SIZE = 6;
+/** FEC header plus the 2-byte size field of data packets. */
+export const FEC_HEADER_SIZE_PLUS2 = FEC_HEADER_SIZE + 2;
+export const TYPE_DATA = 0xf1;
+export const TYPE_PARITY = 0xf2;
+/** Largest datagram kcp-go handles. */
+export const MTU_LIMIT = 1500;
+const FEC_EXPIRE_MS = 60000;
+const RX_FEC_MULTI = 3;
+
+export class FecEncoder {
+  readonly dataShards: number;
+  readonly parityShards: number;
+  readonly shardSize: number;
+  /** Offset of the FEC header inside the datagram (the crypt header comes first). */
+  readonly headerOffset: number;
+  readonly payloadOffset: number;
+  readonly #paws: number;
+  #next = 0;
+  #shardCount = 0;
+  #maxSize = 0;
+  readonly #cache: Uint8Array[];
+  readonly #lengths: number[];
+  readonly #encodeViews: Uint8Array[];
+  readonly #parityOut: Uint8Array[];
+  readonly #codec: ReedSolomon;
+
+  constructor(dataShards: number, parityShards: number, headerOffset: number) {
+    this.dataShards = dataShards;
+    this.parityShards = parityShards;
+    this.shardSize = dataShards + parityShards;
+    this.#paws = Math.floor(0xffffffff / this.shardSize) * this.shardSize;
+    this.headerOffset = headerOffset;
+    this.payloadOffset = headerOffset + FEC_HEADER_SIZE;
+    this.#codec = new ReedSolomon(dataShards, parityShards);
+    this.#cache = Array.from({ length: this.shardSize }, () => new Uint8Array(MTU_LIMIT));
+    this.#lengths = new Array<number>(this.shardSize).fill(0);
+    this.#encodeViews = new Array<Uint8Array>(this.shardSize);
+    this.#parityOut = new Array<Uint8Array>(parityShards);
+  }
+
+  /**
+   * Stamps the FEC header on a data datagram (`packet[0, size)`, FEC header space reserved at `headerOffset`). When this
+   * completes a group, returns its parity datagrams (views into internal buffers, valid until the next call), each with
+   * `headerOffset` leading bytes left for the crypt header; otherwise returns undefined.
+   */
+  encode(packet: Uint8Array, size: number): Uint8Array[] | undefined {
+    const h = this.headerOffset;
+    writeU32(packet, h, this.#next);
+    writeU16(packet, h + 4, TYPE_DATA);
+    this.#next = (this.#next + 1) >>> 0;
+    writeU16(packet, this.payloadOffset, size - this.payloadOffset);
+
+    const shard = this.#cache[this.#shardCount]!;
+    shard.set(packet.subarray(this.payloadOffset, size), this.payloadOffset);
+    this.#lengths[this.#shardCount] = size;
+    this.#shardCount++;
+    if (size > this.#maxSize) this.#maxSize = size;
+    if (this.#shardCount < this.dataShards) return undefined;
+
+    const max = this.#maxSize;
+    for (let i = 0; i < this.dataShards; i++) this.#cache[i]!.fill(0, this.#lengths[i], max);
+    for (let i = 0; i < this.shardSize; i++) this.#encodeViews[i] = this.#cache[i]!.subarray(this.payloadOffset, max);
+    this.#codec.encode(this.#encodeViews, max - this.payloadOffset);
+    for (let p = 0; p < this.parityShards; p++) {
+      const out = this.#cache[this.dataShards + p]!;
+      writeU32(out, h, this.#next);
+      writeU16(out, h + 4, TYPE_PARITY);
+      this.#next = (this.#next + 1) % this.#paws; // the sequence only wraps on a parity packet
+      this.#parityOut[p] = out.subarray(0, max);
+    }
+    this.#shardCount = 0;
+    this.#maxSize = 0;
+    return this.#parityOut;
+  }
+}
+
+interface RxEntry {
+  seqid: number;
+  flag: number;
+  /** The packet after the 6-byte FEC header. */
+  data: Uint8Array;
+  ts: number;
+}
+
+export interface FecDecoderStats {
+  /** Data packets rebuilt from parity. */
+  recovered: number;
+  parityReceived: number;
+  /** Data packets given up on (their group never became recoverable). */
+  shortShards: number;
+  /** Groups where reconstruction was attempted and failed. */
+  errors: number;
+}
+
+export class FecDecoder {
+  readonly dataShards: number;
+  readonly parityShards: number;
+  readonly shardSize: number;
+  readonly #rxLimit: number;
+  readonly #rx: RxEntry[] = [];
+  readonly #shards: (Uint8Array | undefined)[];
+  readonly #codec: ReedSolomon;
+  readonly #clock: KcpClock;
+  readonly stats: FecDecoderStats = { recovered: 0, parityReceived: 0, shortShards: 0, errors: 0 };
+
+  constructor(dataShards: number, parityShards: number, clock: KcpClock = monotonicMs) {
+    this.dataShards = dataShards;
+    this.parityShards = parityShards;
+    this.shardSize = dataShards + parityShards;
+    this.#rxLimit = RX_FEC_MULTI * this.shardSize;
+    this.#codec = new ReedSolomon(dataShards, parityShards);
+    this.#shards = new Array<Uint8Array | undefined>(this.shardSize);
+    this.#clock = clock;
+  }
+
+  /** Packets in the reorder window (for tests). */
+  get pending(): number {
+    return this.#rx.length;
+  }
+
+  /**
+   * Takes one FEC datagram (starting at the FEC header, at least 8 bytes). Returns the data packets it let us rebuild
+   * (each `size u16 | KCP bytes | zero padding`: feed `r.subarray(2, size)` to KCP), or undefined.
+   */
+  decode(packet: Uint8Array): Uint8Array[] | undefined {
+    const seqid = readU32(packet, 0);
+    const flag = readU16(packet, 4);
+    if (flag === TYPE_PARITY) this.stats.parityReceived++;
+    const rx = this.#rx;
+
+    let insertAt = 0;
+    for (let i = rx.length - 1; i >= 0; i--) {
+      const other = rx[i]!.seqid;
+      if (other === seqid) return undefined; // duplicate
+      if (timeDiff(seqid, other) > 0) {
+        insertAt = i + 1;
+        break;
+      }
+    }
+    const entry: RxEntry = { seqid, flag, data: packet.slice(FEC_HEADER_SIZE), ts: this.#clock() };
+    if (insertAt === rx.length) rx.push(entry);
+    else rx.splice(insertAt, 0, entry);
+
+    const size = this.shardSize;
+    const offsetInGroup = seqid % size;
+    const shardBegin = (seqid - offsetInGroup) >>> 0;
+    const shardEnd = (shardBegin + size - 1) >>> 0;
+    const searchBegin = Math.max(0, insertAt - offsetInGroup);
+    const searchEnd = Math.min(searchBegin + size - 1, rx.length - 1);
+
+    let recovered: Uint8Array[] | undefined;
+    if (searchEnd - searchBegin + 1 >= this.dataShards) {
+      const shards = this.#shards;
+      shards.fill(undefined);
+      let numShard = 0;
+      let numData = 0;
+      let first = 0;
+      let maxLen = 0;
+      for (let i = searchBegin; i <= searchEnd; i++) {
+        const e = rx[i]!;
+        if (timeDiff(e.seqid, shardEnd) > 0) break;
+        if (timeDiff(e.seqid, shardBegin) < 0) continue;
+        const slot = e.seqid % size;
+        shards[slot] = e.data;
+        if (e.flag === TYPE_DATA) numData++;
+        if (numShard === 0) first = i;
+        numShard++;
+        if (e.data.length > maxLen) maxLen = e.data.length;
+      }
+
+      if (numData === this.dataShards) {
+        rx.splice(first, numShard); // nothing lost in this group
+      } else if (numShard >= this.dataShards) {
+        for (let k = 0; k < size; k++) {
+          const s = shards[k];
+          if (s && s.length < maxLen) {
+            const padded = new Uint8Array(maxLen);
+            padded.set(s, 0);
+            shards[k] = padded;
+          }
+        }
+        const missing: number[] = [];
+        for (let k = 0; k < this.dataShards; k++) if (!shards[k]) missing.push(k);
+        if (this.#codec.reconstructData(shards)) {
+          recovered = missing.map((k) => shards[k]!);
+          this.stats.recovered += missing.length;
+        } else {
+          this.stats.errors++;
+        }
+        rx.splice(first, numShard);
+      }
+    }
+
+    if (rx.length > this.#rxLimit) {
+      if (rx[0]!.flag === TYPE_DATA) this.stats.shortShards++;
+      rx.shift();
+    }
+
+    const now = this.#clock();
+    let expired = 0;
+    while (expired < rx.length && timeDiff(now, rx[expired]!.ts) > FEC_EXPIRE_MS) expired++;
+    if (expired > 0) rx.splice(0, expired);
+    return recovered;
+  }
+}

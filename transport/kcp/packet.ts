@@ -1,0 +1,125 @@
+/**
+ * The datagram pipeline between one KCP control block and the socket, in kcp-go's order:
+ *
+ *     out: KCP segments -> FEC header (+ parity datagrams every dataShards) -> nonce + crc32 -> encrypt -> socket
+ *     in:  socket -> decrypt + check crc32 (done once per datagram by the owner of the socket, see `openDatagram`)
+ *          -> FEC (data: to KCP; parity: recovery of lost data) -> KCP input
+ *
+ * The KCP block reserves `headerSize` bytes at the front of every output buffer for the crypt and FEC headers.
+ */
+import { type Kcp } from './arq.js';
+import { CRYPT_HEADER_SIZE, PacketCrypt, type BlockCrypt } from './crypt.js';
+import { FEC_HEADER_SIZE_PLUS2, FecDecoder, FecEncoder, TYPE_DATA, TYPE_PARITY } from './fec.js';
+import { KCP_OVERHEAD, readU16, readU32 } from './segment.js';
+
+export type DatagramSink = (datagram: Buffer) => void;
+
+/** Decrypts and checks a datagram when a block crypt is set; returns the plaintext after the crypt header, or undefined. */
+export function openDatagram(crypt: PacketCrypt | undefined, datagram: Uint8Array): Uint8Array | undefined {
+  if (!crypt) return datagram;
+  return crypt.open(datagram);
+}
+
+/** Conversation id and una of a datagram's first segment, as `conversationOf` reads them. */
+export interface ConversationId {
+  conv: number;
+  una: number;
+}
+
+/**
+ * Reads the conversation id and una of a plaintext datagram's first segment into `out`; false when it carries none
+ * (a FEC parity datagram, or too short).
+ */
+export function conversationOf(body: Uint8Array, out: ConversationId): boolean {
+  if (body.length < KCP_OVERHEAD) return false;
+  const flag = readU16(body, 4);
+  let off = 0;
+  if (flag === TYPE_DATA || flag === TYPE_PARITY) {
+    if (flag === TYPE_PARITY || body.length < FEC_HEADER_SIZE_PLUS2 + KCP_OVERHEAD) return false;
+    off = FEC_HEADER_SIZE_PLUS2;
+  }
+  out.conv = readU32(body, off);
+  out.una = readU32(body, off + 16);
+  return true;
+}
+
+export interface PacketStats {
+  inDatagrams: number;
+  outDatagrams: number;
+  /** KCP input errors (foreign conversation, malformed). */
+  inErrors: number;
+  /** Datagrams rebuilt by FEC and accepted by KCP. */
+  fecRecovered: number;
+}
+
+export class PacketPipeline {
+  readonly headerSize: number;
+  readonly crypt: PacketCrypt | undefined;
+  readonly fecEncoder: FecEncoder | undefined;
+  readonly fecDecoder: FecDecoder | undefined;
+  readonly stats: PacketStats = { inDatagrams: 0, outDatagrams: 0, inErrors: 0, fecRecovered: 0 };
+  readonly #sink: DatagramSink;
+
+  constructor(block: BlockCrypt | undefined, dataShards: number, parityShards: number, sink: DatagramSink) {
+    this.crypt = block ? new PacketCrypt(block) : undefined;
+    const cryptHeader = block ? CRYPT_HEADER_SIZE : 0;
+    if (dataShards > 0 && parityShards > 0) {
+      this.fecEncoder = new FecEncoder(dataShards, parityShards, cryptHeader);
+      this.fecDecoder = new FecDecoder(dataShards, parityShards);
+    }
+    this.headerSize = cryptHeader + (this.fecEncoder ? FEC_HEADER_SIZE_PLUS2 : 0);
+    this.#sink = sink;
+  }
+
+  /** The KCP output callback: `buffer[0, size)` with `headerSize` bytes reserved at the front. */
+  readonly output = (buffer: Uint8Array, size: number): void => {
+    if (size < KCP_OVERHEAD + this.headerSize) return;
+    const parity = this.fecEncoder?.encode(buffer, size);
+    this.#emit(buffer.subarray(0, size));
+    if (parity) for (const p of parity) this.#emit(p);
+  };
+
+  #emit(packet: Uint8Array): void {
+    this.stats.outDatagrams++;
+    // Sealing encrypts into a new buffer; without crypt, copy, since the KCP buffer is reused at once and the socket
+    // may still hold the bytes.
+    this.#sink(this.crypt ? this.crypt.seal(packet) : Buffer.from(packet));
+  }
+
+  /**
+   * Feeds a plaintext datagram (after `openDatagram`) to `kcp`. Returns the OR of the KCP input flags, or a negative
+   * value when nothing was accepted.
+   */
+  input(kcp: Kcp, body: Uint8Array): number {
+    this.stats.inDatagrams++;
+    if (body.length < KCP_OVERHEAD) return -1;
+    const flag = readU16(body, 4);
+    // KCP's cmd (81..84) and frg bytes can never read as 0x00f1 / 0x00f2, so the flag tells FEC packets apart.
+    if (flag !== TYPE_DATA && flag !== TYPE_PARITY) return this.#kcpInput(kcp, body, true);
+    if (body.length < FEC_HEADER_SIZE_PLUS2) return -1;
+    let result = -1;
+    const recovered = this.fecDecoder?.decode(body);
+    if (flag === TYPE_DATA) result = this.#kcpInput(kcp, body.subarray(FEC_HEADER_SIZE_PLUS2), true);
+    if (recovered) {
+      for (const r of recovered) {
+        const size = r.length >= 2 ? readU16(r, 0) : 0;
+        if (size < 2 || size > r.length) {
+          this.stats.inErrors++;
+          continue;
+        }
+        const flags = this.#kcpInput(kcp, r.subarray(2, size), false);
+        if (flags >= 0) {
+          this.stats.fecRecovered++;
+          result = result < 0 ? flags : result | flags;
+        }
+      }
+    }
+    return result;
+  }
+
+  #kcpInput(kcp: Kcp, data: Uint8Array, regular: boolean): number {
+    const flags = kcp.input(data, regular);
+    if (flags < 0) this.stats.inErrors++;
+    return flags;
+  }
+}

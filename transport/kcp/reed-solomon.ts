@@ -1,0 +1,214 @@
+/**
+ * Reed-Solomon erasure coding over GF(2^8), bit-compatible with klauspost/reedsolomon's default code (the one kcp-go's
+ * FEC uses), so parity computed here equals parity computed there:
+ *
+ * - the field is GF(2^8) modulo x^8 + x^4 + x^3 + x^2 + 1 (0x11d, "generating polynomial 29"), generator 2;
+ * - the encoding matrix is the (data + parity) x data Vandermonde matrix, entry (r, c) = r^c, multiplied by the inverse
+ *   of its top square, so that the top square becomes the identity (data shards pass through unchanged) and the
+ *   remaining rows produce parity;
+ * - parity shard i, byte k = XOR over data shards j of matrix[data + i][j] * data[j][k].
+ *
+ * Reconstruction of missing data shards takes the rows of the first `dataShards` present shards, inverts that square,
+ * and multiplies. Inverted matrices are cached per pattern of present shards.
+ */
+
+const FIELD = 256;
+const POLY = 0x11d;
+
+/** exp[i] = 2^i, doubled in length so exp[log a + log b] needs no modulo. */
+const EXP = new Uint8Array(FIELD * 2);
+const LOG = new Uint8Array(FIELD);
+{
+  let x = 1;
+  for (let i = 0; i < FIELD - 1; i++) {
+    EXP[i] = x;
+    EXP[i + FIELD - 1] = x;
+    LOG[x] = i;
+    x <<= 1;
+    if (x & 0x100) x ^= POLY;
+  }
+}
+
+/** Full multiplication table: MUL[a * 256 + b] = a * b. */
+const MUL = new Uint8Array(FIELD * FIELD);
+for (let a = 1; a < FIELD; a++) {
+  for (let b = 1; b < FIELD; b++) MUL[a * FIELD + b] = EXP[LOG[a]! + LOG[b]!]!;
+}
+
+export function galMultiply(a: number, b: number): number {
+  return MUL[(a << 8) | b]!;
+}
+
+export function galDivide(a: number, b: number): number {
+  if (a === 0) return 0;
+  if (b === 0) throw new RangeError('reed-solomon: division by zero');
+  let l = LOG[a]! - LOG[b]!;
+  if (l < 0) l += FIELD - 1;
+  return EXP[l]!;
+}
+
+/** a^n in the field. */
+export function galExp(a: number, n: number): number {
+  if (n === 0) return 1;
+  if (a === 0) return 0;
+  return EXP[(LOG[a]! * n) % (FIELD - 1)]!;
+}
+
+type Matrix = Uint8Array[];
+
+function newMatrix(rows: number, cols: number): Matrix {
+  return Array.from({ length: rows }, () => new Uint8Array(cols));
+}
+
+function multiply(a: Matrix, b: Matrix): Matrix {
+  const cols = b[0]!.length;
+  const out = newMatrix(a.length, cols);
+  for (let r = 0; r < a.length; r++) {
+    const row = a[r]!;
+    for (let c = 0; c < cols; c++) {
+      let v = 0;
+      for (let i = 0; i < row.length; i++) v ^= galMultiply(row[i]!, b[i]![c]!);
+      out[r]![c] = v;
+    }
+  }
+  return out;
+}
+
+/** Inverse of a square matrix by Gauss-Jordan elimination; throws if singular. */
+export function invertMatrix(m: Matrix): Matrix {
+  const n = m.length;
+  const work = m.map((row, r) => {
+    const wide = new Uint8Array(n * 2);
+    wide.set(row, 0);
+    wide[n + r] = 1;
+    return wide;
+  });
+  for (let r = 0; r < n; r++) {
+    if (work[r]![r] === 0) {
+      let below = r + 1;
+      while (below < n && work[below]![r] === 0) below++;
+      if (below === n) throw new RangeError('reed-solomon: matrix is singular');
+      [work[r], work[below]] = [work[below]!, work[r]!];
+    }
+    const pivotRow = work[r]!;
+    const pivot = pivotRow[r]!;
+    if (pivot !== 1) {
+      const scale = galDivide(1, pivot);
+      for (let c = 0; c < n * 2; c++) pivotRow[c] = galMultiply(pivotRow[c]!, scale);
+    }
+    for (let other = 0; other < n; other++) {
+      if (other === r) continue;
+      const row = work[other]!;
+      const factor = row[r]!;
+      if (factor === 0) continue;
+      for (let c = 0; c < n * 2; c++) row[c] = row[c]! ^ galMultiply(factor, pivotRow[c]!);
+    }
+  }
+  return work.map((row) => row.slice(n));
+}
+
+/** klauspost/reedsolomon's `buildMatrix`: Vandermonde times the inverse of its top square. */
+export function buildEncodingMatrix(dataShards: number, totalShards: number): Matrix {
+  const vm = newMatrix(totalShards, dataShards);
+  for (let r = 0; r < totalShards; r++) for (let c = 0; c < dataShards; c++) vm[r]![c] = galExp(r, c);
+  const topInverse = invertMatrix(vm.slice(0, dataShards));
+  return multiply(vm, topInverse);
+}
+
+/** out[k] ^= coefficient * input[k] (or = when `assign`), for k < length. */
+function mulAdd(coefficient: number, input: Uint8Array, out: Uint8Array, length: number, assign: boolean): void {
+  if (coefficient === 0) {
+    if (assign) out.fill(0, 0, length);
+    return;
+  }
+  if (coefficient === 1) {
+    if (assign) out.set(input.subarray(0, length), 0);
+    else for (let k = 0; k < length; k++) out[k] = out[k]! ^ input[k]!;
+    return;
+  }
+  const table = MUL.subarray(coefficient << 8, (coefficient << 8) + FIELD);
+  if (assign) for (let k = 0; k < length; k++) out[k] = table[input[k]!]!;
+  else for (let k = 0; k < length; k++) out[k] = out[k]! ^ table[input[k]!]!;
+}
+
+export class ReedSolomon {
+  readonly dataShards: number;
+  readonly parityShards: number;
+  readonly totalShards: number;
+  /** The encoding matrix (totalShards x dataShards). */
+  readonly matrix: Matrix;
+  readonly #inverseCache = new Map<string, Matrix>();
+
+  constructor(dataShards: number, parityShards: number) {
+    if (!Number.isInteger(dataShards) || !Number.isInteger(parityShards) || dataShards <= 0 || parityShards <= 0) {
+      throw new RangeError(`reed-solomon: bad shard counts ${dataShards}/${parityShards}`);
+    }
+    if (dataShards + parityShards > 256) throw new RangeError('reed-solomon: at most 256 shards');
+    this.dataShards = dataShards;
+    this.parityShards = parityShards;
+    this.totalShards = dataShards + parityShards;
+    this.matrix = buildEncodingMatrix(dataShards, this.totalShards);
+  }
+
+  /**
+   * Computes the parity shards from the data shards. `shards` holds dataShards + parityShards buffers; the first
+   * `length` bytes (default: the first shard's length) of each data shard are read and of each parity shard written.
+   */
+  encode(shards: Uint8Array[], length: number = shards[0]!.length): void {
+    if (shards.length !== this.totalShards) throw new RangeError('reed-solomon: wrong number of shards');
+    for (let p = 0; p < this.parityShards; p++) {
+      const row = this.matrix[this.dataShards + p]!;
+      const out = shards[this.dataShards + p]!;
+      if (out.length < length) throw new RangeError('reed-solomon: parity shard too short');
+      for (let d = 0; d < this.dataShards; d++) mulAdd(row[d]!, shards[d]!, out, length, d === 0);
+    }
+  }
+
+  /** True when the parity shards match the data shards. */
+  verify(shards: Uint8Array[]): boolean {
+    const length = shards[0]!.length;
+    const parity = Array.from({ length: this.parityShards }, () => new Uint8Array(length));
+    this.encode([...shards.slice(0, this.dataShards), ...parity], length);
+    return parity.every((p, i) => Buffer.compare(p, shards[this.dataShards + i]!.subarray(0, length)) === 0);
+  }
+
+  /**
+   * Rebuilds the missing (undefined) data shards in place, from any `dataShards` present shards of equal length.
+   * Parity shards are not rebuilt. Returns false when too few shards are present.
+   */
+  reconstructData(shards: (Uint8Array | undefined)[]): boolean {
+    if (shards.length !== this.totalShards) throw new RangeError('reed-solomon: wrong number of shards');
+    let length = -1;
+    let present = 0;
+    let missingData = 0;
+    for (let i = 0; i < this.totalShards; i++) {
+      const s = shards[i];
+      if (s) {
+        if (length < 0) length = s.length;
+        else if (s.length !== length) throw new RangeError('reed-solomon: shards differ in size');
+        present++;
+      } else if (i < this.dataShards) missingData++;
+    }
+    if (missingData === 0) return true;
+    if (present < this.dataShards) return false;
+
+    // The first dataShards present shards, and the rows of the encoding matrix that produced them.
+    const validIndices: number[] = [];
+    for (let i = 0; i < this.totalShards && validIndices.length < this.dataShards; i++) if (shards[i]) validIndices.push(i);
+    const key = validIndices.join(',');
+    let decode = this.#inverseCache.get(key);
+    if (!decode) {
+      decode = invertMatrix(validIndices.map((i) => this.matrix[i]!));
+      this.#inverseCache.set(key, decode);
+    }
+    const inputs = validIndices.map((i) => shards[i]!);
+    for (let d = 0; d < this.dataShards; d++) {
+      if (shards[d]) continue;
+      const out = new Uint8Array(length);
+      const row = decode[d]!;
+      for (let c = 0; c < this.dataShards; c++) mulAdd(row[c]!, inputs[c]!, out, length, c === 0);
+      shards[d] = out;
+    }
+    return true;
+  }
+}
