@@ -20,6 +20,7 @@ import { Dispatcher } from './dispatcher.js';
 import { ServerConnection } from './server-connection.js';
 import { ServiceRegistry, type Handler, type RegisterOptions, type ServiceClass, type ServiceEntry } from './service-registry.js';
 import type { MethodOptions } from './decorators.js';
+import type { Registrar } from '../registry/registrar.js';
 
 export interface ServerOptions {
   /** A frame larger than this closes its connection (default 64 MiB). */
@@ -28,6 +29,13 @@ export interface ServerOptions {
   maxDecompressedLength?: number;
   /** How long close() waits for in-flight calls before closing connections anyway (default 10 s). */
   shutdownTimeoutMs?: number;
+  /**
+   * On close, how long to keep serving normally after deregistering from registries, so that clients watching the
+   * registry move away before this server refuses anything (default 300 ms; only when registrars are attached).
+   */
+  deregisterDelayMs?: number;
+  /** The host to advertise in registries when listening on a wildcard address (default 127.0.0.1). */
+  advertiseHost?: string;
   logger?: Logger;
 }
 
@@ -40,6 +48,7 @@ export class Server {
   readonly registry = new ServiceRegistry();
   readonly logger: Logger;
   readonly #options: Required<Omit<ServerOptions, 'logger'>>;
+  readonly #registrars: Registrar[] = [];
   readonly #dispatcher: Dispatcher;
   readonly #listeners: Listener[] = [];
   readonly #connections = new Set<ServerConnection>();
@@ -51,13 +60,40 @@ export class Server {
       maxFrameLength: options.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH,
       maxDecompressedLength: options.maxDecompressedLength ?? DEFAULT_MAX_DECOMPRESSED_LENGTH,
       shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000,
+      deregisterDelayMs: options.deregisterDelayMs ?? 300,
+      advertiseHost: options.advertiseHost ?? '127.0.0.1',
     };
     this.#dispatcher = new Dispatcher(this.registry, { maxDecompressedLength: this.#options.maxDecompressedLength, logger: this.logger });
   }
 
   /** Registers a service class (resolved through tsyringe) or instance. `metadata` is an rpcx query string. */
   register(target: ServiceClass | object, options?: RegisterOptions | string): ServiceEntry {
-    return this.registry.register(target, typeof options === 'string' ? { metadata: options } : options);
+    const entry = this.registry.register(target, typeof options === 'string' ? { metadata: options } : options);
+    // Services added after serve() are advertised on every listener too.
+    for (const registrar of this.#registrars) {
+      for (const endpoint of this.advertisedEndpoints) {
+        registrar.register(endpoint, [{ name: entry.name, metadata: entry.metadata }]).catch((error: Error) => this.logger.error('registry registration failed', { error }));
+      }
+    }
+    return entry;
+  }
+
+  /**
+   * Advertises every service on every listener in a registry (etcd, Redis): on each serve() from now on and for the
+   * listeners already bound. close() deregisters first.
+   */
+  async addRegistrar(registrar: Registrar): Promise<void> {
+    this.#registrars.push(registrar);
+    for (const endpoint of this.advertisedEndpoints) await registrar.register(endpoint, this.#serviceRecords());
+  }
+
+  /** Listeners as clients should dial them: wildcard hosts replaced by advertiseHost, reuseport as tcp. */
+  get advertisedEndpoints(): string[] {
+    return this.#listeners.map((l) => advertise(l, this.#options.advertiseHost));
+  }
+
+  #serviceRecords(): Array<{ name: string; metadata: string }> {
+    return this.registry.services().map((s) => ({ name: s.name, metadata: s.metadata }));
   }
 
   registerFunction(service: string, method: string, handler: Handler, options?: MethodOptions & { metadata?: string }): void {
@@ -101,6 +137,7 @@ export class Server {
     });
     this.#listeners.push(listener);
     this.logger.info('serving', { network: listener.network, address: listener.address });
+    for (const registrar of this.#registrars) await registrar.register(advertise(listener, this.#options.advertiseHost), this.#serviceRecords());
     return listener;
   }
 
@@ -134,6 +171,11 @@ export class Server {
   }
 
   async #shutdown(timeoutMs: number): Promise<void> {
+    if (this.#registrars.length > 0) {
+      // Leave the registries first and keep serving while clients notice; only then stop accepting and drain.
+      await Promise.all(this.#registrars.map((r) => r.close().catch((error: Error) => this.logger.warn('registry deregistration failed', { error }))));
+      await new Promise((resolve) => setTimeout(resolve, this.#options.deregisterDelayMs));
+    }
     await Promise.all(this.#listeners.map((l) => l.close().catch(() => undefined)));
     const connections = [...this.#connections];
     for (const c of connections) c.draining = true;
@@ -148,4 +190,11 @@ export class Server {
     if (this.#connections.size > 0) await new Promise<void>((resolve) => setTimeout(resolve, 20));
     for (const c of this.#connections) c.destroy();
   }
+}
+
+/** `network@address` as a client should dial it. */
+function advertise(listener: Listener, advertiseHost: string): string {
+  const network = listener.network === 'reuseport' ? 'tcp' : listener.network;
+  const address = listener.address.replace(/^(0\.0\.0\.0|\[::\]|::)(?=:\d+$)/, advertiseHost);
+  return `${network}@${address}`;
 }

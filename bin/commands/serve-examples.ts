@@ -2,14 +2,17 @@
 import { ConfigError, Server } from '../../index.js';
 import { Arith, Echo } from '../../examples/services/index.js';
 import { listenOptionsFor, networkFlags } from '../network-options.js';
-import { parse } from '../options.js';
+import { numberOption, parse } from '../options.js';
+import { createRegistrar } from '../../registry/index.js';
 
-export const usage = `rpcx-ts serve-examples --listen <network@addr> [--listen ...] [--meta 'weight=7'] [--tls-cert FILE --tls-key FILE [--tls-ca FILE]] [--kcp-key PASSWORD]`;
+export const usage = `rpcx-ts serve-examples --listen <network@addr> [--listen ...] [--meta 'weight=7'] [--tls-cert FILE --tls-key FILE [--tls-ca FILE]] [--kcp-key PASSWORD] [--registry etcd://host:port/basePath|redis://host:port/basePath [--registry-ttl s]]`;
 
 export async function serveExamples(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     listen: { type: 'string', multiple: true },
     meta: { type: 'string' },
+    registry: { type: 'string' },
+    'registry-ttl': { type: 'string' },
     ...networkFlags,
   });
   const listens = (values.listen as string[] | undefined) ?? [];
@@ -18,6 +21,9 @@ export async function serveExamples(argv: string[]): Promise<number> {
   const metadata = typeof values.meta === 'string' ? values.meta : '';
   server.register(Arith, { metadata });
   server.register(Echo, { metadata });
+  if (typeof values.registry === 'string') {
+    await server.addRegistrar(createRegistrar(values.registry, { ttlSeconds: numberOption(values['registry-ttl'], 10, 'registry-ttl') }));
+  }
   for (const endpoint of listens) {
     const listener = await server.serve(endpoint, listenOptionsFor(endpoint, values));
     // One line per listener, with the real port: scripts read these.

@@ -1,0 +1,126 @@
+/**
+ * Real etcd and Redis servers for registry tests, on free loopback ports, in throwaway data directories. Each can be
+ * stopped, restarted on the same port (etcd keeps its data directory; Redis restarts empty, as an unpersisted cache
+ * would) or killed. `.ci/run` installs Debian's etcd-server and redis-server; a missing binary fails the test.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface StoreProcess {
+  /** `etcd://127.0.0.1:port` or `redis://127.0.0.1:port` (add a base path for a registry URL). */
+  url: string;
+  hostPort: string;
+  /** Stops the server (SIGTERM) and waits for it. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port. */
+  start(): Promise<void>;
+  /** Stops it for good and removes its data. */
+  dispose(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+function requireBinary(name: string, pkg: string): void {
+  if (spawnSync('sh', ['-c', `command -v ${name}`]).status !== 0) {
+    throw new Error(`${name} is not installed: apt-get install -y ${pkg} (.ci/run does this)`);
+  }
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${what} did not come up within ${timeoutMs} ms`);
+}
+
+function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+}
+
+async function httpOk(url: string): Promise<boolean> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+  return response.ok;
+}
+
+function redisPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (chunk) => {
+      socket.destroy();
+      resolve(chunk.toString().startsWith('+PONG'));
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export async function startEtcd(): Promise<StoreProcess> {
+  requireBinary('etcd', 'etcd-server');
+  const dir = mkdtempSync(join(tmpdir(), 'rpcx-etcd-'));
+  const clientPort = await freePort();
+  const peerPort = await freePort();
+  let child: ChildProcess | undefined;
+  const start = async (): Promise<void> => {
+    const client = `http://127.0.0.1:${clientPort}`;
+    const peer = `http://127.0.0.1:${peerPort}`;
+    child = spawn(
+      'etcd',
+      [
+        '--name', 'rpcx-test', '--data-dir', join(dir, 'data'),
+        '--listen-client-urls', client, '--advertise-client-urls', client,
+        '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
+        '--initial-cluster', `rpcx-test=${peer}`, '--log-level', 'error',
+      ],
+      { stdio: 'ignore' },
+    );
+    await waitFor(() => httpOk(`${client}/health`), 'etcd');
+  };
+  await start();
+  return {
+    url: `etcd://127.0.0.1:${clientPort}`,
+    hostPort: `127.0.0.1:${clientPort}`,
+    stop: () => stopChild(child),
+    start,
+    async dispose() {
+      await stopChild(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startRedis(): Promise<StoreProcess> {
+  requireBinary('redis-server', 'redis-server');
+  const dir = mkdtempSync(join(tmpdir(), 'rpcx-redis-'));
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  const start = async (): Promise<void> => {
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+    await waitFor(() => redisPing(port), 'redis');
+  };
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    hostPort: `127.0.0.1:${port}`,
+    stop: () => stopChild(child),
+    start,
+    async dispose() {
+      await stopChild(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
