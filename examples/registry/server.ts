@@ -1,0 +1,24 @@
+/**
+ * A server that registers itself in a registry: etcd or Redis, in rpcx's key layout.
+ *
+ *   node dist/examples/registry/server.js etcd://127.0.0.1:2379/rpcx_test [tcp@127.0.0.1:0]
+ *
+ * SIGTERM or Ctrl-C: it deregisters, keeps serving while clients move away, drains in-flight calls, then exits.
+ */
+import 'reflect-metadata';
+import { createRegistrar, Server } from '../../index.js';
+import { Arith } from '../services/arith.js';
+
+const [registryUrl = 'etcd://127.0.0.1:2379/rpcx_test', endpoint = 'tcp@127.0.0.1:0'] = process.argv.slice(2);
+const server = new Server();
+server.register(Arith, { metadata: 'weight=10' });
+await server.addRegistrar(createRegistrar(registryUrl, { ttlSeconds: 10 }));
+const listener = await server.serve(endpoint);
+process.stdout.write(`listening ${listener.network}@${listener.address}\n`);
+
+const stop = async (): Promise<void> => {
+  await server.close();
+  process.exit(0);
+};
+process.once('SIGINT', () => void stop());
+process.once('SIGTERM', () => void stop());
