@@ -35,6 +35,8 @@ const networks: Row[] = [
   { label: 'http', endpoint: 'http@127.0.0.1:0' },
   { label: 'ws', endpoint: 'ws@127.0.0.1:0' },
   { label: 'wss', endpoint: 'wss@127.0.0.1:0', listen: { tls: serverTls }, client: { tls: clientTls } },
+  // QUIC: TLS required, ALPN rpcx, one bidirectional stream per connection, as rpcx does.
+  { label: 'quic', endpoint: 'quic@127.0.0.1:0', listen: { tls: serverTls }, client: { tls: clientTls } },
   // KCP over UDP with rpcx's settings: FEC 10+3 and AES from the password, as rpcx's examples derive it.
   { label: 'kcp', endpoint: 'kcp@127.0.0.1:0', listen: { kcpKey: 'rpcx-key' }, client: { transport: { kcpKey: 'rpcx-key' } } },
 ];

@@ -21,7 +21,7 @@ describe('examples', () => {
     const r = await run(join(distDir, 'examples', 'demo.js'), []);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^network\s+address\s+call\s+result\s+latency/);
-    for (const network of ['tcp', 'tcp+tls', 'unix', 'reuseport', 'http', 'ws', 'wss', 'kcp']) assert.match(r.stdout, new RegExp(`^${network.replace('+', '\\+')}\\s+\\S+\\s+Arith\\.Mul \\{A:10,B:20\\}\\s+C=200\\s`, 'm'));
+    for (const network of ['tcp', 'tcp+tls', 'unix', 'reuseport', 'http', 'ws', 'wss', 'quic', 'kcp']) assert.match(r.stdout, new RegExp(`^${network.replace('+', '\\+')}\\s+\\S+\\s+Arith\\.Mul \\{A:10,B:20\\}\\s+C=200\\s`, 'm'));
     assert.doesNotMatch(r.stdout, /FAILED/);
   });
 });

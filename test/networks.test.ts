@@ -51,6 +51,11 @@ const networks: NetworkCase[] = [
   { name: 'reuseport', listen: () => ({ endpoint: 'reuseport@127.0.0.1:0', options: {} }), client: () => ({}) },
   { name: 'http', listen: () => ({ endpoint: 'http@127.0.0.1:0', options: {} }), client: () => ({}) },
   { name: 'ws', listen: () => ({ endpoint: 'ws@127.0.0.1:0', options: {} }), client: () => ({}) },
+  {
+    name: 'quic',
+    listen: (c) => ({ endpoint: 'quic@127.0.0.1:0', options: { tls: { cert: c.certPem, key: c.keyPem } } }),
+    client: (c) => ({ tls: { ca: c.caPem } }),
+  },
   { name: 'kcp', listen: () => ({ endpoint: 'kcp@127.0.0.1:0', options: {} }), client: () => ({}) },
   {
     name: 'kcp+aes',

@@ -1,6 +1,7 @@
 /** Registers the networks that ship with rpcx-ts. Importing this module is enough to use them by name. */
 import { httpConnectTransport } from './http-connect.js';
 import { kcpTransport } from './kcp.js';
+import { quicTransport } from './quic.js';
 import { registerTransport } from './registry.js';
 import { reuseportTransport } from './reuseport.js';
 import { tcpTransport } from './tcp.js';
@@ -13,3 +14,4 @@ registerTransport(reuseportTransport);
 registerTransport(httpConnectTransport);
 registerTransport(wsTransport);
 registerTransport(kcpTransport);
+registerTransport(quicTransport);

@@ -1,0 +1,245 @@
+/**
+ * The connection's one bidirectional stream (id 0, opened by the client), exposed as our `Conn`.
+ *
+ * Writes are buffered here and handed to quiche when the connection flushes (once per event-loop turn); what quiche
+ * cannot take yet (flow control) stays here until the peer grants more credit. Reads are pulled from quiche by the
+ * connection's flush and delivered to the single data listener.
+ */
+import type { Conn } from '../transport.js';
+import type { NativeConnection } from './native.js';
+
+/** The stream rpcx speaks on: the client's first bidirectional stream. */
+export const RPCX_STREAM_ID = 0;
+
+/** Below this many pending bytes, several pending chunks are joined into one `streamSend` call. */
+const COALESCE_LIMIT = 64 * 1024;
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Calls a user listener from inside a flush. A throwing listener must not leave the endpoint's per-turn bookkeeping
+ * half done, so the exception is caught and rethrown from a fresh task: it is still an uncaught exception, as it would
+ * be from a socket's 'data' handler.
+ */
+export function callListener<T>(listener: ((value: T) => void) | undefined, value: T): void {
+  if (!listener) return;
+  try {
+    listener(value);
+  } catch (error) {
+    setImmediate(() => {
+      throw error;
+    });
+  }
+}
+
+/** What the stream needs from its connection. */
+export interface StreamOwner {
+  readonly native: NativeConnection;
+  /** Asks for a flush (pushes pending writes and sends packets) soon. */
+  requestFlush(): void;
+  /** Closes the QUIC connection at once (CONNECTION_CLOSE), reporting `error` to the close listener. */
+  destroyConnection(error?: Error): void;
+  /** Called once the write side has queued its FIN. */
+  finQueued(): void;
+}
+
+export class QuicStreamConn implements Conn {
+  readonly network: string;
+  readonly remoteAddress: string;
+  readonly localAddress: string;
+  readonly #owner: StreamOwner;
+  readonly #highWaterMark: number;
+
+  /** Whether quiche knows the stream yet: at once on the client, after the peer's first frame on the server. */
+  #opened: boolean;
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  #needDrain = false;
+  #wantFin = false;
+  #finSent = false;
+  #peerFin = false;
+
+  #dataListener: ((chunk: Uint8Array) => void) | undefined;
+  #unclaimed: Uint8Array[] = [];
+  #drainListener: ((value: undefined) => void) | undefined;
+  #closeListener: ((error?: Error) => void) | undefined;
+  #closed = false;
+  #closeReported = false;
+  #closeError: Error | undefined;
+
+  constructor(network: string, owner: StreamOwner, opened: boolean, remoteAddress: string, localAddress: string, highWaterMark: number) {
+    this.network = network;
+    this.#owner = owner;
+    this.#opened = opened;
+    this.remoteAddress = remoteAddress;
+    this.localAddress = localAddress;
+    this.#highWaterMark = highWaterMark;
+  }
+
+  // ---- Conn ----
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  write(data: Uint8Array): boolean {
+    if (this.#closed || this.#wantFin) return true;
+    if (data.byteLength === 0) return this.#pendingBytes < this.#highWaterMark;
+    this.#pending.push(data);
+    this.#pendingBytes += data.byteLength;
+    this.#owner.requestFlush();
+    if (this.#pendingBytes >= this.#highWaterMark) {
+      this.#needDrain = true;
+      return false;
+    }
+    return true;
+  }
+
+  onData(listener: (chunk: Uint8Array) => void): void {
+    this.#dataListener = listener;
+    if (this.#unclaimed.length) {
+      const chunks = this.#unclaimed;
+      this.#unclaimed = [];
+      queueMicrotask(() => {
+        for (const chunk of chunks) this.#dataListener?.(chunk);
+      });
+    }
+  }
+
+  onClose(listener: (error?: Error) => void): void {
+    if (this.#closeReported) queueMicrotask(() => listener(this.#closeError));
+    else this.#closeListener = listener;
+  }
+
+  onDrain(listener: () => void): void {
+    this.#drainListener = listener;
+  }
+
+  end(): void {
+    if (this.#closed || this.#wantFin) return;
+    this.#wantFin = true;
+    this.#owner.requestFlush();
+  }
+
+  destroy(error?: Error): void {
+    if (this.#closed) return;
+    this.#owner.destroyConnection(error);
+  }
+
+  // ---- driven by the connection ----
+
+  get opened(): boolean {
+    return this.#opened;
+  }
+
+  /** True once both directions have sent their FIN (ours queued, the peer's read). */
+  get bothFinished(): boolean {
+    return this.#finSent && this.#peerFin;
+  }
+
+  get finSent(): boolean {
+    return this.#finSent;
+  }
+
+  get hasPendingWrites(): boolean {
+    return this.#pendingBytes > 0 || (this.#wantFin && !this.#finSent);
+  }
+
+  /**
+   * Reads everything quiche holds for the stream and delivers it. Returns false if the stream failed (reset by the
+   * peer), in which case the connection has been destroyed.
+   */
+  pull(native: NativeConnection, scratch: Buffer): void {
+    if (this.#closed || this.#peerFin) return;
+    for (;;) {
+      let result: [number, boolean] | null;
+      try {
+        result = native.streamRecv(RPCX_STREAM_ID, scratch);
+      } catch (error) {
+        const message = (error as Error).message;
+        // The peer has not opened the stream yet (server side): nothing to read.
+        if (message.startsWith('InvalidStreamState')) return;
+        this.#owner.destroyConnection(new Error(`rpcx: quic stream failed: ${message}`));
+        return;
+      }
+      if (result === null) return;
+      this.#opened = true;
+      const [length, fin] = result;
+      if (length > 0) {
+        const chunk = Buffer.allocUnsafe(length);
+        scratch.copy(chunk, 0, 0, length);
+        this.#deliver(chunk);
+        if (this.#closed) return;
+      }
+      if (fin) {
+        this.#peerFin = true;
+        // As a TCP socket without half-open: the peer's end ends ours once our writes are out.
+        this.end();
+        return;
+      }
+      if (length < scratch.length) return;
+    }
+  }
+
+  /** Hands pending writes (and the FIN) to quiche, as far as flow control allows; emits drain when emptied. */
+  push(native: NativeConnection): void {
+    if (this.#closed || !this.#opened) return;
+    this.#pushOnce(native);
+    if (this.#needDrain && this.#pendingBytes === 0 && !this.#closed) {
+      this.#needDrain = false;
+      callListener(this.#drainListener, undefined);
+      // What the drain listener wrote goes out with this flush.
+      if (this.#pendingBytes > 0 && !this.#closed) this.#pushOnce(native);
+    }
+  }
+
+  #pushOnce(native: NativeConnection): void {
+    try {
+      while (this.#pendingBytes > 0) {
+        let chunk: Uint8Array;
+        if (this.#pending.length > 1 && this.#pendingBytes <= COALESCE_LIMIT) {
+          chunk = Buffer.concat(this.#pending, this.#pendingBytes);
+          this.#pending = [chunk];
+        } else {
+          chunk = this.#pending[0]!;
+        }
+        const written = native.streamSend(RPCX_STREAM_ID, chunk, false) ?? 0;
+        if (written <= 0) break;
+        this.#pendingBytes -= written;
+        if (written < chunk.byteLength) {
+          this.#pending[0] = chunk.subarray(written);
+          break;
+        }
+        this.#pending.shift();
+      }
+      if (this.#wantFin && !this.#finSent && this.#pendingBytes === 0) {
+        native.streamSend(RPCX_STREAM_ID, EMPTY, true);
+        this.#finSent = true;
+        this.#owner.finQueued();
+      }
+    } catch (error) {
+      this.#owner.destroyConnection(new Error(`rpcx: quic stream write failed: ${(error as Error).message}`));
+    }
+  }
+
+  /** Marks the Conn closed (no more data, writes dropped) and reports it to the close listener once. */
+  markClosed(error: Error | undefined, async: boolean): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closeError = error;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    const report = (): void => {
+      this.#closeReported = true;
+      const listener = this.#closeListener;
+      this.#closeListener = undefined;
+      callListener(listener, this.#closeError);
+    };
+    if (async) queueMicrotask(report);
+    else report();
+  }
+
+  #deliver(chunk: Uint8Array): void {
+    if (this.#dataListener) callListener(this.#dataListener, chunk);
+    else this.#unclaimed.push(chunk);
+  }
+}
