@@ -133,3 +133,23 @@ export class ClosedError extends RpcError {
     super('ERR_RPCX_CLOSED', message);
   }
 }
+
+/** An XClient has no server to call: discovery lists none, or none passes the state/group filter. */
+export class NoServerError extends RpcError {
+  constructor(message = 'rpcx: no server available') {
+    super('ERR_RPCX_NO_SERVER', message);
+  }
+}
+
+/** Every server the call could use has its circuit breaker open (too many consecutive failures). */
+export class BreakerOpenError extends RpcError {
+  constructor(message = 'rpcx: circuit breaker open') {
+    super('ERR_RPCX_BREAKER_OPEN', message);
+  }
+}
+
+/** rpcx's error text when its request rate limiter refuses a call (`server.ErrReqReachLimit`). */
+export const RATE_LIMIT_TEXT = 'request reached rate limit';
+
+/** The error text when the server's auth function refuses a call without giving a reason of its own. */
+export const AUTH_FAILED_TEXT = 'rpcx: authentication failed';

@@ -20,10 +20,29 @@ export { Client, type ClientOptions, type PushMessage, type HeartbeatOptions } f
 export type { CallOptions, CallResult } from './client/call-options.js';
 export { createProxy, type ServiceProxy, type Caller } from './client/proxy.js';
 export { XClient, type XClientOptions, type InformResult } from './client/xclient.js';
-export { FailMode } from './client/fail-modes.js';
-export { SelectMode, createSelector, type Selector, type SelectFunction } from './client/selectors/index.js';
+export { FailMode, isRetryable } from './client/fail-modes.js';
 export { CircuitBreaker, type BreakerOptions, type BreakerState } from './client/breaker.js';
+export { ConnectionPool, type ConnectionPoolOptions } from './client/connection-pool.js';
+export { DiscoveryWatchers, normalizeServerKey, parseServerMetadata, type Discovery, type DiscoveryListener, type ServicePair } from './client/discovery/discovery.js';
 export { Peer2PeerDiscovery } from './client/discovery/peer2peer.js';
 export { MultipleServersDiscovery } from './client/discovery/multiple.js';
-export type { Discovery, DiscoveryListener, ServicePair } from './client/discovery/discovery.js';
+export { filterServers, type ServerFilterOptions } from './client/discovery/filter.js';
+export {
+  SelectMode,
+  createSelector,
+  RandomSelector,
+  RoundRobinSelector,
+  WeightedRoundRobinSelector,
+  LatencySelector,
+  ConsistentHashSelector,
+  ClosestSelector,
+  P2CSelector,
+  FunctionSelector,
+  type SelectModeName,
+  type Selector,
+  type SelectInfo,
+  type SelectorHost,
+  type SelectFunction,
+} from './client/selectors/index.js';
+export { jumpHash, jumpConsistentHash, fnv1a64, rpcxHashKey } from './client/selectors/jump-hash.js';
 export { createDiscovery, createRegistrar, EtcdDiscovery, EtcdRegistrar, RedisDiscovery, RedisRegistrar, RegistryError, type Registrar } from './registry/index.js';
