@@ -77,6 +77,7 @@ export class XClient {
   #stickyServer: string | undefined;
   #unwatch: (() => void) | undefined;
   #closed = false;
+  readonly #stats = new Map<string, { calls: number; errors: number }>();
 
   constructor(servicePath: string, failMode: FailMode, selectMode: SelectMode, discovery: Discovery, options: XClientOptions = {}) {
     this.servicePath = servicePath;
@@ -128,6 +129,11 @@ export class XClient {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** Per server: attempts answered successfully (`calls`) and attempts that failed (`errors`), since creation. */
+  serverStats(): Map<string, { calls: number; errors: number }> {
+    return new Map([...this.#stats].map(([server, s]) => [server, { ...s }]));
   }
 
   /** The circuit breaker state of `server` ('closed' when breakers are off or it never failed). */
@@ -436,8 +442,14 @@ export class XClient {
             ? await client.invoke(this.servicePath, method, args, attemptOptions)
             : await client.send(this.servicePath, method, args, attemptOptions);
       breaker?.success();
+      const stats = this.#stats.get(server);
+      if (stats) stats.calls++;
+      else this.#stats.set(server, { calls: 1, errors: 0 });
       return result;
     } catch (error) {
+      const stats = this.#stats.get(server);
+      if (stats) stats.errors++;
+      else this.#stats.set(server, { calls: 0, errors: 1 });
       if (breaker) {
         if (error instanceof ServiceError) breaker.success();
         else if (countsAsServerFailure(error)) breaker.failure();

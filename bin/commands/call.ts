@@ -1,9 +1,10 @@
 /** `rpcx-ts call <network@addr> <Service.Method> '<json>'`: one call, the reply printed as JSON. */
-import { Client, ConfigError, SerializeType } from '../../index.js';
-import { clientOptionsFor, networkFlags } from '../network-options.js';
+import { ConfigError, SerializeType } from '../../index.js';
+import { xclientFlags, xclientFor } from '../discovery-options.js';
+import { networkFlags } from '../network-options.js';
 import { metaOption, numberOption, parse, serializeOption, serviceMethod } from '../options.js';
 
-export const usage = `rpcx-ts call <network@addr> <Service.Method> '<json>' [--serialize json|msgpack|raw] [--meta k=v]... [--timeout ms] [--tls-ca FILE | --insecure] [--kcp-key PASSWORD]`;
+export const usage = `rpcx-ts call <network@addr[,network@addr...] | etcd://host:port/base | redis://host:port/base> <Service.Method> '<json>' [--serialize json|msgpack|raw] [--meta k=v]... [--timeout ms] [--tls-ca FILE | --insecure] [--kcp-key PASSWORD] [--fail failfast|failover|failtry|failbackup] [--select random|roundrobin|weighted|latency|hash|closest|p2c]`;
 
 export async function call(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
@@ -11,6 +12,7 @@ export async function call(argv: string[]): Promise<number> {
     meta: { type: 'string', multiple: true },
     timeout: { type: 'string' },
     ...networkFlags,
+    ...xclientFlags,
   });
   const [endpoint, target, argsText] = positionals;
   if (!endpoint || !target) throw new ConfigError(`usage: ${usage}`);
@@ -27,13 +29,14 @@ export async function call(argv: string[]): Promise<number> {
       throw new ConfigError(`the arguments must be JSON: ${argsText}`);
     }
   }
-  const client = await Client.connect(endpoint, { ...clientOptionsFor(endpoint, values), connectTimeoutMs: Math.min(timeoutMs || 10_000, 10_000) });
+  const { xclient, discovery } = await xclientFor(endpoint, service, values, { connectTimeoutMs: Math.min(timeoutMs || 10_000, 10_000) });
   try {
-    const reply = await client.call(service, method, args, { serializeType, timeoutMs, ...(metadata ? { metadata } : {}) });
+    const reply = await xclient.call(method, args, { serializeType, timeoutMs, ...(metadata ? { metadata } : {}) });
     process.stdout.write(JSON.stringify(toJson(reply)) + '\n');
     return 0;
   } finally {
-    await client.close();
+    await xclient.close();
+    await discovery.close();
   }
 }
 
