@@ -27,6 +27,7 @@ import { getTransport, parseEndpoint } from '../transport/registry.js';
 import type { Conn, DialOptions, TlsOptions } from '../transport/transport.js';
 import type { CallOptions, CallResult } from './call-options.js';
 import { DeadlineQueue } from './deadline-queue.js';
+import { clientInstrument, type ClientCall, type ClientPlugin } from './plugins.js';
 import { createProxy, type ServiceProxy } from './proxy.js';
 import { PushQueue } from './push-queue.js';
 
@@ -59,6 +60,8 @@ export interface ClientOptions {
   /** Receives server-push messages (also available through `pushes()`). */
   onPush?: (message: PushMessage) => void;
   signal?: AbortSignal;
+  /** Client plugins (preCall/postCall per call, connCreated/connClosed per connection). */
+  plugins?: ClientPlugin[];
 }
 
 /** A message the server pushed to this client (a request frame with the oneway bit). */
@@ -101,8 +104,12 @@ export class Client {
   readonly #deadlines: DeadlineQueue<Pending>;
   readonly #writer: FrameWriter;
   readonly #parser: FrameParser;
+  readonly #plugins: readonly ClientPlugin[];
   #seq = 0;
   #draining = false;
+  /** The transport connection itself has closed (not just this client, logically). */
+  #connClosed = false;
+  #connCloseWaiters: Array<() => void> = [];
   readonly #reservedCache = new Map<number, Metadata>();
   #closedError: Error | undefined;
   #closeListeners: Array<(error?: Error) => void> = [];
@@ -130,6 +137,7 @@ export class Client {
     this.endpoint = endpoint;
     this.#conn = conn;
     this.#options = options;
+    this.#plugins = options.plugins ?? [];
     this.logger = options.logger ?? stderrLogger;
     this.#serializeType = options.serializeType ?? SerializeType.MsgPack;
     this.#compressType = options.compressType ?? CompressType.None;
@@ -147,8 +155,19 @@ export class Client {
         conn.destroy(protocolError);
       }
     });
-    conn.onClose((error) => this.#onClosed(error));
+    conn.onClose((error) => {
+      this.#connClosed = true;
+      this.#onClosed(error);
+      for (const wake of this.#connCloseWaiters.splice(0)) wake();
+    });
     if (options.heartbeat) this.#startHeartbeat(options.heartbeat);
+    for (const plugin of this.#plugins) {
+      try {
+        plugin.connCreated?.(conn, this.endpoint);
+      } catch (error) {
+        this.logger.warn('connCreated plugin threw', { plugin: plugin.name, error });
+      }
+    }
   }
 
   get closed(): boolean {
@@ -232,21 +251,78 @@ export class Client {
     });
   }
 
-  /** Closes the connection. Calls still pending reject with ConnectionClosedError. */
+  /**
+   * Closes the connection: calls still pending reject with ConnectionClosedError at once; queued bytes are flushed and
+   * the transport gets up to a second to close gracefully (a FIN acknowledged) before it is destroyed.
+   */
   async close(): Promise<void> {
-    if (this.#closedError) return;
-    this.#writer.flush();
-    const closed = new Promise<void>((resolve) => this.onClose(() => resolve()));
-    this.#onClosed(new ConnectionClosedError('rpcx: client closed'));
-    this.#conn.end();
-    const timer = setTimeout(() => this.#conn.destroy(), 1000);
-    await closed;
+    if (!this.#closedError) {
+      this.#writer.flush();
+      this.#onClosed(new ConnectionClosedError('rpcx: client closed'));
+      this.#conn.end();
+    }
+    if (this.#connClosed) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await new Promise<void>((resolve) => {
+      this.#connCloseWaiters.push(resolve);
+      timer = setTimeout(() => {
+        this.#conn.destroy();
+        resolve();
+      }, 1000);
+    });
     clearTimeout(timer);
   }
 
   // ---- internals ----
 
   #start(service: string, method: string, args: unknown, options: CallOptions, withMetadata: boolean): Promise<unknown> {
+    if (this.#plugins.length !== 0) return this.#startObserved(service, method, args, options, withMetadata);
+    const instrument = clientInstrument();
+    if (instrument !== undefined && instrument.active()) return this.#startObserved(service, method, args, options, withMetadata);
+    return this.#issue(service, method, args, options, withMetadata);
+  }
+
+  /** A call seen by plugins and instruments: preCall may add metadata, postCall sees how it ended. */
+  #startObserved(service: string, method: string, args: unknown, options: CallOptions, withMetadata: boolean): Promise<unknown> {
+    const instrument = clientInstrument();
+    const hooks: ClientPlugin[] = instrument !== undefined && instrument.active() ? [instrument, ...this.#plugins] : [...this.#plugins];
+    const call: ClientCall = { service, method, args, endpoint: this.endpoint, metadata: { ...options.metadata } };
+    const after = (reply: unknown, error: Error | undefined): void => {
+      for (const hook of hooks) {
+        try {
+          hook.postCall?.(call, reply, error);
+        } catch (thrown) {
+          this.logger.warn('postCall plugin threw', { plugin: hook.name, error: thrown });
+        }
+      }
+    };
+    try {
+      for (const hook of hooks) hook.preCall?.(call);
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      after(undefined, failure);
+      return Promise.reject(failure);
+    }
+    const metadata = call.metadata;
+    let hasMetadata = false;
+    for (const _key in metadata) {
+      hasMetadata = true;
+      break;
+    }
+    const { metadata: _dropped, ...rest } = options;
+    return this.#issue(service, method, args, hasMetadata ? { ...rest, metadata } : rest, withMetadata).then(
+      (value) => {
+        after(withMetadata ? (value as CallResult<unknown>).value : value, undefined);
+        return value;
+      },
+      (error: Error) => {
+        after(undefined, error);
+        throw error;
+      },
+    );
+  }
+
+  #issue(service: string, method: string, args: unknown, options: CallOptions, withMetadata: boolean): Promise<unknown> {
     if (this.#closedError) return Promise.reject(this.#closedError);
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(new AbortedError(signal.reason));
@@ -413,6 +489,13 @@ export class Client {
     const listeners = this.#closeListeners;
     this.#closeListeners = [];
     for (const listener of listeners) listener(error);
+    for (const plugin of this.#plugins) {
+      try {
+        plugin.connClosed?.(this.#conn, this.endpoint, error);
+      } catch (thrown) {
+        this.logger.warn('connClosed plugin threw', { plugin: plugin.name, error: thrown });
+      }
+    }
   }
 }
 

@@ -103,3 +103,30 @@ describe('rpcx-ts CLI with TLS', () => {
     }
   });
 });
+
+describe('rpcx-ts CLI over quic and kcp', () => {
+  it('serves and calls quic (TLS) and kcp (AES from --kcp-key)', async () => {
+    const { createTestCerts } = await import('./helpers/tls-certs.js');
+    const certs = createTestCerts();
+    const started = await startListening(
+      cliPath,
+      ['serve-examples', '--listen', 'quic@127.0.0.1:0', '--listen', 'kcp@127.0.0.1:0', '--tls-cert', join(certs.dir, 'server.pem'), '--tls-key', join(certs.dir, 'server-key.pem'), '--kcp-key', 'secret'],
+      2,
+    );
+    try {
+      const [quic, kcp] = started.endpoints as [string, string];
+      const overQuic = await run(cliPath, ['call', quic, 'Arith.Mul', '{"A":6,"B":7}', '--tls-ca', join(certs.dir, 'ca.pem')]);
+      assert.equal(overQuic.stdout, '{"C":42}\n', overQuic.stderr);
+      const overKcp = await run(cliPath, ['call', kcp, 'Arith.Mul', '{"A":6,"B":7}', '--kcp-key', 'secret']);
+      assert.equal(overKcp.stdout, '{"C":42}\n', overKcp.stderr);
+      // A wrong key gets no answer at all (packets fail their checksum): the call times out.
+      const wrongKey = await run(cliPath, ['call', kcp, 'Arith.Mul', '{"A":6,"B":7}', '--kcp-key', 'other', '--timeout', '500', '--fail', 'failfast']);
+      assert.equal(wrongKey.code, 1);
+      const bench = await run(cliPath, ['bench', kcp, 'Echo.Echo', '--duration', '0.5', '--concurrency', '4', '--kcp-key', 'secret']);
+      assert.match(bench.stdout.trim().split('\n').at(-1)!, /^calls=\d+ errors=0 /, bench.stderr);
+    } finally {
+      await stopProcess(started.child);
+      certs.cleanup();
+    }
+  });
+});
