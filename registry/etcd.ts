@@ -10,11 +10,12 @@
  * the safety net for anything a watch could miss.
  */
 import { Etcd3, type Lease } from 'etcd3';
-import { DiscoveryWatchers, type Discovery, type DiscoveryListener, type ServicePair } from '../client/discovery/discovery.js';
+import type { Discovery, DiscoveryListener, ServicePair } from '../client/discovery/discovery.js';
 import { stderrLogger, type Logger } from '../logger.js';
 import { nodeKey, normalizeBasePath, ROOT_VALUE, serverFromKey, serviceKey, servicePrefix, type ServiceRecord } from './layout.js';
 import type { Registrar } from './registrar.js';
 import { RegistryError } from './registry-error.js';
+import { ServerSet } from './server-set.js';
 
 export interface EtcdOptions {
   /** etcd endpoints: `127.0.0.1:2379` or `http://127.0.0.1:2379`, one or several. */
@@ -140,8 +141,7 @@ export class EtcdDiscovery implements Discovery {
   readonly #client: Etcd3;
   readonly #prefix: string;
   readonly #logger: Logger;
-  readonly #watchers = new DiscoveryWatchers();
-  #servers = new Map<string, string>();
+  readonly #set = new ServerSet();
   #resyncTimer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #watcherCancel: (() => Promise<void>) | undefined;
@@ -168,17 +168,17 @@ export class EtcdDiscovery implements Discovery {
   }
 
   list(): ServicePair[] {
-    return [...this.#servers].map(([key, value]) => ({ key, value }));
+    return this.#set.list();
   }
 
   watch(listener: DiscoveryListener): () => void {
-    return this.#watchers.add(listener);
+    return this.#set.watch(listener);
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#resyncTimer) clearInterval(this.#resyncTimer);
-    this.#watchers.clear();
+    this.#set.clear();
     await this.#watcherCancel?.().catch(() => undefined);
     this.#client.close();
   }
@@ -190,7 +190,7 @@ export class EtcdDiscovery implements Discovery {
       const server = serverFromKey(key, this.#prefix);
       if (server) next.set(server, value);
     }
-    this.#replace(next);
+    if (!this.#closed) this.#set.replace(next);
   }
 
   async #startWatch(): Promise<void> {
@@ -198,17 +198,11 @@ export class EtcdDiscovery implements Discovery {
     let lost = false;
     watcher.on('put', (kv) => {
       const server = serverFromKey(kv.key.toString(), this.#prefix);
-      if (!server) return;
-      const next = new Map(this.#servers);
-      next.set(server, kv.value.toString());
-      this.#replace(next);
+      if (server && !this.#closed) this.#set.set(server, kv.value.toString());
     });
     watcher.on('delete', (kv) => {
       const server = serverFromKey(kv.key.toString(), this.#prefix);
-      if (!server || !this.#servers.has(server)) return;
-      const next = new Map(this.#servers);
-      next.delete(server);
-      this.#replace(next);
+      if (server && !this.#closed) this.#set.set(server, undefined);
     });
     watcher.on('disconnected', () => {
       lost = true;
@@ -223,16 +217,4 @@ export class EtcdDiscovery implements Discovery {
     watcher.on('error', (error) => this.#logger.debug('etcd watch error', { error: error.message }));
     this.#watcherCancel = () => watcher.cancel();
   }
-
-  #replace(next: Map<string, string>): void {
-    if (this.#closed || sameServers(this.#servers, next)) return;
-    this.#servers = next;
-    this.#watchers.notify(this.list());
-  }
-}
-
-export function sameServers(a: Map<string, string>, b: Map<string, string>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [key, value] of a) if (b.get(key) !== value) return false;
-  return true;
 }

@@ -9,12 +9,12 @@
  * Redis is unreachable and lists again when the connection is back.
  */
 import { Redis } from 'ioredis';
-import { DiscoveryWatchers, type Discovery, type DiscoveryListener, type ServicePair } from '../client/discovery/discovery.js';
+import type { Discovery, DiscoveryListener, ServicePair } from '../client/discovery/discovery.js';
 import { stderrLogger, type Logger } from '../logger.js';
-import { sameServers } from './etcd.js';
 import { nodeKey, normalizeBasePath, ROOT_VALUE, serverFromKey, serviceKey, servicePrefix, type ServiceRecord } from './layout.js';
 import type { Registrar } from './registrar.js';
 import { RegistryError } from './registry-error.js';
+import { ServerSet } from './server-set.js';
 
 export interface RedisOptions {
   /** `host:port` (or a `redis://` URL without path). */
@@ -147,8 +147,7 @@ export class RedisDiscovery implements Discovery {
   readonly #subscriber: Redis;
   readonly #prefix: string;
   readonly #logger: Logger;
-  readonly #watchers = new DiscoveryWatchers();
-  #servers = new Map<string, string>();
+  readonly #set = new ServerSet();
   #timer: ReturnType<typeof setInterval> | undefined;
   #pending: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -186,18 +185,18 @@ export class RedisDiscovery implements Discovery {
   }
 
   list(): ServicePair[] {
-    return [...this.#servers].map(([key, value]) => ({ key, value }));
+    return this.#set.list();
   }
 
   watch(listener: DiscoveryListener): () => void {
-    return this.#watchers.add(listener);
+    return this.#set.watch(listener);
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
     if (this.#pending) clearTimeout(this.#pending);
-    this.#watchers.clear();
+    this.#set.clear();
     this.#redis.disconnect();
     this.#subscriber.disconnect();
   }
@@ -238,8 +237,6 @@ export class RedisDiscovery implements Discovery {
         if (entry && server) next.set(server, entry.value);
       }
     }
-    if (this.#closed || sameServers(this.#servers, next)) return;
-    this.#servers = next;
-    this.#watchers.notify(this.list());
+    if (!this.#closed) this.#set.replace(next);
   }
 }
