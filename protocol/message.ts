@@ -5,7 +5,7 @@
  */
 import { ProtocolError } from '../errors.js';
 import { Flag, HEADER_LENGTH, MAGIC, MessageType, StatusType, VERSION } from './constants.js';
-import { allocBytes, EMPTY_BYTES, utf8Decode, utf8Length, utf8Write } from './utf8.js';
+import { allocBytes, EMPTY_BYTES, utf8Cached, utf8Decode, utf8Length, utf8Write } from './utf8.js';
 
 export type Metadata = Record<string, string>;
 
@@ -83,11 +83,11 @@ export class Message {
 
   /** Bytes this message takes on the wire. Caches string lengths for the following encodeInto. */
   encodedLength(): number {
-    this.#pathLength = utf8Length(this.servicePath);
-    this.#methodLength = utf8Length(this.serviceMethod);
+    this.#pathLength = stringLength(this.servicePath);
+    this.#methodLength = stringLength(this.serviceMethod);
     let meta = 0;
     for (const key in this.metadata) {
-      meta += 8 + utf8Length(key) + utf8Length(this.metadata[key]!);
+      meta += 8 + stringLength(key) + stringLength(this.metadata[key]!);
     }
     this.#metadataLength = meta;
     return HEADER_LENGTH + 16 + this.#pathLength + this.#methodLength + meta + this.payload.length;
@@ -104,25 +104,13 @@ export class Message {
     writeU32(target, offset + 4, Math.floor(this.seq / TWO_32));
     writeU32(target, offset + 8, this.seq >>> 0);
     writeU32(target, offset + 12, bodyLength);
-    let at = offset + HEADER_LENGTH;
-    writeU32(target, at, this.#pathLength);
-    at += 4;
-    at += utf8Write(target, at, this.servicePath, this.#pathLength);
-    writeU32(target, at, this.#methodLength);
-    at += 4;
-    at += utf8Write(target, at, this.serviceMethod, this.#methodLength);
+    let at = writeString(target, offset + HEADER_LENGTH, this.servicePath, this.#pathLength);
+    at = writeString(target, at, this.serviceMethod, this.#methodLength);
     writeU32(target, at, this.#metadataLength);
     at += 4;
     for (const key in this.metadata) {
-      const value = this.metadata[key]!;
-      const keyLength = utf8Length(key);
-      writeU32(target, at, keyLength);
-      at += 4;
-      at += utf8Write(target, at, key, keyLength);
-      const valueLength = utf8Length(value);
-      writeU32(target, at, valueLength);
-      at += 4;
-      at += utf8Write(target, at, value, valueLength);
+      at = writeString(target, at, key, -1);
+      at = writeString(target, at, this.metadata[key]!, -1);
     }
     writeU32(target, at, this.payload.length);
     at += 4;
@@ -226,4 +214,22 @@ function writeU32(bytes: Uint8Array, at: number, value: number): void {
   bytes[at + 1] = value >>> 16;
   bytes[at + 2] = value >>> 8;
   bytes[at + 3] = value;
+}
+
+/** UTF-8 length of a section string (short ones come from the encoded-string cache). */
+function stringLength(text: string): number {
+  return utf8Cached(text)?.length ?? utf8Length(text);
+}
+
+/** Writes `[u32 length][utf8 bytes]` at `at` and returns the offset after it. `length` < 0: measure here. */
+function writeString(target: Uint8Array, at: number, text: string, length: number): number {
+  const cached = utf8Cached(text);
+  if (cached !== undefined) {
+    writeU32(target, at, cached.length);
+    target.set(cached, at + 4);
+    return at + 4 + cached.length;
+  }
+  const byteLength = length >= 0 ? length : utf8Length(text);
+  writeU32(target, at, byteLength);
+  return at + 4 + utf8Write(target, at + 4, text, byteLength);
 }

@@ -36,6 +36,9 @@ export function utf8Encode(text: string): Uint8Array {
 }
 
 export function utf8Decode(bytes: Uint8Array, start = 0, end = bytes.length): string {
+  // Node's Buffer (what sockets hand us) has a native slice decoder, much faster than any JavaScript loop.
+  const native = (bytes as { utf8Slice?: (start: number, end: number) => string }).utf8Slice;
+  if (native !== undefined) return native.call(bytes, start, end);
   const length = end - start;
   if (length <= 64) {
     let ascii = true;
@@ -61,3 +64,22 @@ export const allocBytes: (size: number) => Uint8Array = (() => {
 })();
 
 export const EMPTY_BYTES = new Uint8Array(0);
+
+/**
+ * UTF-8 bytes of short strings that repeat on every frame (service and method names, metadata keys, timeouts),
+ * encoded once. Bounded: past the limit the cache starts over, so one-off values cannot grow it.
+ */
+const shortStrings = new Map<string, Uint8Array>();
+const SHORT_STRING_MAX = 64;
+const SHORT_CACHE_LIMIT = 4096;
+
+export function utf8Cached(text: string): Uint8Array | undefined {
+  if (text.length > SHORT_STRING_MAX) return undefined;
+  let bytes = shortStrings.get(text);
+  if (bytes === undefined) {
+    if (shortStrings.size >= SHORT_CACHE_LIMIT) shortStrings.clear();
+    bytes = utf8Encode(text);
+    shortStrings.set(text, bytes);
+  }
+  return bytes;
+}
