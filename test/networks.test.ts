@@ -139,3 +139,29 @@ for (const network of networks) {
     });
   });
 }
+
+describe('ws: what Go rpcx clients send', () => {
+  it('accepts rpcx frames in text messages (x/net/websocket default) that are not valid UTF-8', async () => {
+    const { WebSocket } = await import('ws');
+    const { Message } = await import('../protocol/message.js');
+    const { FrameParser } = await import('../protocol/frame-parser.js');
+    const server = new Server({ logger: silentLogger });
+    server.register(Arith);
+    const listener = await server.serve('ws@127.0.0.1:0');
+    const ws = new WebSocket(`ws://${listener.address}/_rpcx_`, { origin: `http://${listener.address}` });
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const replies: InstanceType<typeof Message>[] = [];
+    const parser = new FrameParser((m) => replies.push(m));
+    ws.on('message', (data: Buffer) => parser.push(data));
+    // msgpack {A: 200, B: 3}: 0xcc is not valid UTF-8 on its own.
+    const request = new Message({ serializeType: SerializeType.MsgPack, seq: 0, servicePath: 'Arith', serviceMethod: 'Mul', payload: new Uint8Array([0x82, 0xa1, 0x41, 0xcc, 0xc8, 0xa1, 0x42, 0x03]) });
+    ws.send(request.encode(), { binary: false });
+    const deadline = Date.now() + 3000;
+    while (replies.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(replies.length, 1, 'a reply came back');
+    assert.equal(replies[0]!.isError, false);
+    assert.deepEqual([...replies[0]!.payload], [0x81, 0xa1, 0x43, 0xcd, 0x02, 0x58]);
+    ws.close();
+    await server.close();
+  });
+});

@@ -24,7 +24,9 @@ export const wsTransport: Transport = {
     const path = slash < 0 ? RPCX_WS_PATH : address.slice(slash);
     const { host, port } = splitHostPort(slash < 0 ? address : address.slice(0, slash));
     const server = options.tls ? https.createServer(tlsServerOptions(options.tls)) : http.createServer();
-    const wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 * 1024, perMessageDeflate: false });
+    // Go rpcx's WebSocket client never sets a payload type, so x/net/websocket sends its binary frames as *text*
+    // messages: take every message's raw bytes and skip the UTF-8 check that would reject them.
+    const wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 * 1024, perMessageDeflate: false, skipUTF8Validation: true });
     server.on('upgrade', (req, socket, head) => {
       if (new URL(req.url ?? '/', 'http://x').pathname !== path) {
         socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
@@ -34,7 +36,7 @@ export const wsTransport: Transport = {
         ws.binaryType = 'nodebuffer';
         (ws as unknown as { _socket?: { setNoDelay?(v: boolean): void } })._socket?.setNoDelay?.(true);
         const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
-        onConn(new WebSocketConn(network, ws as unknown as WebSocketLike, remote, `${req.socket.localAddress}:${req.socket.localPort}`));
+        onConn(new WebSocketConn(network, rawBytesSocket(ws), remote, `${req.socket.localAddress}:${req.socket.localPort}`));
       });
     });
     server.on('request', (_req, res) => {
@@ -65,6 +67,36 @@ export const wsTransport: Transport = {
     return new WebSocketConn(network, socket, address);
   },
 };
+
+/**
+ * A `ws` server-side socket seen through the standard API, except that messages arrive as their raw bytes whether
+ * they came in binary or text frames (the standard API would decode text frames into strings).
+ */
+function rawBytesSocket(ws: NodeWebSocket): WebSocketLike {
+  return {
+    get binaryType() {
+      return ws.binaryType;
+    },
+    set binaryType(_value: string) {
+      // Fixed to nodebuffer: the raw bytes of every frame.
+    },
+    get readyState() {
+      return ws.readyState;
+    },
+    get bufferedAmount() {
+      return ws.bufferedAmount;
+    },
+    send: (data) => ws.send(data),
+    close: (code, reason) => ws.close(code, reason),
+    addEventListener(type: string, listener: (event: never) => void) {
+      if (type === 'message') ws.on('message', (data: Buffer) => (listener as (e: { data: unknown }) => void)({ data }));
+      else ws.on(type, listener as (...args: unknown[]) => void);
+    },
+    removeEventListener(type: string, listener: (event: never) => void) {
+      ws.off(type, listener as (...args: unknown[]) => void);
+    },
+  } as WebSocketLike;
+}
 
 function nodeTlsOptions(tls: TlsOptions | undefined): Record<string, unknown> {
   if (!tls) return {};
