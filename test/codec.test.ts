@@ -6,6 +6,7 @@ import { CodecError, CompressionError } from '../errors.js';
 import { compress, decompress } from '../protocol/compression.js';
 import { fromHex, hex } from './helpers/example-server.js';
 import { arithProto } from './helpers/proto.js';
+import { widenLargeIntegers } from '../codec/msgpack.js';
 
 
 describe('codecs', () => {
@@ -32,6 +33,19 @@ describe('codecs', () => {
     // Nested structs, slices, strings, bools, floats.
     const value = { Name: 'x', Tags: ['a', 'b'], Inner: { On: true, F: 1.5 }, N: -3 };
     assert.deepEqual(msgpack.decode(msgpack.encode(value)), value);
+  });
+
+  it('msgpack writes integers beyond 32 bits as int64 (Go refuses float64 for int64 fields), copying nothing otherwise', () => {
+    const msgpack = getCodec(3);
+    assert.equal(hex(msgpack.encode(2 ** 40)), 'd30000010000000000');
+    assert.equal(hex(msgpack.encode(-(2 ** 33))), 'd3fffffffe00000000');
+    assert.equal(hex(msgpack.encode(1.5)), 'cb3ff8000000000000');
+    const nested = { Id: 2 ** 45, List: [1, 2 ** 50], Inner: { T: 1_700_000_000_000 } };
+    const back = msgpack.decode(msgpack.encode(nested));
+    assert.deepEqual(back, nested);
+    assert.deepEqual(nested, { Id: 2 ** 45, List: [1, 2 ** 50], Inner: { T: 1_700_000_000_000 } }, 'the caller\'s object is untouched');
+    const plain = { A: 1, B: [2, 3], C: { D: 'x' } };
+    assert.equal(widenLargeIntegers(plain), plain, 'no large integer: the same object, no copy');
   });
 
   it('protobuf encodes with the declared message types', () => {
