@@ -46,3 +46,14 @@ export {
 } from './client/selectors/index.js';
 export { jumpHash, jumpConsistentHash, fnv1a64, rpcxHashKey } from './client/selectors/jump-hash.js';
 export { createDiscovery, createRegistrar, EtcdDiscovery, EtcdRegistrar, RedisDiscovery, RedisRegistrar, RegistryError, type Registrar } from './registry/index.js';
+export { type ConnectionInfo, type ServerPlugin, PluginContainer } from './server/plugins.js';
+export { type AuthFunction, type DispatchTarget } from './server/dispatcher.js';
+export { RateLimitPlugin, TokenBucket, type RateLimitOptions } from './server/rate-limit.js';
+export { ServerMetrics } from './server/metrics.js';
+export { MethodStats, Rpcz, LATENCY_BOUNDS_MS, type RpczEntry, type MethodStatsJSON } from './server/stats.js';
+export { ServerChannels, type ServerCallEvent } from './server/observability.js';
+export { GatewayHeader } from './server/gateway.js';
+export { JsonRpcCode } from './server/jsonrpc.js';
+export { PAGE_PATHS, type StatusJSON } from './server/pages.js';
+export { type ClientPlugin, type ClientCall } from './client/plugins.js';
+export { ClientChannels, clientInstrumentation, type ClientCallEvent } from './client/instrumentation.js';

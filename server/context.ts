@@ -6,10 +6,14 @@
 import { AbortedError, TimeoutError } from '../errors.js';
 import { MetaKey } from '../protocol/constants.js';
 import type { Message, Metadata } from '../protocol/message.js';
+import type { Span } from '@opentelemetry/api';
+import type { Observation } from './observability.js';
 
 /** The connection-side view a context needs; implemented by ServerConnection. */
 export interface CallConnection {
   readonly network: string;
+  /** `rpcx` (binary), `http` (the HTTP gateway) or `jsonrpc`; rpcx when absent. */
+  readonly protocol?: string;
   readonly remoteAddress: string;
   readonly localAddress: string;
   readonly closed: boolean;
@@ -34,6 +38,10 @@ export class CallContext {
   #controller: AbortController | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #done = false;
+  /** @internal performance.now() when the request arrived (latency is measured from here). */
+  startedAt = 0;
+  /** @internal set when the call is traced or published on diagnostics channels. */
+  observation: Observation | undefined;
 
   constructor(request: Message, connection: CallConnection) {
     this.request = request;
@@ -67,6 +75,16 @@ export class CallContext {
 
   get network(): string {
     return this.connection.network;
+  }
+
+  /** How the call arrived: `rpcx` (binary), `http` (gateway) or `jsonrpc`. */
+  get protocol(): string {
+    return this.connection.protocol ?? 'rpcx';
+  }
+
+  /** The OpenTelemetry server span of this call, when a tracer provider is registered. */
+  get span(): Span | undefined {
+    return this.observation?.span;
   }
 
   get serializeType(): number {

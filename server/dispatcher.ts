@@ -2,102 +2,261 @@
  * Turns one request Message into at most one reply Message: finds the method, decodes the argument with the
  * request's codec, runs the handler with its CallContext and encodes what it returns (or the error it throws) in the
  * same serialize type. Unknown services and methods answer rpcx's exact error texts; the connection stays open.
+ *
+ * Every protocol goes through here (binary rpcx, the HTTP gateway, JSON-RPC), so all of them get the same services,
+ * plugins, auth, rate limit, statistics and tracing. In order: postReadRequest plugins (rate limit) → auth → lookup
+ * and decode → preCall → handler → postCall → encode → preWriteResponse → respond → postWriteResponse.
+ * Whatever is not configured costs one check.
  */
 import { decodeWith, encodeWith, getCodec } from '../codec/codec.js';
-import { SHUTTING_DOWN_TEXT, UNKNOWN_METHOD_PREFIX, UNKNOWN_SERVICE_PREFIX } from '../errors.js';
+import { AUTH_FAILED_TEXT, SHUTTING_DOWN_TEXT, UNKNOWN_METHOD_PREFIX, UNKNOWN_SERVICE_PREFIX } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { COMPRESS_THRESHOLD, CompressType, MetaKey, StatusType } from '../protocol/constants.js';
 import { compress, decompress } from '../protocol/compression.js';
-import type { Message } from '../protocol/message.js';
+import type { Message, Metadata } from '../protocol/message.js';
 import { CallContext, type CallConnection } from './context.js';
+import { endObservation, runInContext, serverObserved, startObservation } from './observability.js';
+import { messageOf, PluginContainer, type ConnectionInfo } from './plugins.js';
 import type { MethodEntry, ServiceRegistry } from './service-registry.js';
+import type { MethodStats, Rpcz } from './stats.js';
+
+/**
+ * Decides whether a call may proceed. `token` is the `__AUTH` metadata (on HTTP, the `Authorization` header).
+ * Return false, throw or reject to refuse: the caller gets the error text (or "rpcx: authentication failed") and,
+ * on a binary connection, the connection is closed, as rpcx does; HTTP answers 401.
+ */
+export type AuthFunction = (token: string | undefined, request: Message, connection: ConnectionInfo) => boolean | void | Promise<boolean | void>;
 
 export interface DispatcherOptions {
   maxDecompressedLength: number;
   logger: Logger;
+  plugins?: PluginContainer;
+  auth?: AuthFunction;
+  /** Records finished calls for /rpcz when set. */
+  rpcz?: Rpcz;
 }
 
 /** Receives the dispatcher's replies and call lifecycle. */
 export interface DispatchTarget extends CallConnection {
   /** True while the server shuts down: new calls are refused (not run) with a retryable error. */
   readonly draining: boolean;
+  /** The connection the request came on, as plugins see it. */
+  readonly info: ConnectionInfo;
   respond(reply: Message): void;
   callStarted(): void;
   callFinished(): void;
+  /** The auth function refused the request; `reply` is the error reply to send (none for oneway requests). */
+  authFailed(text: string, reply: Message | undefined): void;
+  /** A oneway request failed before or while running (nothing is sent back on binary connections). */
+  onewayFailed?(text: string): void;
 }
 
 export class Dispatcher {
   readonly #registry: ServiceRegistry;
   readonly #options: DispatcherOptions;
+  readonly #plugins: PluginContainer;
+  readonly #auth: AuthFunction | undefined;
+  readonly #rpcz: Rpcz | undefined;
+  /** Requests refused before reaching a method (auth, rate limit, plugins). */
+  refused = 0;
+  /** Requests for a service or method that does not exist. */
+  unknown = 0;
+  /**
+   * Calls ended in this microtask checkpoint, waiting for their latency: one clock read at the end of the checkpoint
+   * serves them all (a batch of replies produced together is timed together), instead of one read per call.
+   */
+  #timedStats: MethodStats[] = [];
+  #timedStarts: number[] = [];
+  #timingScheduled = false;
+  readonly #recordLatencies = (): void => {
+    const now = performance.now();
+    const stats = this.#timedStats;
+    const starts = this.#timedStarts;
+    for (let i = 0; i < stats.length; i++) stats[i]!.observe(now - starts[i]!);
+    this.#timedStats = [];
+    this.#timedStarts = [];
+    this.#timingScheduled = false;
+  };
 
   constructor(registry: ServiceRegistry, options: DispatcherOptions) {
     this.#registry = registry;
     this.#options = options;
+    this.#plugins = options.plugins ?? new PluginContainer(options.logger);
+    this.#auth = options.auth;
+    this.#rpcz = options.rpcz;
   }
 
-  dispatch(request: Message, target: DispatchTarget): void {
+  /**
+   * Handles one request. `receivedAt` (performance.now() when its bytes arrived) starts the latency clock; binary
+   * connections read the clock once per received chunk rather than once per call.
+   */
+  dispatch(request: Message, target: DispatchTarget, receivedAt = performance.now()): void {
     if (request.isResponse) return; // a reply to a server push: nothing waits for it
     if (request.heartbeat) {
       const reply = request.reply();
       reply.compressType = request.compressType;
       reply.payload = request.payload;
-      target.respond(reply);
+      this.#respond(request, target, reply);
       return;
     }
+    const plugins = this.#plugins;
+    if (plugins.postReadRequest.length !== 0) {
+      const refusal = plugins.runPostReadRequest(request, target.info);
+      if (refusal !== undefined) {
+        this.refused++;
+        return this.#fail(request, target, refusal);
+      }
+    }
+    if (this.#auth !== undefined) return this.#authenticate(this.#auth, request, target, receivedAt);
+    this.#call(request, target, receivedAt);
+  }
+
+  #authenticate(auth: AuthFunction, request: Message, target: DispatchTarget, receivedAt: number): void {
+    let verdict: boolean | void | Promise<boolean | void>;
+    try {
+      verdict = auth(request.metadata[MetaKey.Auth], request, target.info);
+    } catch (error) {
+      return this.#authFailed(request, target, messageOf(error) || AUTH_FAILED_TEXT);
+    }
+    if (verdict instanceof Promise) {
+      verdict.then(
+        (ok) => (ok === false ? this.#authFailed(request, target, AUTH_FAILED_TEXT) : this.#call(request, target, receivedAt)),
+        (error: unknown) => this.#authFailed(request, target, messageOf(error) || AUTH_FAILED_TEXT),
+      );
+      return;
+    }
+    if (verdict === false) return this.#authFailed(request, target, AUTH_FAILED_TEXT);
+    this.#call(request, target, receivedAt);
+  }
+
+  #authFailed(request: Message, target: DispatchTarget, text: string): void {
+    this.refused++;
+    this.#options.logger.debug('auth failed', { remote: target.remoteAddress, service: request.servicePath, method: request.serviceMethod, error: text });
+    const reply = request.oneway ? undefined : errorReply(request, text);
+    const plugins = this.#plugins;
+    if (reply && plugins.preWriteResponse.length !== 0) plugins.runPreWriteResponse(request, reply, target.info);
+    target.authFailed(text, reply);
+    if (reply && plugins.postWriteResponse.length !== 0) plugins.runPostWriteResponse(request, reply, target.info);
+  }
+
+  #call(request: Message, target: DispatchTarget, receivedAt: number): void {
     if (target.draining) return this.#fail(request, target, SHUTTING_DOWN_TEXT);
     const service = this.#registry.get(request.servicePath);
-    if (!service) return this.#fail(request, target, UNKNOWN_SERVICE_PREFIX + request.servicePath);
+    if (!service) {
+      this.unknown++;
+      return this.#fail(request, target, UNKNOWN_SERVICE_PREFIX + request.servicePath);
+    }
     const entry = service.methods.get(request.serviceMethod);
-    if (!entry) return this.#fail(request, target, UNKNOWN_METHOD_PREFIX + request.serviceMethod);
+    if (!entry) {
+      this.unknown++;
+      return this.#fail(request, target, UNKNOWN_METHOD_PREFIX + request.serviceMethod);
+    }
 
     let args: unknown;
     try {
       const payload = decompress(request.compressType, request.payload, this.#options.maxDecompressedLength);
       args = decodeWith(getCodec(request.serializeType), payload, entry.requestType);
     } catch (error) {
+      entry.stats.refused();
       return this.#fail(request, target, messageOf(error));
     }
 
     const ctx = new CallContext(request, target);
+    ctx.startedAt = receivedAt;
+    entry.stats.started();
     target.callStarted();
+    if (this.#rpcz !== undefined || serverObserved(receivedAt)) {
+      ctx.observation = startObservation(
+        {
+          service: entry.service,
+          method: entry.method,
+          protocol: target.protocol ?? 'rpcx',
+          network: target.network,
+          remoteAddress: target.remoteAddress,
+          seq: request.seq,
+          metadata: request.metadata,
+        },
+        request.metadata,
+      );
+    }
+    const plugins = this.#plugins;
     let result: unknown;
     try {
-      result = entry.handler(args, ctx);
+      if (plugins.preCall.length !== 0) args = plugins.runPreCall(ctx, args);
+      const traceContext = ctx.observation?.context;
+      result = traceContext === undefined ? entry.handler(args, ctx) : runInContext(traceContext, () => entry.handler(args, ctx));
     } catch (error) {
-      this.#finish(ctx, target);
-      return this.#fail(request, target, messageOf(error));
+      return this.#complete(request, target, entry, ctx, args, undefined, toError(error));
     }
     if (result instanceof Promise) {
       result.then(
-        (value) => {
-          this.#finish(ctx, target);
-          this.#succeed(request, target, entry, ctx, value);
-        },
-        (error) => {
-          this.#finish(ctx, target);
-          this.#fail(request, target, messageOf(error), ctx);
-        },
+        (value) => this.#complete(request, target, entry, ctx, args, value, undefined),
+        (error: unknown) => this.#complete(request, target, entry, ctx, args, undefined, toError(error)),
       );
     } else {
-      this.#finish(ctx, target);
-      this.#succeed(request, target, entry, ctx, result);
+      this.#complete(request, target, entry, ctx, args, result, undefined);
     }
   }
 
-  #finish(ctx: CallContext, target: DispatchTarget): void {
+  #complete(request: Message, target: DispatchTarget, entry: MethodEntry, ctx: CallContext, args: unknown, value: unknown, error: Error | undefined): void {
+    const plugins = this.#plugins;
+    if (plugins.postCall.length !== 0) ({ reply: value, error } = plugins.runPostCall(ctx, args, value, error));
     ctx.finish();
     target.callFinished();
+    let text: string | undefined;
+    let reply: Message | undefined;
+    if (error !== undefined) text = messageOf(error);
+    else if (!request.oneway) {
+      try {
+        reply = this.#encodeReply(request, entry, ctx, value);
+      } catch (encodeError) {
+        text = messageOf(encodeError);
+      }
+    }
+    entry.stats.ended(text !== undefined);
+    if (ctx.observation !== undefined) {
+      // Observed calls (tracing, diagnostics channels, rpcz) need their own duration now.
+      const durationMs = performance.now() - ctx.startedAt;
+      entry.stats.observe(durationMs);
+      this.#observed(request, target, ctx, durationMs, text, reply);
+    } else {
+      this.#timedStats.push(entry.stats);
+      this.#timedStarts.push(ctx.startedAt);
+      if (!this.#timingScheduled) {
+        this.#timingScheduled = true;
+        queueMicrotask(this.#recordLatencies);
+      }
+    }
+    if (text !== undefined) return this.#fail(request, target, text, ctx);
+    if (reply !== undefined) this.#respond(request, target, reply);
   }
 
-  #succeed(request: Message, target: DispatchTarget, entry: MethodEntry, ctx: CallContext, value: unknown): void {
-    if (request.oneway) return;
-    const reply = request.reply();
-    let payload: Uint8Array;
-    try {
-      payload = encodeWith(getCodec(request.serializeType), value, entry.replyType);
-    } catch (error) {
-      return this.#fail(request, target, messageOf(error), ctx);
+  #observed(request: Message, target: DispatchTarget, ctx: CallContext, durationMs: number, text: string | undefined, reply: Message | undefined): void {
+    const observation = ctx.observation!;
+    endObservation(observation, durationMs, text);
+    if (this.#rpcz !== undefined) {
+      const spanContext = observation.span?.spanContext();
+      this.#rpcz.record({
+        startedAt: observation.startedAt,
+        durationMs: Math.round(durationMs * 1000) / 1000,
+        service: request.servicePath,
+        method: request.serviceMethod,
+        protocol: target.protocol ?? 'rpcx',
+        network: target.network,
+        remoteAddress: target.remoteAddress,
+        seq: request.seq,
+        status: text === undefined ? 'ok' : 'error',
+        ...(text !== undefined ? { error: text } : {}),
+        requestBytes: request.payload.length,
+        ...(reply ? { responseBytes: reply.payload.length } : {}),
+        ...(spanContext ? { traceId: spanContext.traceId } : {}),
+      });
     }
+  }
+
+  #encodeReply(request: Message, entry: MethodEntry, ctx: CallContext, value: unknown): Message {
+    const reply = request.reply();
+    let payload = encodeWith(getCodec(request.serializeType), value, entry.replyType);
     // As rpcx: answer compressed only when the request was, and only past the threshold.
     if (request.compressType !== CompressType.None && payload.length > COMPRESS_THRESHOLD) {
       payload = compress(request.compressType, payload);
@@ -106,24 +265,36 @@ export class Dispatcher {
     reply.payload = payload;
     const metadata = ctx.takeResponseMetadata();
     if (metadata) reply.metadata = metadata;
+    return reply;
+  }
+
+  #respond(request: Message, target: DispatchTarget, reply: Message): void {
+    const plugins = this.#plugins;
+    if (plugins.preWriteResponse.length !== 0) plugins.runPreWriteResponse(request, reply, target.info);
     target.respond(reply);
+    if (plugins.postWriteResponse.length !== 0) plugins.runPostWriteResponse(request, reply, target.info);
   }
 
   #fail(request: Message, target: DispatchTarget, text: string, ctx?: CallContext): void {
     if (request.oneway) {
       this.#options.logger.debug('oneway call failed', { service: request.servicePath, method: request.serviceMethod, error: text });
+      target.onewayFailed?.(text);
       return;
     }
-    const reply = request.reply();
-    reply.status = StatusType.Error;
-    const metadata = ctx?.takeResponseMetadata() ?? {};
-    metadata[MetaKey.Error] = text;
-    reply.metadata = metadata;
-    target.respond(reply);
+    this.#respond(request, target, errorReply(request, text, ctx?.takeResponseMetadata()));
   }
 }
 
-function messageOf(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
+/** An error reply to `request` carrying `text` in `__rpcx_error__`. */
+export function errorReply(request: Message, text: string, metadata?: Metadata): Message {
+  const reply = request.reply();
+  reply.status = StatusType.Error;
+  const meta = metadata ?? {};
+  meta[MetaKey.Error] = text;
+  reply.metadata = meta;
+  return reply;
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }

@@ -12,16 +12,27 @@ import { Message } from '../protocol/message.js';
 import type { Conn } from '../transport/transport.js';
 import type { CallContext, PushOptions } from './context.js';
 import type { DispatchTarget, Dispatcher } from './dispatcher.js';
+import type { ConnectionInfo, PluginContainer } from './plugins.js';
 
 export interface ServerConnectionOptions {
   maxFrameLength: number;
   logger: Logger;
+  /** Plugins whose preReadRequest hook runs per received chunk. */
+  plugins?: PluginContainer;
+  /** Bytes already read from the connection (by the protocol sniffer), handled before anything else. */
+  head?: Uint8Array;
 }
 
 let nextId = 1;
 
-export class ServerConnection implements DispatchTarget {
+/** Shared by every connection id (binary and HTTP), so /connections lists unique ids. */
+export function nextConnectionId(): number {
+  return nextId++;
+}
+
+export class ServerConnection implements DispatchTarget, ConnectionInfo {
   readonly id = nextId++;
+  readonly protocol = 'rpcx';
   readonly conn: Conn;
   readonly openedAt = Date.now();
   /** Calls started and not yet answered. */
@@ -35,6 +46,8 @@ export class ServerConnection implements DispatchTarget {
   #tracked: Set<CallContext> | undefined;
   #idleWaiters: Array<() => void> = [];
   #closing = false;
+  /** performance.now() when the chunk being parsed arrived. */
+  #receivedAt = 0;
   /** Set when the server starts shutting down: new requests are refused, in-flight ones finish. */
   draining = false;
 
@@ -44,18 +57,24 @@ export class ServerConnection implements DispatchTarget {
     this.#logger = options.logger;
     this.#writer = new FrameWriter((bytes) => conn.write(bytes));
     this.#parser = new FrameParser((message) => {
+      if (this.#closing) return; // refused (auth) or closing: read no further requests
       this.requests++;
-      this.#dispatcher.dispatch(message, this);
+      this.#dispatcher.dispatch(message, this, this.#receivedAt);
     }, options.maxFrameLength);
-    conn.onData((chunk) => {
+    const plugins = options.plugins;
+    const onChunk = (chunk: Uint8Array): void => {
       try {
+        if (plugins !== undefined && plugins.preReadRequest.length !== 0) plugins.runPreReadRequest(this);
+        // One clock read per chunk: every request in it starts its latency here.
+        this.#receivedAt = performance.now();
         this.#parser.push(chunk);
       } catch (error) {
         const protocolError = error instanceof ProtocolError ? error : new ProtocolError(String(error));
         this.#logger.warn('closing connection on protocol error', { remote: conn.remoteAddress, code: protocolError.code, error: protocolError.message });
         conn.destroy(protocolError);
       }
-    });
+    };
+    conn.onData(onChunk);
     conn.onClose((error) => {
       this.#writer.close();
       if (this.#tracked) for (const ctx of this.#tracked) ctx.abort(new AbortedError('connection closed'));
@@ -64,6 +83,11 @@ export class ServerConnection implements DispatchTarget {
       this.#wakeIdle();
       onClose(this, error);
     });
+    if (options.head !== undefined && options.head.length > 0) onChunk(options.head);
+  }
+
+  get info(): ConnectionInfo {
+    return this;
   }
 
   get network(): string {
@@ -84,6 +108,12 @@ export class ServerConnection implements DispatchTarget {
 
   respond(reply: Message): void {
     this.#writer.write(reply);
+  }
+
+  /** The auth function refused a request: send the error, then close the connection (rpcx behaviour). */
+  authFailed(_text: string, reply: Message | undefined): void {
+    if (reply) this.respond(reply);
+    this.close();
   }
 
   callStarted(): void {

@@ -16,9 +16,20 @@ import type { Listener, ListenOptions } from '../transport/transport.js';
 import '../transport/builtin.js';
 import '../protocol/gzip.js';
 import '../codec/index.js';
-import { Dispatcher } from './dispatcher.js';
+import type http from 'node:http';
+import type { Socket } from 'node:net';
+import type { SocketConn } from '../transport/socket-conn.js';
+import type { Conn } from '../transport/transport.js';
+import { Dispatcher, type AuthFunction } from './dispatcher.js';
+import { HttpFrontend, type HttpConnection } from './http-frontend.js';
+import { ServerMetrics } from './metrics.js';
+import { servePage } from './pages.js';
+import { PluginContainer, type ConnectionInfo, type ServerPlugin } from './plugins.js';
+import { RateLimitPlugin, type RateLimitOptions } from './rate-limit.js';
 import { ServerConnection } from './server-connection.js';
 import { ServiceRegistry, type Handler, type RegisterOptions, type ServiceClass, type ServiceEntry } from './service-registry.js';
+import { sniff, sniffable } from './sniffer.js';
+import { Rpcz } from './stats.js';
 import type { MethodOptions } from './decorators.js';
 import type { Registrar } from '../registry/registrar.js';
 
@@ -37,6 +48,28 @@ export interface ServerOptions {
   /** The host to advertise in registries when listening on a wildcard address (default 127.0.0.1). */
   advertiseHost?: string;
   logger?: Logger;
+  /**
+   * Networks whose connections are sniffed so one port serves binary rpcx, HTTP CONNECT, the HTTP gateway,
+   * JSON-RPC 2.0 and the builtin pages (default `['tcp', 'reuseport']`; TLS included). Other networks serve binary
+   * rpcx only.
+   */
+  sniffNetworks?: string[];
+  /** Serve the rpcx HTTP gateway on sniffed ports (default true). */
+  httpGateway?: boolean;
+  /** Serve JSON-RPC 2.0 (requests with `X-JSONRPC-2.0: true`) on sniffed ports (default true). */
+  jsonRPC?: boolean;
+  /** Serve /status, /connections, /metrics, /rpcz, /health and /dashboard on sniffed ports (default true). */
+  pages?: boolean;
+  /** Record recent calls for /rpcz (default off); `true` keeps the last 1024. */
+  rpcz?: boolean | { capacity?: number };
+  /** Checks the `__AUTH` token (HTTP: `Authorization`) of every call; see AuthFunction. */
+  auth?: AuthFunction;
+  /** Token-bucket request rate limit (answers rpcx's "request reached rate limit"). */
+  rateLimit?: RateLimitOptions;
+  /** Plugins, in hook order of registration (more with `use`). */
+  plugins?: ServerPlugin[];
+  /** Largest HTTP request body (default: maxFrameLength). */
+  maxHttpBodyLength?: number;
 }
 
 export interface CloseOptions {
@@ -47,23 +80,82 @@ export interface CloseOptions {
 export class Server {
   readonly registry = new ServiceRegistry();
   readonly logger: Logger;
-  readonly #options: Required<Omit<ServerOptions, 'logger'>>;
+  /** The registered plugins. */
+  readonly plugins: PluginContainer;
+  /** Recent calls, when started with `rpcz`. */
+  readonly rpcz: Rpcz | undefined;
+  /** Milliseconds since the epoch when the server was created. */
+  readonly startedAt = Date.now();
+  readonly #options: {
+    maxFrameLength: number;
+    maxDecompressedLength: number;
+    shutdownTimeoutMs: number;
+    deregisterDelayMs: number;
+    advertiseHost: string;
+    maxHttpBodyLength: number;
+    sniffNetworks: Set<string>;
+    httpGateway: boolean;
+    jsonRPC: boolean;
+    pages: boolean;
+  };
   readonly #registrars: Registrar[] = [];
   readonly #dispatcher: Dispatcher;
   readonly #listeners: Listener[] = [];
   readonly #connections = new Set<ServerConnection>();
+  readonly #httpConnections = new Set<HttpConnection>();
+  #frontend: HttpFrontend | undefined;
+  #metrics: ServerMetrics | undefined;
+  #draining = false;
   #closing: Promise<void> | undefined;
 
   constructor(options: ServerOptions = {}) {
     this.logger = options.logger ?? stderrLogger;
+    const maxFrameLength = options.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH;
     this.#options = {
-      maxFrameLength: options.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH,
+      maxFrameLength,
       maxDecompressedLength: options.maxDecompressedLength ?? DEFAULT_MAX_DECOMPRESSED_LENGTH,
       shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000,
       deregisterDelayMs: options.deregisterDelayMs ?? 300,
       advertiseHost: options.advertiseHost ?? '127.0.0.1',
+      maxHttpBodyLength: options.maxHttpBodyLength ?? maxFrameLength,
+      sniffNetworks: new Set(options.sniffNetworks ?? ['tcp', 'reuseport']),
+      httpGateway: options.httpGateway ?? true,
+      jsonRPC: options.jsonRPC ?? true,
+      pages: options.pages ?? true,
     };
-    this.#dispatcher = new Dispatcher(this.registry, { maxDecompressedLength: this.#options.maxDecompressedLength, logger: this.logger });
+    this.plugins = new PluginContainer(this.logger);
+    if (options.rateLimit) this.plugins.add(new RateLimitPlugin(options.rateLimit));
+    for (const plugin of options.plugins ?? []) this.plugins.add(plugin);
+    this.rpcz = options.rpcz ? new Rpcz(typeof options.rpcz === 'object' ? options.rpcz.capacity : undefined) : undefined;
+    this.#dispatcher = new Dispatcher(this.registry, {
+      maxDecompressedLength: this.#options.maxDecompressedLength,
+      logger: this.logger,
+      plugins: this.plugins,
+      ...(options.auth ? { auth: options.auth } : {}),
+      ...(this.rpcz ? { rpcz: this.rpcz } : {}),
+    });
+  }
+
+  /** Adds a plugin (see ServerPlugin for the hooks and their order). */
+  use(plugin: ServerPlugin): this {
+    this.plugins.add(plugin);
+    return this;
+  }
+
+  /** Prometheus metrics (the prom-client registry behind /metrics), made on first use. */
+  get metrics(): ServerMetrics {
+    const dispatcher = this.#dispatcher;
+    this.#metrics ??= new ServerMetrics({
+      registry: this.registry,
+      connectionList: () => this.connectionList(),
+      get refused() {
+        return dispatcher.refused;
+      },
+      get unknown() {
+        return dispatcher.unknown;
+      },
+    });
+    return this.#metrics;
   }
 
   /** Registers a service class (resolved through tsyringe) or instance. `metadata` is an rpcx query string. */
@@ -117,28 +209,102 @@ export class Server {
       ({ network, address } = parseEndpoint(networkOrEndpoint));
       options = addressOrOptions ?? {};
     }
-    const listener = await getTransport(network).listen(network, address, options, (conn) => {
-      if (this.#closing) {
-        conn.destroy();
-        return;
-      }
-      const connection = new ServerConnection(
-        conn,
-        this.#dispatcher,
-        { maxFrameLength: this.#options.maxFrameLength, logger: this.logger },
-        (closed, error) => {
-          this.#connections.delete(closed);
-          if (error && !(error as { code?: string }).code?.startsWith('ERR_RPCX')) {
-            this.logger.debug('connection closed with error', { remote: closed.remoteAddress, error });
-          }
-        },
-      );
-      this.#connections.add(connection);
-    });
+    const listener = await getTransport(network).listen(network, address, options, (conn) => this.#accept(conn));
     this.#listeners.push(listener);
     this.logger.info('serving', { network: listener.network, address: listener.address });
     for (const registrar of this.#registrars) await registrar.register(advertise(listener, this.#options.advertiseHost), this.#serviceRecords());
     return listener;
+  }
+
+  #accept(conn: Conn): void {
+    if (this.#closing) {
+      conn.destroy();
+      return;
+    }
+    if (this.plugins.postConnAccept.length !== 0 && !this.plugins.runPostConnAccept(conn)) {
+      conn.destroy();
+      return;
+    }
+    const options = this.#options;
+    if ((options.httpGateway || options.jsonRPC || options.pages) && options.sniffNetworks.has(conn.network) && sniffable(conn)) {
+      sniff(conn, {
+        binary: (c, head) => this.#serveBinary(c, head),
+        http: (c, socket) => this.#serveHttp(c, socket),
+        closed: (c, error) => {
+          if (this.plugins.postConnClose.length !== 0) this.plugins.runPostConnClose(c, error);
+        },
+      });
+      return;
+    }
+    this.#serveBinary(conn, undefined);
+  }
+
+  #serveBinary(conn: Conn, head: Uint8Array | undefined): void {
+    const connection = new ServerConnection(
+      conn,
+      this.#dispatcher,
+      {
+        maxFrameLength: this.#options.maxFrameLength,
+        logger: this.logger,
+        plugins: this.plugins,
+        ...(head ? { head } : {}),
+      },
+      (closed, error) => {
+        this.#connections.delete(closed);
+        if (error && !(error as { code?: string }).code?.startsWith('ERR_RPCX')) {
+          this.logger.debug('connection closed with error', { remote: closed.remoteAddress, error });
+        }
+        if (this.plugins.postConnClose.length !== 0) this.plugins.runPostConnClose(conn, error);
+      },
+    );
+    if (this.#draining) connection.draining = true;
+    if (!connection.closed) this.#connections.add(connection);
+  }
+
+  #serveHttp(conn: SocketConn, socket: Socket): void {
+    this.#frontend ??= this.#makeFrontend();
+    const connection = this.#frontend.accept(conn, socket);
+    if (this.#draining) connection.draining = true;
+    this.#httpConnections.add(connection);
+  }
+
+  #makeFrontend(): HttpFrontend {
+    const options = this.#options;
+    return new HttpFrontend({
+      dispatcher: this.#dispatcher,
+      plugins: this.plugins,
+      logger: this.logger,
+      maxBodyLength: options.maxHttpBodyLength,
+      gateway: options.httpGateway,
+      jsonRpc: options.jsonRPC,
+      pages: options.pages,
+      servePage: (path: string, req: http.IncomingMessage, res: http.ServerResponse) => servePage(this.#pagesHost(), path, req, res),
+      connectionClosed: (connection: HttpConnection, error?: Error) => {
+        this.#httpConnections.delete(connection);
+        if (this.plugins.postConnClose.length !== 0) this.plugins.runPostConnClose(connection.conn, error);
+      },
+    });
+  }
+
+  #pagesHost(): Parameters<typeof servePage>[0] {
+    const server = this;
+    const dispatcher = this.#dispatcher;
+    return {
+      startedAt: this.startedAt,
+      addresses: this.addresses,
+      draining: this.#draining,
+      registry: this.registry,
+      rpcz: this.rpcz,
+      refused: dispatcher.refused,
+      unknown: dispatcher.unknown,
+      connectionList: () => server.connectionList(),
+      metrics: () => server.metrics,
+    };
+  }
+
+  /** Every open connection (binary and HTTP), as plugins and /connections see them. */
+  connectionList(): ConnectionInfo[] {
+    return [...this.#connections, ...this.#httpConnections];
   }
 
   /** Every listener as `network@address`, with real ports. */
@@ -154,10 +320,16 @@ export class Server {
     return this.#connections;
   }
 
+  /** Connections speaking HTTP (gateway, JSON-RPC, pages). */
+  get httpConnections(): ReadonlySet<HttpConnection> {
+    return this.#httpConnections;
+  }
+
   /** Calls in flight across all connections. */
   get inFlight(): number {
     let n = 0;
     for (const c of this.#connections) n += c.inFlight;
+    for (const c of this.#httpConnections) n += c.inFlight;
     return n;
   }
 
@@ -177,7 +349,8 @@ export class Server {
       await new Promise((resolve) => setTimeout(resolve, this.#options.deregisterDelayMs));
     }
     await Promise.all(this.#listeners.map((l) => l.close().catch(() => undefined)));
-    const connections = [...this.#connections];
+    this.#draining = true;
+    const connections: Array<ServerConnection | HttpConnection> = [...this.#connections, ...this.#httpConnections];
     for (const c of connections) c.draining = true;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<void>((resolve) => {
@@ -187,8 +360,9 @@ export class Server {
     if (timer) clearTimeout(timer);
     for (const c of connections) c.close();
     // Give graceful ends a moment, then cut whatever is left.
-    if (this.#connections.size > 0) await new Promise<void>((resolve) => setTimeout(resolve, 20));
+    if (this.#connections.size > 0 || this.#httpConnections.size > 0) await new Promise<void>((resolve) => setTimeout(resolve, 20));
     for (const c of this.#connections) c.destroy();
+    for (const c of this.#httpConnections) c.destroy();
   }
 }
 

@@ -7,6 +7,7 @@ import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { ConfigError } from '../errors.js';
 import type { CallContext } from './context.js';
 import { goName, methodDefinitionsOf, serviceDefinitionOf, type MethodDefinition, type MethodOptions } from './decorators.js';
+import { MethodStats } from './stats.js';
 
 export type Handler = (args: unknown, ctx: CallContext) => unknown;
 
@@ -16,6 +17,8 @@ export interface MethodEntry {
   readonly handler: Handler;
   readonly requestType?: MethodOptions['requestType'];
   readonly replyType?: MethodOptions['replyType'];
+  /** Calls, errors, in-flight and latency of this method (updated by the dispatcher). */
+  readonly stats: MethodStats;
 }
 
 export interface ServiceEntry {
@@ -58,6 +61,7 @@ export class ServiceRegistry {
         service: name,
         method: d.name,
         handler: (fn as Handler).bind(instance),
+        stats: entry.methods.get(d.name)?.stats ?? new MethodStats(name, d.name),
         ...(d.requestType ? { requestType: d.requestType } : {}),
         ...(d.replyType ? { replyType: d.replyType } : {}),
       };
@@ -74,6 +78,7 @@ export class ServiceRegistry {
       service: serviceName,
       method: methodName,
       handler,
+      stats: entry.methods.get(methodName)?.stats ?? new MethodStats(serviceName, methodName),
       ...(options.requestType ? { requestType: options.requestType } : {}),
       ...(options.replyType ? { replyType: options.replyType } : {}),
     });

@@ -1,0 +1,145 @@
+/**
+ * Builtin pages, in the spirit of brpc's builtin services. JSON for programs, one HTML page for people:
+ *
+ *   /status       services, methods, calls, errors, in-flight, latency (mean, p50, p99, max) and histogram
+ *   /connections  open connections: protocol, network, remote, opened, requests, in-flight
+ *   /metrics      Prometheus text (prom-client)
+ *   /rpcz         recent calls with timings (only when the server was started with `rpcz`; 404 otherwise)
+ *   /health       200 {"status":"ok"}, 503 while shutting down
+ *   /dashboard    live HTML dashboard polling /status
+ */
+import type http from 'node:http';
+import { DASHBOARD_HTML } from './dashboard.js';
+import { send, sendJson } from './http-frontend.js';
+import type { ServerMetrics } from './metrics.js';
+import type { ConnectionInfo } from './plugins.js';
+import type { ServiceRegistry } from './service-registry.js';
+import { LATENCY_BOUNDS_MS, type MethodStatsJSON, type Rpcz, type RpczEntry } from './stats.js';
+
+export const PAGE_PATHS: readonly string[] = ['/status', '/connections', '/metrics', '/rpcz', '/health', '/dashboard'];
+
+export function isPagePath(path: string): boolean {
+  return PAGE_PATHS.includes(path);
+}
+
+export interface PagesHost {
+  readonly startedAt: number;
+  readonly addresses: string[];
+  readonly draining: boolean;
+  readonly registry: ServiceRegistry;
+  readonly rpcz: Rpcz | undefined;
+  readonly refused: number;
+  readonly unknown: number;
+  connectionList(): ConnectionInfo[];
+  metrics(): ServerMetrics;
+}
+
+export interface StatusJSON {
+  server: {
+    startedAt: string;
+    uptimeSeconds: number;
+    addresses: string[];
+    connections: number;
+    inFlight: number;
+    calls: number;
+    errors: number;
+    refused: number;
+    unknown: number;
+    draining: boolean;
+    pid: number;
+    node: string;
+    rssBytes: number;
+  };
+  /** Upper bounds (ms) of the histogram buckets; each method's histogram has one more count (above the last). */
+  latencyBoundsMs: readonly number[];
+  services: Array<{ name: string; metadata: string; methods: MethodStatsJSON[] }>;
+}
+
+export function statusJson(host: PagesHost): StatusJSON {
+  let calls = 0;
+  let errors = 0;
+  let inFlight = 0;
+  const services = host.registry.services().map((s) => ({
+    name: s.name,
+    metadata: s.metadata,
+    methods: [...s.methods.values()].map((m) => {
+      calls += m.stats.calls;
+      errors += m.stats.errors;
+      inFlight += m.stats.inFlight;
+      return m.stats.toJSON();
+    }),
+  }));
+  return {
+    server: {
+      startedAt: new Date(host.startedAt).toISOString(),
+      uptimeSeconds: Math.round((Date.now() - host.startedAt) / 100) / 10,
+      addresses: host.addresses,
+      connections: host.connectionList().length,
+      inFlight,
+      calls,
+      errors,
+      refused: host.refused,
+      unknown: host.unknown,
+      draining: host.draining,
+      pid: process.pid,
+      node: process.version,
+      rssBytes: process.memoryUsage.rss(),
+    },
+    latencyBoundsMs: LATENCY_BOUNDS_MS,
+    services,
+  };
+}
+
+export function connectionsJson(host: PagesHost): { connections: Array<Record<string, unknown>> } {
+  const now = Date.now();
+  return {
+    connections: host.connectionList().map((c) => ({
+      id: c.id,
+      protocol: c.protocol,
+      network: c.network,
+      remote: c.remoteAddress,
+      local: c.localAddress,
+      opened: new Date(c.openedAt).toISOString(),
+      ageSeconds: Math.round((now - c.openedAt) / 100) / 10,
+      requests: c.requests,
+      inFlight: c.inFlight,
+    })),
+  };
+}
+
+export function rpczJson(rpcz: Rpcz, query: URLSearchParams): { capacity: number; calls: RpczEntry[] } {
+  const limit = Math.max(1, Math.min(Number(query.get('limit')) || 100, rpcz.capacity));
+  const service = query.get('service');
+  const method = query.get('method');
+  const errorsOnly = query.get('errors') === '1' || query.get('errors') === 'true';
+  const filter =
+    service || method || errorsOnly
+      ? (e: RpczEntry) => (!service || e.service === service) && (!method || e.method === method) && (!errorsOnly || e.status === 'error')
+      : undefined;
+  return { capacity: rpcz.capacity, calls: rpcz.list(limit, filter) };
+}
+
+export async function servePage(host: PagesHost, path: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  req.resume();
+  const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+  switch (path) {
+    case '/status':
+      return sendJson(res, 200, statusJson(host));
+    case '/connections':
+      return sendJson(res, 200, connectionsJson(host));
+    case '/health':
+      return host.draining ? sendJson(res, 503, { status: 'draining' }) : sendJson(res, 200, { status: 'ok' });
+    case '/rpcz':
+      if (!host.rpcz) return sendJson(res, 404, { error: 'rpcz is off: start the server with { rpcz: true } to record recent calls' });
+      return sendJson(res, 200, rpczJson(host.rpcz, query));
+    case '/metrics': {
+      const metrics = host.metrics();
+      const text = await metrics.text();
+      return send(res, 200, { 'Content-Type': metrics.contentType, 'Cache-Control': 'no-store' }, text);
+    }
+    case '/dashboard':
+      return send(res, 200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' }, DASHBOARD_HTML);
+    default:
+      return send(res, 404, { 'Content-Type': 'text/plain; charset=utf-8' }, '404 page not found\n');
+  }
+}
