@@ -6,7 +6,8 @@
  * reads and one property read.
  */
 import diagnostics from 'node:diagnostics_channel';
-import { context, propagation, ProxyTracerProvider, SpanKind, SpanStatusCode, trace, type Span, type Tracer } from '@opentelemetry/api';
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { activeTracer, tracingRegistered } from '../tracing.js';
 import { setClientInstrument, type ClientCall, type ClientInstrument } from './plugins.js';
 
 export const ClientChannels = {
@@ -28,31 +29,6 @@ export interface ClientCallEvent {
   metadata: Readonly<Record<string, string>>;
   durationMs?: number;
   error?: Error;
-}
-
-const OTEL_GLOBAL = Symbol.for('opentelemetry.js.api.1');
-const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
-let tracerSource: unknown;
-let cachedTracer: Tracer | undefined;
-
-function tracingRegistered(): boolean {
-  const api = (globalThis as unknown as Record<symbol, { trace?: unknown } | undefined>)[OTEL_GLOBAL];
-  return api !== undefined && api.trace !== undefined;
-}
-
-function activeTracer(): Tracer | undefined {
-  if (!tracingRegistered()) return undefined;
-  const provider = trace.getTracerProvider();
-  let source: unknown = provider;
-  if (provider instanceof ProxyTracerProvider) {
-    source = provider.getDelegate();
-    if (source === NOOP_PROVIDER) return undefined;
-  }
-  if (source !== tracerSource) {
-    tracerSource = source;
-    cachedTracer = trace.getTracer('rpcx-ts');
-  }
-  return cachedTracer;
 }
 
 interface CallState {
