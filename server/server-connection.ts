@@ -46,6 +46,7 @@ export class ServerConnection implements DispatchTarget, ConnectionInfo {
   #tracked: Set<CallContext> | undefined;
   #idleWaiters: Array<() => void> = [];
   #closing = false;
+  #pushSeq = 0;
   /** performance.now() when the chunk being parsed arrived. */
   #receivedAt = 0;
   /** Set when the server starts shutting down: new requests are refused, in-flight ones finish. */
@@ -143,6 +144,8 @@ export class ServerConnection implements DispatchTarget, ConnectionInfo {
       type: MessageType.Request,
       oneway: true,
       serializeType,
+      // Numbered like Go rpcx's SendMessage (its clients route pushes by the request+oneway flags, not by seq).
+      seq: ++this.#pushSeq,
       servicePath,
       serviceMethod,
       payload: encodeWith(getCodec(serializeType), value),
