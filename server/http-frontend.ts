@@ -10,10 +10,10 @@
  */
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import { AbortedError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Message } from '../protocol/message.js';
 import type { SocketConn } from '../transport/socket-conn.js';
+import { CallTracker } from './call-tracker.js';
 import type { CallContext } from './context.js';
 import type { Dispatcher, DispatchTarget } from './dispatcher.js';
 import { handleGateway } from './gateway.js';
@@ -45,11 +45,10 @@ export class HttpConnection implements ConnectionInfo {
   readonly socket: Socket;
   readonly openedAt = Date.now();
   requests = 0;
-  inFlight = 0;
   /** Set when the server shuts down: calls are refused and responses close the connection. */
   draining = false;
-  #tracked: Set<CallContext> | undefined;
-  #idleWaiters: Array<() => void> = [];
+  // The idle wake-up waits for setImmediate so the last response is written before waiters close the socket.
+  readonly #calls = new CallTracker(setImmediate);
 
   constructor(conn: SocketConn, socket: Socket) {
     this.conn = conn;
@@ -72,27 +71,30 @@ export class HttpConnection implements ConnectionInfo {
     return this.conn.closed;
   }
 
+  /** Calls started and not yet answered. */
+  get inFlight(): number {
+    return this.#calls.inFlight;
+  }
+
   track(ctx: CallContext): void {
-    (this.#tracked ??= new Set()).add(ctx);
+    this.#calls.track(ctx);
   }
 
   untrack(ctx: CallContext): void {
-    this.#tracked?.delete(ctx);
+    this.#calls.untrack(ctx);
   }
 
   callStarted(): void {
-    this.inFlight++;
+    this.#calls.started();
   }
 
   callFinished(): void {
-    if (this.inFlight > 0) this.inFlight--;
-    if (this.inFlight === 0 && this.#idleWaiters.length > 0) setImmediate(() => this.#wake());
+    this.#calls.finished();
   }
 
   /** Resolves when no call is in flight (or the socket is gone). */
   idle(): Promise<void> {
-    if (this.inFlight === 0 || this.closed) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+    return this.#calls.idle(this.closed);
   }
 
   /** Closes gracefully once the current response (if any) is written. */
@@ -106,16 +108,7 @@ export class HttpConnection implements ConnectionInfo {
 
   /** @internal the socket closed. */
   closedNow(): void {
-    if (this.#tracked) for (const ctx of this.#tracked) ctx.abort(new AbortedError('connection closed'));
-    this.#tracked = undefined;
-    this.inFlight = 0;
-    this.#wake();
-  }
-
-  #wake(): void {
-    const waiters = this.#idleWaiters;
-    this.#idleWaiters = [];
-    for (const wake of waiters) wake();
+    this.#calls.connectionClosed();
   }
 }
 

@@ -3,13 +3,14 @@
  * batching FrameWriter. A protocol error closes this connection only.
  */
 import { getCodec, encodeWith } from '../codec/codec.js';
-import { AbortedError, ProtocolError } from '../errors.js';
+import { ProtocolError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { MessageType, SerializeType } from '../protocol/constants.js';
 import { FrameParser } from '../protocol/frame-parser.js';
 import { FrameWriter } from '../protocol/frame-writer.js';
 import { Message } from '../protocol/message.js';
 import type { Conn } from '../transport/transport.js';
+import { CallTracker } from './call-tracker.js';
 import type { CallContext, PushOptions } from './context.js';
 import type { DispatchTarget, Dispatcher } from './dispatcher.js';
 import type { ConnectionInfo, PluginContainer } from './plugins.js';
@@ -31,20 +32,18 @@ export function nextConnectionId(): number {
 }
 
 export class ServerConnection implements DispatchTarget, ConnectionInfo {
-  readonly id = nextId++;
+  readonly id = nextConnectionId();
   readonly protocol = 'rpcx';
   readonly conn: Conn;
   readonly openedAt = Date.now();
-  /** Calls started and not yet answered. */
-  inFlight = 0;
   /** Requests received on this connection. */
   requests = 0;
   readonly #dispatcher: Dispatcher;
   readonly #parser: FrameParser;
   readonly #writer: FrameWriter;
   readonly #logger: Logger;
-  #tracked: Set<CallContext> | undefined;
-  #idleWaiters: Array<() => void> = [];
+  // The idle wake-up waits a microtask so the last call's reply is queued first (it is written right after).
+  readonly #calls = new CallTracker(queueMicrotask);
   #closing = false;
   #pushSeq = 0;
   /** performance.now() when the chunk being parsed arrived. */
@@ -78,13 +77,15 @@ export class ServerConnection implements DispatchTarget, ConnectionInfo {
     conn.onData(onChunk);
     conn.onClose((error) => {
       this.#writer.close();
-      if (this.#tracked) for (const ctx of this.#tracked) ctx.abort(new AbortedError('connection closed'));
-      this.#tracked = undefined;
-      this.inFlight = 0;
-      this.#wakeIdle();
+      this.#calls.connectionClosed();
       onClose(this, error);
     });
     if (options.head !== undefined && options.head.length > 0) onChunk(options.head);
+  }
+
+  /** Calls started and not yet answered. */
+  get inFlight(): number {
+    return this.#calls.inFlight;
   }
 
   get info(): ConnectionInfo {
@@ -118,23 +119,19 @@ export class ServerConnection implements DispatchTarget, ConnectionInfo {
   }
 
   callStarted(): void {
-    this.inFlight++;
+    this.#calls.started();
   }
 
   callFinished(): void {
-    if (this.inFlight > 0) this.inFlight--;
-    if (this.inFlight === 0 && this.#idleWaiters.length > 0) {
-      // Let the reply of the last call be queued first (it is written right after this returns).
-      queueMicrotask(() => this.#wakeIdle());
-    }
+    this.#calls.finished();
   }
 
   track(ctx: CallContext): void {
-    (this.#tracked ??= new Set()).add(ctx);
+    this.#calls.track(ctx);
   }
 
   untrack(ctx: CallContext): void {
-    this.#tracked?.delete(ctx);
+    this.#calls.untrack(ctx);
   }
 
   /** Sends a server-push message: a request frame with the oneway bit, which the client hands to its push handler. */
@@ -156,8 +153,7 @@ export class ServerConnection implements DispatchTarget, ConnectionInfo {
 
   /** Resolves when no call is in flight (or the connection is gone). */
   idle(): Promise<void> {
-    if (this.inFlight === 0 || this.closed) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+    return this.#calls.idle(this.closed);
   }
 
   /** Flushes queued replies and closes the connection gracefully. */
@@ -170,11 +166,5 @@ export class ServerConnection implements DispatchTarget, ConnectionInfo {
 
   destroy(error?: Error): void {
     this.conn.destroy(error);
-  }
-
-  #wakeIdle(): void {
-    const waiters = this.#idleWaiters;
-    this.#idleWaiters = [];
-    for (const wake of waiters) wake();
   }
 }
