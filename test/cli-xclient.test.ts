@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { cliPath, run, startListening, stopProcess } from './helpers/processes.js';
-import { freePort, startEtcd, startRedis, type StoreProcess } from './helpers/stores.js';
+import { freePort } from './helpers/ports.js';
+import { startEtcd, startRedis, type StoreProcess } from './helpers/stores.js';
 
 function serverLines(stdout: string): Map<string, number> {
   const lines = new Map<string, number>();

@@ -20,6 +20,7 @@ import { silentLogger } from '../logger.js';
 import type { Arith } from '../examples/services/arith.js';
 import { startExampleServer } from './helpers/example-server.js';
 import { arithProto } from './helpers/proto.js';
+import { freePort } from './helpers/ports.js';
 
 @service('Slow')
 class Slow {
@@ -185,11 +186,7 @@ describe('client', () => {
   });
 
   it('fails to dial with a typed error', async () => {
-    const probe = net.createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const port = (probe.address() as net.AddressInfo).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
-    await assert.rejects(Client.connect(`tcp@127.0.0.1:${port}`), (e: unknown) => e instanceof DialError && e.code === 'ERR_RPCX_DIAL');
+    await assert.rejects(Client.connect(`tcp@127.0.0.1:${await freePort()}`), (e: unknown) => e instanceof DialError && e.code === 'ERR_RPCX_DIAL');
     await assert.rejects(Client.connect('nonet@x:1'), /unknown network/);
   });
 });

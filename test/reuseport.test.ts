@@ -1,22 +1,14 @@
 /** reuseport: two server processes on one port share the load, and stopping one loses no call. */
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Client, ConnectionClosedError, DialError, UnavailableError } from '../index.js';
 import { silentLogger } from '../logger.js';
 import { distDir } from './helpers/paths.js';
+import { freePort } from './helpers/ports.js';
 import { startListening, stopProcess } from './helpers/processes.js';
 
 const fixture = join(distDir, 'test', 'fixtures', 'pid-server.js');
-
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /** Retries what was never run: a refused dial, a draining server, a connection the server closed. */
 function retryable(error: unknown): boolean {

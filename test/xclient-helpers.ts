@@ -2,6 +2,7 @@
 import net from 'node:net';
 import { method, service, Server, ServiceError, type CallContext } from '../index.js';
 import { silentLogger } from '../logger.js';
+import { freePort } from './helpers/ports.js';
 
 /** `Counter` service: every instance counts the calls it served and answers with its own id. */
 @service('Counter')
@@ -162,11 +163,7 @@ export async function startFlakyServer(): Promise<{ endpoint: string; connection
 
 /** A free loopback port nobody listens on (bound, then released). */
 export async function deadEndpoint(): Promise<string> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `tcp@127.0.0.1:${port}`;
+  return `tcp@127.0.0.1:${await freePort()}`;
 }
 
 /** Runs `total` calls, at most `concurrency` at a time. */

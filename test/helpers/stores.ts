@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './ports.js';
 
 export interface StoreProcess {
   /** `etcd://127.0.0.1:port` or `redis://127.0.0.1:port` (add a base path for a registry URL). */
@@ -19,14 +20,6 @@ export interface StoreProcess {
   start(): Promise<void>;
   /** Stops it for good and removes its data. */
   dispose(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 function requireBinary(name: string, pkg: string): void {
