@@ -20,7 +20,7 @@ export { getCodec, registerCodec, type Codec } from './codec/index.js';
 export type { ProtobufType } from './codec/protobuf.js';
 
 // Networks: `network@address`, and adding one.
-export { registerTransport, registeredNetworks, parseEndpoint } from './transport/registry.js';
+export { registerTransport, registeredNetworks, parseEndpoint } from './transport/networks.js';
 export type { Conn, Listener, ListenOptions, DialOptions, TlsOptions, Transport } from './transport/transport.js';
 
 // Server.
@@ -30,12 +30,12 @@ export { CallContext } from './server/context.js';
 export { type ConnectionInfo, type ServerPlugin } from './server/plugins.js';
 export { type AuthFunction } from './server/dispatcher.js';
 export { RateLimitPlugin, type RateLimitOptions } from './server/rate-limit.js';
-export type { ServerMetrics } from './server/metrics.js';
-export type { MethodStatsJSON, RpczEntry } from './server/stats.js';
-export { ServerChannels, type ServerCallEvent } from './server/observability.js';
-export { GatewayHeader } from './server/gateway.js';
-export { JsonRpcCode } from './server/jsonrpc.js';
-export type { StatusJSON } from './server/pages.js';
+export type { ServerMetrics } from './server/observability/metrics.js';
+export type { MethodStatsJSON, RpczEntry } from './server/observability/stats.js';
+export { ServerChannels, type ServerCallEvent } from './server/observability/call-events.js';
+export { GatewayHeader } from './server/http/gateway.js';
+export { JsonRpcCode } from './server/http/jsonrpc.js';
+export type { StatusJSON } from './server/http/pages.js';
 
 // Clients.
 export { Client, type ClientOptions, type PushMessage, type HeartbeatOptions } from './client/client.js';
