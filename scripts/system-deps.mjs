@@ -10,6 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const GOCODE = '/usr/share/gocode/src';
 
@@ -25,8 +26,9 @@ export const SYSTEM_PACKAGES = [
   { package: 'golang-github-vmihailenco-msgpack.v5-dev', path: `${GOCODE}/github.com/vmihailenco/msgpack/v5`, for: 'the Go msgpack peer' },
 ];
 
-function onPath(command) {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+/** Whether `command` is an executable file in one of the PATH's directories. */
+export function onPath(command, path = process.env.PATH ?? '') {
+  for (const dir of path.split(delimiter)) {
     if (!dir) continue;
     try {
       accessSync(join(dir, command), constants.X_OK);
@@ -38,26 +40,39 @@ function onPath(command) {
   return false;
 }
 
-const installed = (entry) => (entry.command ? onPath(entry.command) : existsSync(entry.path));
-const missingPackages = () => SYSTEM_PACKAGES.filter((entry) => !installed(entry)).map((entry) => entry.package);
+/** The packages of `table` that are not installed, seen through `path` (the PATH). */
+export function missingPackages(table = SYSTEM_PACKAGES, path = process.env.PATH ?? '') {
+  return table.filter((entry) => !(entry.command ? onPath(entry.command, path) : existsSync(entry.path))).map((entry) => entry.package);
+}
+
+/**
+ * What to do about the missing packages: nothing, install them (root with apt-get), or stop with one message that
+ * names them all and the command that installs them.
+ */
+export function plan(missing, { root, aptGet, platform = process.platform }) {
+  if (missing.length === 0) return { action: 'none' };
+  const command = `apt-get update && apt-get install -y ${missing.join(' ')}`;
+  if (platform !== 'linux' || !aptGet) {
+    return { action: 'stop', message: `npm test needs these Debian packages (or their equivalents), missing here: ${missing.join(' ')}. On Debian: ${command}` };
+  }
+  if (!root) return { action: 'stop', message: `npm test needs these Debian packages, missing here: ${missing.join(' ')}. Install them as root with: ${command}` };
+  return { action: 'install' };
+}
 
 function stop(message) {
   process.stderr.write(`${message}\n`);
   process.exit(1);
 }
 
-const missing = missingPackages();
-if (missing.length > 0) {
-  const command = `apt-get update && apt-get install -y ${missing.join(' ')}`;
-  if (process.platform !== 'linux' || !onPath('apt-get')) {
-    stop(`npm test needs these Debian packages (or their equivalents), missing here: ${missing.join(' ')}. On Debian: ${command}`);
-  }
-  if (process.getuid?.() !== 0) {
-    stop(`npm test needs these Debian packages, missing here: ${missing.join(' ')}. Install them as root with: ${command}`);
-  }
+function main() {
+  const missing = missingPackages();
+  const next = plan(missing, { root: process.getuid?.() === 0, aptGet: onPath('apt-get') });
+  if (next.action === 'none') return;
+  if (next.action === 'stop') stop(next.message);
   process.stderr.write(`installing the system packages the tests need: ${missing.join(' ')}\n`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   try {
+    // One `apt-get update`, only now that something is missing.
     execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
     execFileSync('apt-get', ['install', '-y', '-qq', ...missing], { stdio: ['ignore', 'ignore', 'inherit'], env });
   } catch (error) {
@@ -66,3 +81,5 @@ if (missing.length > 0) {
   const still = missingPackages();
   if (still.length > 0) stop(`apt-get finished but these are still missing: ${still.join(' ')}`);
 }
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();
