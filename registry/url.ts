@@ -4,6 +4,7 @@
  *   etcd://host:port[,host:port...]/basePath     etcd v3
  *   redis://host:port/basePath                   Redis, as rpcx's libkv store
  *   zk://host:port[,host:port...]/basePath       ZooKeeper, as rpcx's libkv store
+ *   mdns://[?domain=local.&interface=IP&port=5353]   multicast DNS-SD, as rpcx's mdns plugin (no store at all)
  *   dns://[server:port]/name?port=8972[&network=tcp]   discovery only: the A/AAAA records of `name`
  *   dns+srv://[server:port]/name[?network=tcp]         discovery only: SRV records (`_rpcx._tcp.` added to a bare name)
  *
@@ -15,7 +16,7 @@ import type { Logger } from '../logger.js';
 import type { ServiceRecord } from './layout.js';
 import type { Registrar } from './registrar.js';
 
-export type RegistryKind = 'etcd' | 'redis' | 'zk' | 'dns' | 'dns+srv';
+export type RegistryKind = 'etcd' | 'redis' | 'zk' | 'mdns' | 'dns' | 'dns+srv';
 
 export interface RegistryLocation {
   kind: RegistryKind;
@@ -58,6 +59,12 @@ const schemes: Record<RegistryKind, Scheme> = {
     registrar: async (l, o) => new (await import('./zookeeper.js')).ZooKeeperRegistrar({ hosts: l.hosts, basePath: l.basePath, ...o }),
     discovery: async (l, service, o) => (await import('./zookeeper.js')).ZooKeeperDiscovery.create({ hosts: l.hosts, basePath: l.basePath, service, ...o }),
   },
+  mdns: {
+    usage: 'mdns://[?domain=local.&interface=IP&port=5353]',
+    hosts: 'any',
+    registrar: async (l, o) => new (await import('./mdns.js')).MdnsRegistrar({ ...mdnsSettings(l), ...o }),
+    discovery: async (l, service, o) => (await import('./mdns.js')).MdnsDiscovery.create({ ...mdnsSettings(l), service, ...o }),
+  },
   dns: {
     usage: 'dns://[server:port]/name?port=8972[&network=tcp]',
     hosts: 'any',
@@ -78,6 +85,16 @@ function dnsSettings(l: RegistryLocation): { name: string; servers: string[]; ne
   const name = l.basePath.replace(/^\/+/, '');
   if (!name) throw new ConfigError(`rpcx: a ${l.kind}:// discovery URL names the DNS name to resolve: ${schemes[l.kind].usage}`);
   return { name, servers: l.hosts, network: l.params.get('network') ?? 'tcp' };
+}
+
+function mdnsSettings(l: RegistryLocation): { domain?: string; interfaceAddress?: string; port?: number } {
+  const domain = l.params.get('domain');
+  const iface = l.params.get('interface');
+  const port = l.params.get('port');
+  if (port !== null && !(Number.isInteger(Number(port)) && Number(port) > 0 && Number(port) <= 65535)) {
+    throw new ConfigError(`rpcx: an mdns:// URL's port is 1..65535, got "${port}"`);
+  }
+  return { ...(domain ? { domain } : {}), ...(iface ? { interfaceAddress: iface } : {}), ...(port ? { port: Number(port) } : {}) };
 }
 
 const schemePattern = /^([a-z][a-z0-9+]*):\/\/([^/?]*)(\/[^?]*)?(?:\?(.*))?$/;

@@ -12,6 +12,7 @@ import { ConfigError } from '../errors.js';
 import { createDiscovery, createRegistrar } from '../registry/index.js';
 import { startDnsmasq, type Dnsmasq } from './helpers/dnsmasq.js';
 import { freePort } from './helpers/ports.js';
+import { cliPath, run, startListening, stopProcess } from './helpers/processes.js';
 import { callLoad, Counter, keys, until } from './helpers/registry-fixtures.js';
 
 
@@ -133,6 +134,16 @@ describe('DNS discovery', () => {
     assert.ok(ok > 100, `calls made: ${ok}`);
     assert.ok(a.counter.calls > 0);
     assert.deepEqual(keys(discovery.list()), [`tcp@127.0.0.2:${port}`]);
+  });
+
+  it("is the CLI's discovery argument: call through dns://", async () => {
+    const port = await freePort();
+    const { child } = await startListening(cliPath, ['serve-examples', '--listen', `tcp@127.0.0.2:${port}`]);
+    cleanup.push(() => stopProcess(child));
+    await dns.setHosts('127.0.0.2 cli.rpcx.test\n');
+    const result = await run(cliPath, ['call', `dns://${dns.server}/cli.rpcx.test?port=${port}`, 'Arith.Mul', '{"A":6,"B":7}']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout), { C: 42 });
   });
 
   it('rejects URLs it cannot use, with a typed error', async () => {

@@ -10,11 +10,10 @@ import { Redis } from 'ioredis';
 import zookeeper from 'node-zookeeper-client';
 import { Server, silentLogger, type Logger } from '../index.js';
 import type { Discovery } from '../client/discovery/discovery.js';
-import { XClient } from '../client/xclient.js';
 import { createDiscovery, createRegistrar, type Registrar } from '../registry/index.js';
 import { ZooKeeperDiscovery } from '../registry/zookeeper.js';
 import { cliPath, startListening, stopProcess } from './helpers/processes.js';
-import { callLoad, Counter, keys, until } from './helpers/registry-fixtures.js';
+import { Counter, joinAndLeaveUnderLoad, keys, until } from './helpers/registry-fixtures.js';
 import { startEtcd, startRedis, startZooKeeper, type StoreProcess } from './helpers/stores.js';
 
 /** One znode read with a client of its own: its data, and whether it is ephemeral. */
@@ -185,20 +184,14 @@ for (const { kind, start, checkLayout } of stores) {
       const b = await startServer();
       const discovery = await discover();
       await until(() => discovery.list().length === 2, 'both servers listed');
-      const xclient = new XClient('Counter', 'failover', 'roundrobin', discovery, { logger: silentLogger, timeoutMs: 5000 });
-      cleanup.push(() => xclient.close());
-      const load = callLoad(xclient);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      const c = await startServer();
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      await a.server.close();
-      await new Promise((resolve) => setTimeout(resolve, 1500));
-      const { ok, failures } = await load.stop();
-      assert.deepEqual(failures, [], 'no call failed');
-      assert.ok(ok > 300, `calls made: ${ok}`);
-      assert.ok(c.counter.calls > 0, 'the new server took calls');
+      let c: Awaited<ReturnType<typeof startServer>> | undefined;
+      await joinAndLeaveUnderLoad(
+        discovery,
+        async () => (c = await startServer()),
+        () => a.server.close(),
+      );
       assert.ok(a.counter.calls > 0 && b.counter.calls > 0);
-      assert.deepEqual(keys(discovery.list()), [b.endpoint, c.endpoint].sort());
+      assert.deepEqual(keys(discovery.list()), [b.endpoint, c!.endpoint].sort());
     });
   });
 }

@@ -1,8 +1,8 @@
 /** What the registry suites share: a counting service, polling until a condition holds, and a load of calls. */
 import assert from 'node:assert/strict';
-import { method, service } from '../../index.js';
-import type { ServicePair } from '../../client/discovery/discovery.js';
-import type { XClient } from '../../client/xclient.js';
+import { method, service, silentLogger } from '../../index.js';
+import type { Discovery, ServicePair } from '../../client/discovery/discovery.js';
+import { XClient } from '../../client/xclient.js';
 
 @service('Counter')
 export class Counter {
@@ -49,4 +49,30 @@ export function callLoad(xclient: XClient, workers = 20): { stop(): Promise<{ ok
       return { ok, failures };
     },
   };
+}
+
+/**
+ * The load scenario every registry passes: under 20 callers, a new server joins, then `leaving` shuts down
+ * gracefully. Asserts that no call failed, that enough were made and that the newcomer took some.
+ */
+export async function joinAndLeaveUnderLoad(
+  discovery: Discovery,
+  join: () => Promise<{ counter: Counter }>,
+  leave: () => Promise<void>,
+): Promise<void> {
+  const xclient = new XClient('Counter', 'failover', 'roundrobin', discovery, { logger: silentLogger, timeoutMs: 5000 });
+  try {
+    const load = callLoad(xclient);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const joined = await join();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await leave();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const { ok, failures } = await load.stop();
+    assert.deepEqual(failures, [], 'no call failed');
+    assert.ok(ok > 300, `calls made: ${ok}`);
+    assert.ok(joined.counter.calls > 0, 'the new server took calls');
+  } finally {
+    xclient.close();
+  }
 }
