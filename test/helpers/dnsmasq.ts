@@ -2,7 +2,8 @@
  * A real DNS server for DNS discovery tests: Debian's dnsmasq on a free loopback port, answering only from files the
  * test writes (no upstream, no /etc/hosts; `--local` makes it answer NXDOMAIN/NODATA for the test domain instead of
  * refusing). A and AAAA records come from a hosts file that SIGHUP re-reads; SRV and TXT records come from a config
- * file, which dnsmasq reads only at start, so changing them means a restart. `.ci/run` installs dnsmasq.
+ * file, which dnsmasq reads only at start, so changing them means a restart. `.ci/run` installs dnsmasq-base (the
+ * binary without the system service).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { Resolver } from 'node:dns/promises';
@@ -27,7 +28,7 @@ const readyName = 'dnsmasq-ready.rpcx.test';
 
 export async function startDnsmasq(options: { domain: string; hosts: string; config: string; ttlSeconds?: number }): Promise<Dnsmasq> {
   if (spawnSync('sh', ['-c', 'command -v dnsmasq || test -x /usr/sbin/dnsmasq']).status !== 0) {
-    throw new Error('dnsmasq is not installed: apt-get install -y dnsmasq (.ci/run does this)');
+    throw new Error('dnsmasq is not installed: apt-get install -y dnsmasq-base (.ci/run does this)');
   }
   const binary = spawnSync('sh', ['-c', 'command -v dnsmasq']).stdout.toString().trim() || '/usr/sbin/dnsmasq';
   const dir = mkdtempSync(join(tmpdir(), 'rpcx-dns-'));

@@ -121,7 +121,7 @@ export async function startRedis(): Promise<StoreProcess> {
   };
 }
 
-/** Debian's zookeeperd: the server jar, whose manifest names the jars it needs, run by Debian's Java. */
+/** Debian's ZooKeeper (libzookeeper-java, which zookeeperd pulls in): the server jar, whose manifest names the jars it needs. */
 const zooKeeperJar = '/usr/share/java/zookeeper.jar';
 
 /**
@@ -130,7 +130,7 @@ const zooKeeperJar = '/usr/share/java/zookeeper.jar';
  */
 export async function startZooKeeper(): Promise<StoreProcess & { wipe(): void }> {
   requireBinary('java', 'default-jre-headless');
-  if (!existsSync(zooKeeperJar)) throw new Error(`${zooKeeperJar} is missing: apt-get install -y zookeeperd (.ci/run does this)`);
+  if (!existsSync(zooKeeperJar)) throw new Error(`${zooKeeperJar} is missing: apt-get install -y libzookeeper-java (or zookeeperd; .ci/run does this)`);
   const dir = mkdtempSync(join(tmpdir(), 'rpcx-zk-'));
   const port = await freePort();
   const config = join(dir, 'zoo.cfg');
