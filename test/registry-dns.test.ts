@@ -9,7 +9,7 @@ import { Server, silentLogger } from '../index.js';
 import type { Discovery } from '../client/discovery/discovery.js';
 import { XClient } from '../client/xclient.js';
 import { ConfigError } from '../errors.js';
-import { createDiscovery, createRegistrar } from '../registry/index.js';
+import { createDiscovery, createRegistrar, DnsDiscovery } from '../registry/index.js';
 import { startDnsmasq, type Dnsmasq } from './helpers/dnsmasq.js';
 import { freePort } from './helpers/ports.js';
 import { cliPath, run, startListening, stopProcess } from './helpers/processes.js';
@@ -107,6 +107,26 @@ describe('DNS discovery', () => {
       { key: 'kcp@127.0.0.1:7001', value: 'weight=2' },
       { key: 'kcp@127.0.0.2:7002', value: 'weight=1' },
     ]);
+  });
+
+  it('re-resolves on the TTL bounded below and above', async () => {
+    // Lower bound: a 1 s TTL is not followed faster than minRefreshMs.
+    await dns.setHosts('127.0.0.1 bound.rpcx.test\n');
+    const slow = await DnsDiscovery.create({ name: 'bound.rpcx.test', mode: 'a', port: 1, servers: [dns.server], minRefreshMs: 3000, logger: silentLogger });
+    cleanup.push(() => slow.close());
+    await dns.setHosts('127.0.0.3 bound.rpcx.test\n');
+    const changedAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.deepEqual(keys(slow.list()), ['tcp@127.0.0.1:1'], 'not asked again before minRefreshMs');
+    await until(() => slow.list()[0]?.key === 'tcp@127.0.0.3:1', 'the re-resolve after minRefreshMs', 6000);
+    assert.ok(Date.now() - changedAt >= 2000, 'it waited for the lower bound');
+    // Upper bound: an hour-long TTL is not trusted longer than maxRefreshMs.
+    const longTtl = await startDnsmasq({ domain: 'rpcx.test', hosts: '127.0.0.1 long.rpcx.test\n', config: '', ttlSeconds: 3600 });
+    cleanup.push(() => longTtl.dispose());
+    const capped = await DnsDiscovery.create({ name: 'long.rpcx.test', mode: 'a', port: 1, servers: [longTtl.server], minRefreshMs: 100, maxRefreshMs: 400, logger: silentLogger });
+    cleanup.push(() => capped.close());
+    await longTtl.setHosts('127.0.0.4 long.rpcx.test\n');
+    await until(() => capped.list()[0]?.key === 'tcp@127.0.0.4:1', 'the re-resolve after maxRefreshMs despite a 3600 s TTL', 3000);
   });
 
   it('moves XClient load across a join and a graceful stop without a failed call', async () => {
