@@ -228,6 +228,7 @@ describe('zk registry across an expired session', () => {
       assert.deepEqual(expired.sort(), ['discovery', 'registrar']);
       // The registrar's new session wrote the node again; the discovery's new session lists and watches it.
       await until(async () => (await zkNode(store.hostPort, `/rpcx_test_zk_expiry/Counter/${endpoint}`)) === 'weight=3', 'the node to be written again', 15_000);
+      await until(() => discovery.list().length === 1, 'the discovery to list it again');
       assert.deepEqual(discovery.list(), [{ key: endpoint, value: 'weight=3' }]);
       const b = new Server({ logger: silentLogger });
       b.register(new Counter(), { metadata: 'weight=4' });
@@ -237,6 +238,35 @@ describe('zk registry across an expired session', () => {
       assert.deepEqual(keys(discovery.list()), [endpoint, second].sort());
       await b.close({ timeoutMs: 500 });
     } finally {
+      await discovery.close();
+      await server.close({ timeoutMs: 500 });
+      await store.dispose();
+    }
+  });
+
+  it('follows a metadata change through its data watch, and lists a service whose node appears later', async () => {
+    const store = await startZooKeeper();
+    const url = `${store.url}/rpcx_test_zk_data`;
+    const discovery = await createDiscovery(url, 'Counter', { logger: silentLogger });
+    const server = new Server({ logger: silentLogger, deregisterDelayMs: 100 });
+    const client = zookeeper.createClient(store.hostPort);
+    try {
+      assert.deepEqual(discovery.list(), [], 'no service node yet');
+      server.register(new Counter(), { metadata: 'weight=1' });
+      await server.addRegistrar(createRegistrar(url, { ttlSeconds: 5, logger: silentLogger }));
+      const endpoint = `tcp@${(await server.serve('tcp@127.0.0.1:0')).address}`;
+      await until(() => discovery.list().length === 1, 'the first server of a service that did not exist');
+      // Someone (rpcx's Go plugin adds tps=...) rewrites the node's data.
+      await new Promise<void>((resolve) => {
+        client.once('connected', () => resolve());
+        client.connect();
+      });
+      await new Promise<void>((resolve, reject) =>
+        client.setData(`/rpcx_test_zk_data/Counter/${endpoint}`, Buffer.from('weight=1&tps=5'), -1, (error) => (error ? reject(error) : resolve())),
+      );
+      await until(() => discovery.list()[0]?.value === 'weight=1&tps=5', 'the changed metadata', 5000);
+    } finally {
+      client.close();
       await discovery.close();
       await server.close({ timeoutMs: 500 });
       await store.dispose();

@@ -143,14 +143,15 @@ export async function startZooKeeper(): Promise<StoreProcess & { wipe(): void }>
       'clientPortAddress=127.0.0.1',
       'admin.enableServer=false',
       'maxSessionTimeout=60000',
-      '4lw.commands.whitelist=ruok',
+      '4lw.commands.whitelist=srvr',
       '',
     ].join('\n'),
   );
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
     child = spawn('java', ['-Xmx256m', '-cp', zooKeeperJar, 'org.apache.zookeeper.server.ZooKeeperServerMain', config], { stdio: 'ignore' });
-    await waitFor(() => answers(port, 'ruok', 'imok'), 'zookeeper', 30_000);
+    // `srvr` answers with the version only once the server serves requests (`ruok` says imok earlier).
+    await waitFor(() => answers(port, 'srvr', 'Zookeeper version'), 'zookeeper', 30_000);
   };
   await start();
   return {
