@@ -187,8 +187,13 @@ export class ZooKeeperSession {
     return this.#call(`setData ${path}`, (c, done) => c.setData(path, Buffer.from(data), -1, done));
   }
 
-  remove(path: string): Promise<void> {
-    return this.#call(`remove ${path}`, (c, done) => c.remove(path, -1, done));
+  /** Removes a node; one that is already gone is fine. */
+  async remove(path: string): Promise<void> {
+    try {
+      await this.#call(`remove ${path}`, (c, done) => c.remove(path, -1, done));
+    } catch (error) {
+      if (!this.is(error, 'NO_NODE')) throw error;
+    }
   }
 
   exists(path: string, watcher?: (event: Zk.Event) => void): Promise<Zk.Stat | null> {

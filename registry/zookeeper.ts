@@ -105,7 +105,7 @@ export class ZooKeeperRegistrar implements Registrar {
     if (!this.#session || paths.length === 0) return;
     try {
       const session = await this.#session;
-      await Promise.all(paths.map((path) => session.remove(path).catch((error: unknown) => (session.is(error, 'NO_NODE') ? undefined : Promise.reject(error)))));
+      await Promise.all(paths.map((path) => session.remove(path)));
     } catch (error) {
       this.#logger.warn('zookeeper deregistration failed; the nodes go with the session', { error });
     }
@@ -181,7 +181,7 @@ export class ZooKeeperRegistrar implements Registrar {
       }
       // Left by an earlier session (ours before it expired, or a server that died at this address): it would vanish
       // with that session, so take the path over.
-      await session.remove(path).catch((error: unknown) => (session.is(error, 'NO_NODE') ? undefined : Promise.reject(error)));
+      await session.remove(path);
     }
     throw new RegistryError(`rpcx: zookeeper node ${path} keeps changing under us`);
   }
