@@ -197,8 +197,15 @@ for (const { kind, start, checkLayout } of stores) {
 }
 
 describe('zk registry across an expired session', () => {
+  // Whatever a test started is stopped here, even when it failed half-way.
+  const cleanup: Array<() => Promise<unknown> | unknown> = [];
+  after(async () => {
+    for (const fn of cleanup.reverse()) await fn();
+  });
+
   it('writes the ephemeral nodes again in a new session, and discovery lists again', async () => {
     const store = await startZooKeeper();
+    cleanup.push(() => store.dispose());
     const url = `${store.url}/rpcx_test_zk_expiry`;
     const expired: string[] = [];
     const recording = (who: string): Logger => ({
@@ -208,6 +215,7 @@ describe('zk registry across an expired session', () => {
       },
     });
     const server = new Server({ logger: silentLogger, deregisterDelayMs: 100 });
+    cleanup.push(() => server.close({ timeoutMs: 500 }));
     server.register(new Counter(), { metadata: 'weight=3' });
     await server.addRegistrar(createRegistrar(url, { ttlSeconds: 2, logger: recording('registrar') }));
     const endpoint = `tcp@${(await server.serve('tcp@127.0.0.1:0')).address}`;
@@ -218,58 +226,50 @@ describe('zk registry across an expired session', () => {
       sessionTimeoutMs: 2000,
       logger: recording('discovery'),
     });
-    try {
-      assert.deepEqual(discovery.list(), [{ key: endpoint, value: 'weight=3' }]);
-      // ZooKeeper comes back without its data: both clients' sessions are unknown to it, so they expire.
-      await store.stop();
-      store.wipe();
-      await store.start();
-      await until(() => expired.length === 2, 'both sessions to expire', 15_000);
-      assert.deepEqual(expired.sort(), ['discovery', 'registrar']);
-      // The registrar's new session wrote the node again; the discovery's new session lists and watches it.
-      await until(async () => (await zkNode(store.hostPort, `/rpcx_test_zk_expiry/Counter/${endpoint}`)) === 'weight=3', 'the node to be written again', 15_000);
-      await until(() => discovery.list().length === 1, 'the discovery to list it again');
-      assert.deepEqual(discovery.list(), [{ key: endpoint, value: 'weight=3' }]);
-      const b = new Server({ logger: silentLogger });
-      b.register(new Counter(), { metadata: 'weight=4' });
-      await b.addRegistrar(createRegistrar(url, { ttlSeconds: 2, logger: silentLogger }));
-      const second = `tcp@${(await b.serve('tcp@127.0.0.1:0')).address}`;
-      await until(() => discovery.list().length === 2, 'the watch of the new session to see a new server');
-      assert.deepEqual(keys(discovery.list()), [endpoint, second].sort());
-      await b.close({ timeoutMs: 500 });
-    } finally {
-      await discovery.close();
-      await server.close({ timeoutMs: 500 });
-      await store.dispose();
-    }
+    cleanup.push(() => discovery.close());
+    assert.deepEqual(discovery.list(), [{ key: endpoint, value: 'weight=3' }]);
+    // ZooKeeper comes back without its data: both clients' sessions are unknown to it, so they expire.
+    await store.stop();
+    store.wipe();
+    await store.start();
+    await until(() => expired.length === 2, 'both sessions to expire', 15_000);
+    assert.deepEqual(expired.sort(), ['discovery', 'registrar']);
+    // The registrar's new session wrote the node again; the discovery's new session lists and watches it.
+    await until(async () => (await zkNode(store.hostPort, `/rpcx_test_zk_expiry/Counter/${endpoint}`)) === 'weight=3', 'the node to be written again', 15_000);
+    await until(() => discovery.list().length === 1, 'the discovery to list it again');
+    assert.deepEqual(discovery.list(), [{ key: endpoint, value: 'weight=3' }]);
+    const b = new Server({ logger: silentLogger });
+    cleanup.push(() => b.close({ timeoutMs: 500 }));
+    b.register(new Counter(), { metadata: 'weight=4' });
+    await b.addRegistrar(createRegistrar(url, { ttlSeconds: 2, logger: silentLogger }));
+    const second = `tcp@${(await b.serve('tcp@127.0.0.1:0')).address}`;
+    await until(() => discovery.list().length === 2, 'the watch of the new session to see a new server');
+    assert.deepEqual(keys(discovery.list()), [endpoint, second].sort());
   });
 
   it('follows a metadata change through its data watch, and lists a service whose node appears later', async () => {
     const store = await startZooKeeper();
+    cleanup.push(() => store.dispose());
     const url = `${store.url}/rpcx_test_zk_data`;
     const discovery = await createDiscovery(url, 'Counter', { logger: silentLogger });
+    cleanup.push(() => discovery.close());
     const server = new Server({ logger: silentLogger, deregisterDelayMs: 100 });
+    cleanup.push(() => server.close({ timeoutMs: 500 }));
     const client = zookeeper.createClient(store.hostPort);
-    try {
-      assert.deepEqual(discovery.list(), [], 'no service node yet');
-      server.register(new Counter(), { metadata: 'weight=1' });
-      await server.addRegistrar(createRegistrar(url, { ttlSeconds: 5, logger: silentLogger }));
-      const endpoint = `tcp@${(await server.serve('tcp@127.0.0.1:0')).address}`;
-      await until(() => discovery.list().length === 1, 'the first server of a service that did not exist');
-      // Someone (rpcx's Go plugin adds tps=...) rewrites the node's data.
-      await new Promise<void>((resolve) => {
-        client.once('connected', () => resolve());
-        client.connect();
-      });
-      await new Promise<void>((resolve, reject) =>
-        client.setData(`/rpcx_test_zk_data/Counter/${endpoint}`, Buffer.from('weight=1&tps=5'), -1, (error) => (error ? reject(error) : resolve())),
-      );
-      await until(() => discovery.list()[0]?.value === 'weight=1&tps=5', 'the changed metadata', 5000);
-    } finally {
-      client.close();
-      await discovery.close();
-      await server.close({ timeoutMs: 500 });
-      await store.dispose();
-    }
+    cleanup.push(() => client.close());
+    assert.deepEqual(discovery.list(), [], 'no service node yet');
+    server.register(new Counter(), { metadata: 'weight=1' });
+    await server.addRegistrar(createRegistrar(url, { ttlSeconds: 5, logger: silentLogger }));
+    const endpoint = `tcp@${(await server.serve('tcp@127.0.0.1:0')).address}`;
+    await until(() => discovery.list().length === 1, 'the first server of a service that did not exist');
+    // Someone (rpcx's Go plugin adds tps=...) rewrites the node's data.
+    await new Promise<void>((resolve) => {
+      client.once('connected', () => resolve());
+      client.connect();
+    });
+    await new Promise<void>((resolve, reject) =>
+      client.setData(`/rpcx_test_zk_data/Counter/${endpoint}`, Buffer.from('weight=1&tps=5'), -1, (error) => (error ? reject(error) : resolve())),
+    );
+    await until(() => discovery.list()[0]?.value === 'weight=1&tps=5', 'the changed metadata', 5000);
   });
 });
