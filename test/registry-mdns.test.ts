@@ -6,12 +6,17 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { Answer, SrvAnswer, StringAnswer, TxtAnswer } from 'dns-packet';
 import { Server, silentLogger } from '../index.js';
 import type { Discovery } from '../client/discovery/discovery.js';
 import { createDiscovery, createRegistrar } from '../registry/index.js';
-import { decodeServiceEntries, goQueryEscape } from '../registry/mdns.js';
+import { decodeServiceEntries, encodeServiceEntries, goQueryEscape, type MdnsServiceEntry } from '../registry/mdns.js';
 import { freePort } from './helpers/ports.js';
 import { cliPath, startListening, stopProcess } from './helpers/processes.js';
 import { Counter, joinAndLeaveUnderLoad, keys, until } from './helpers/registry-fixtures.js';
@@ -132,5 +137,82 @@ describe('mdns registry', () => {
     await joinAndLeaveUnderLoad(discovery, () => startServer(), () => a.server.close());
     assert.ok(a.counter.calls > 0 && b.counter.calls > 0);
     assert.ok(!keys(discovery.list()).includes(a.endpoint));
+  });
+});
+
+/** rpcx's serviceMeta and the two steps its mdns plugin and discovery apply to the list, in Go's standard library. */
+const GO_TXT_PEER = `package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+)
+
+type serviceMeta struct {
+	Service        string \`json:"service,omitempty"\`
+	Meta           string \`json:"meta,omitempty"\`
+	ServiceAddress string \`json:"service_address,omitempty"\`
+}
+
+// peer encode <plain JSON list> | decode <TXT text>
+func main() {
+	var services []*serviceMeta
+	if os.Args[1] == "encode" {
+		if err := json.Unmarshal([]byte(os.Args[2]), &services); err != nil {
+			panic(err)
+		}
+		data, _ := json.Marshal(services)
+		fmt.Print(url.QueryEscape(string(data)))
+		return
+	}
+	text, err := url.QueryUnescape(os.Args[2])
+	if err != nil {
+		panic(err)
+	}
+	if err := json.Unmarshal([]byte(text), &services); err != nil {
+		panic(err)
+	}
+	out, _ := json.Marshal(services)
+	fmt.Print(string(out))
+}
+`;
+
+describe("mdns TXT format against Go's encoding/json and net/url", () => {
+  const run = promisify(execFile);
+  let dir: string;
+  let peer: string;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rpcx-mdns-go-'));
+    writeFileSync(join(dir, 'main.go'), GO_TXT_PEER);
+    peer = join(dir, 'peer');
+    await run('go', ['build', '-o', peer, 'main.go'], {
+      cwd: dir,
+      env: { ...process.env, GO111MODULE: 'off', GOFLAGS: '', GOCACHE: join(tmpdir(), 'rpcx-go-cache') },
+      timeout: 300_000,
+    });
+  });
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const entries: MdnsServiceEntry[] = [
+    { service: 'Arith', meta: 'weight=7&group=a b<c>', service_address: 'tcp@127.0.0.1:8972' },
+    { service: 'Echo', meta: '', service_address: 'quic@[::1]:8973' },
+    { service: 'Ünïcode*', meta: "tps=1.5&note=it's (fine)!~", service_address: 'unix@/tmp/x.sock' },
+  ];
+
+  it('writes byte for byte what Go writes', async () => {
+    const { stdout } = await run(peer, ['encode', JSON.stringify(entries)]);
+    assert.equal(encodeServiceEntries(entries), stdout);
+  });
+
+  it('Go reads what we write, and we read what Go writes', async () => {
+    const { stdout } = await run(peer, ['decode', encodeServiceEntries(entries)]);
+    assert.deepEqual(JSON.parse(stdout), JSON.parse(JSON.stringify(entries.map((e) => (e.meta ? e : { service: e.service, service_address: e.service_address })))));
+    const fromGo = (await run(peer, ['encode', JSON.stringify(entries)])).stdout;
+    assert.deepEqual(decodeServiceEntries(fromGo), entries);
   });
 });
