@@ -1,6 +1,6 @@
 /**
  * The CLI's discovery argument: one `network@addr`, several joined by commas, or a registry URL
- * (`etcd://host:port/basePath`, `redis://host:port/basePath`), with `--fail` and `--select` for the XClient built on it.
+ * (`etcd://`, `redis://`, `zk://`, `mdns://`, `dns://`, `dns+srv://`: see registry/url.ts), with `--fail` and `--select` for the XClient built on it.
  */
 import {
   ConfigError,

@@ -40,3 +40,15 @@ export interface ServiceRecord {
   name: string;
   metadata: string;
 }
+
+/**
+ * Adds what registering `services` at `endpoint` writes: the root and service keys (`dirs`, kept without a TTL) and
+ * one node per service (`nodes`, kept alive by the registrar).
+ */
+export function addRegistration(basePath: string, endpoint: string, services: ServiceRecord[], dirs: Map<string, string>, nodes: Map<string, string>): void {
+  dirs.set(basePath, ROOT_VALUE);
+  for (const s of services) {
+    dirs.set(serviceKey(basePath, s.name), s.name);
+    nodes.set(nodeKey(basePath, s.name, endpoint), s.metadata);
+  }
+}

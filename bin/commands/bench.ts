@@ -8,7 +8,7 @@ import { formatResult, progressBar, runLoad } from '../../bench/load.js';
 import { networkFlags } from '../network-options.js';
 import { numberOption, parse, serializeOption, serviceMethod } from '../options.js';
 
-export const usage = `rpcx-ts bench <network@addr[,...] | etcd://... | redis://...> <Service.Method> [--concurrency 100] [--duration 10] [--payload 1024] [--serialize raw] [--args '<json>'] [--timeout ms] [--tls-ca FILE | --insecure] [--kcp-key PASSWORD] [--fail mode] [--select mode]`;
+export const usage = `rpcx-ts bench <network@addr[,...] | etcd://... | redis://... | zk://... | mdns:// | dns://... | dns+srv://...> <Service.Method> [--concurrency 100] [--duration 10] [--payload 1024] [--serialize raw] [--args '<json>'] [--timeout ms] [--tls-ca FILE | --insecure] [--kcp-key PASSWORD] [--fail mode] [--select mode]`;
 
 export async function bench(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {

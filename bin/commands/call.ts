@@ -4,7 +4,7 @@ import { xclientFlags, xclientFor } from '../discovery-options.js';
 import { networkFlags } from '../network-options.js';
 import { metaOption, numberOption, parse, serializeOption, serviceMethod } from '../options.js';
 
-export const usage = `rpcx-ts call <network@addr[,network@addr...] | etcd://host:port/base | redis://host:port/base> <Service.Method> '<json>' [--serialize json|msgpack|raw] [--meta k=v]... [--timeout ms] [--tls-ca FILE | --insecure] [--kcp-key PASSWORD] [--fail failfast|failover|failtry|failbackup] [--select random|roundrobin|weighted|latency|hash|closest|p2c]`;
+export const usage = `rpcx-ts call <network@addr[,network@addr...] | etcd://host:port/base | redis://host:port/base | zk://host:port/base | mdns:// | dns://server/name?port=N | dns+srv://server/name> <Service.Method> '<json>' [--serialize json|msgpack|raw] [--meta k=v]... [--timeout ms] [--tls-ca FILE | --insecure] [--kcp-key PASSWORD] [--fail failfast|failover|failtry|failbackup] [--select random|roundrobin|weighted|latency|hash|closest|p2c]`;
 
 export async function call(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {

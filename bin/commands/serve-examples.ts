@@ -5,7 +5,7 @@ import { listenOptionsFor, networkFlags } from '../network-options.js';
 import { numberOption, parse } from '../options.js';
 import { createRegistrar } from '../../registry/index.js';
 
-export const usage = `rpcx-ts serve-examples --listen <network@addr> [--listen ...] [--meta 'weight=7'] [--tls-cert FILE --tls-key FILE [--tls-ca FILE]] [--kcp-key PASSWORD] [--registry etcd://host:port/basePath|redis://host:port/basePath [--registry-ttl s]]`;
+export const usage = `rpcx-ts serve-examples --listen <network@addr> [--listen ...] [--meta 'weight=7'] [--tls-cert FILE --tls-key FILE [--tls-ca FILE]] [--kcp-key PASSWORD] [--registry etcd://host:port/basePath|redis://host:port/basePath|zk://host:port/basePath|mdns://[?interface=IP] [--registry-ttl s]]`;
 
 export async function serveExamples(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
