@@ -15,6 +15,7 @@ import { stderrLogger, type Logger } from '../logger.js';
 import { nodeKey, normalizeBasePath, ROOT_VALUE, serverFromKey, serviceKey, servicePrefix, type ServiceRecord } from './layout.js';
 import type { Registrar } from './registrar.js';
 import { RegistryError } from './registry-error.js';
+import { RegistrationState } from './registration-state.js';
 import { ServerSet } from './server-set.js';
 
 export interface EtcdOptions {
@@ -48,12 +49,14 @@ export class EtcdRegistrar implements Registrar {
   #lease: Lease | undefined;
   #stopped = false;
   #recovering: Promise<void> | undefined;
+  readonly #state: RegistrationState;
 
   constructor(options: EtcdRegistrarOptions) {
     this.#client = connect(options);
     this.#basePath = normalizeBasePath(options.basePath);
     this.#ttl = options.ttlSeconds ?? 10;
     this.#logger = options.logger ?? stderrLogger;
+    this.#state = new RegistrationState(this.#logger, 'etcd');
   }
 
   async register(endpoint: string, services: ServiceRecord[]): Promise<void> {
@@ -66,6 +69,9 @@ export class EtcdRegistrar implements Registrar {
     try {
       await this.#writeAll(this.#currentLease());
     } catch (error) {
+      // The caller hears of this failure; the lease must not also start a recovery of its own.
+      this.#lease?.release();
+      this.#lease = undefined;
       throw new RegistryError(`rpcx: etcd registration of ${endpoint} failed: ${(error as Error).message}`, error);
     }
   }
@@ -94,7 +100,7 @@ export class EtcdRegistrar implements Registrar {
     const lease = this.#client.lease(this.#ttl, { autoKeepAlive: true });
     lease.on('lost', (error) => {
       if (this.#lease !== lease || this.#stopped) return;
-      this.#logger.warn('etcd lease lost; registering again', { error: error.message });
+      this.#state.lost(error);
       this.#lease = undefined;
       this.#recover();
     });
@@ -114,12 +120,12 @@ export class EtcdRegistrar implements Registrar {
       while (!this.#stopped) {
         try {
           await this.#writeAll(this.#currentLease());
-          this.#logger.info('etcd registration restored');
+          this.#state.restored();
           break;
         } catch (error) {
           this.#lease?.release();
           this.#lease = undefined;
-          this.#logger.debug('etcd still unreachable', { error: (error as Error).message });
+          this.#state.lost(error);
           await new Promise((resolve) => setTimeout(resolve, delay));
           delay = Math.min(delay * 2, 5000);
         }

@@ -14,6 +14,7 @@ import { stderrLogger, type Logger } from '../logger.js';
 import { nodeKey, normalizeBasePath, ROOT_VALUE, serverFromKey, serviceKey, servicePrefix, type ServiceRecord } from './layout.js';
 import type { Registrar } from './registrar.js';
 import { RegistryError } from './registry-error.js';
+import { RegistrationState } from './registration-state.js';
 import { ServerSet } from './server-set.js';
 
 export interface RedisOptions {
@@ -80,6 +81,7 @@ export class RedisRegistrar implements Registrar {
   readonly #nodes = new Map<string, string>();
   readonly #dirs = new Map<string, string>();
   #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #state: RegistrationState;
 
   constructor(options: RedisRegistrarOptions) {
     this.#redis = connect(options);
@@ -87,6 +89,7 @@ export class RedisRegistrar implements Registrar {
     this.#basePath = normalizeBasePath(options.basePath);
     this.#ttl = options.ttlSeconds ?? 10;
     this.#logger = options.logger ?? stderrLogger;
+    this.#state = new RegistrationState(this.#logger, 'redis');
   }
 
   async register(endpoint: string, services: ServiceRecord[]): Promise<void> {
@@ -102,7 +105,11 @@ export class RedisRegistrar implements Registrar {
     }
     if (!this.#timer) {
       this.#timer = setInterval(() => {
-        this.#writeAll().catch((error: Error) => this.#logger.debug('redis refresh failed; retrying next round', { error: error.message }));
+        // Every round rewrites the entries, so a Redis that comes back is filled again within a third of the TTL.
+        this.#writeAll().then(
+          () => this.#state.restored(),
+          (error: Error) => this.#state.lost(error),
+        );
       }, Math.max(200, (this.#ttl * 1000) / 3));
       this.#timer.unref?.();
     }
