@@ -67,6 +67,7 @@ export async function runServer(server: Server, settings: ServeSettings, values:
   // Read certificate files before opening anything.
   const listenOptions = settings.listens.map((endpoint) => listenOptionsFor(endpoint, values));
   let registrar: Registrar | undefined;
+  const lines: string[] = [];
   try {
     for (const [i, endpoint] of settings.listens.entries()) {
       let listener;
@@ -75,13 +76,12 @@ export async function runServer(server: Server, settings: ServeSettings, values:
       } catch (error) {
         throw Object.assign(new Error(`cannot listen on ${endpoint}: ${(error as Error).message}`), { cause: error });
       }
-      // One line per listener, with the real port: scripts read these.
-      process.stdout.write(`listening ${listener.network}@${listener.address}\n`);
+      lines.push(`listening ${listener.network}@${listener.address}`);
     }
     if (settings.registry) {
       registrar = createRegistrar(settings.registry.url, { ttlSeconds: settings.registry.ttlSeconds });
       await server.addRegistrar(registrar);
-      process.stdout.write(`registered in ${settings.registry.url}\n`);
+      lines.push(`registered in ${settings.registry.url}`);
     }
   } catch (error) {
     await server.close({ timeoutMs: 0 }).catch(() => undefined);
@@ -89,6 +89,8 @@ export async function runServer(server: Server, settings: ServeSettings, values:
     await registrar?.close().catch(() => undefined);
     throw error;
   }
+  // One line per listener, with the real port, printed once everything is up: scripts wait for these.
+  process.stdout.write(lines.map((line) => line + '\n').join(''));
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);

@@ -50,6 +50,8 @@ export class EtcdRegistrar implements Registrar {
   #stopped = false;
   #recovering: Promise<void> | undefined;
   readonly #state: RegistrationState;
+  /** Set once a registration succeeded: only then is a lost lease something to recover. */
+  #written = false;
 
   constructor(options: EtcdRegistrarOptions) {
     this.#client = connect(options);
@@ -62,16 +64,22 @@ export class EtcdRegistrar implements Registrar {
   async register(endpoint: string, services: ServiceRecord[]): Promise<void> {
     this.#stopped = false;
     this.#dirs.set(this.#basePath, ROOT_VALUE);
+    const added = services.map((s) => nodeKey(this.#basePath, s.name, endpoint)).filter((key) => !this.#nodes.has(key));
     for (const s of services) {
       this.#dirs.set(serviceKey(this.#basePath, s.name), s.name);
       this.#nodes.set(nodeKey(this.#basePath, s.name, endpoint), s.metadata);
     }
     try {
       await this.#writeAll(this.#currentLease());
+      this.#written = true;
     } catch (error) {
-      // The caller hears of this failure; the lease must not also start a recovery of its own.
-      this.#lease?.release();
-      this.#lease = undefined;
+      // The caller hears of this failure: the lease must not also start a recovery of its own, and keys that were
+      // never written are not this registrar's to delete later.
+      for (const key of added) this.#nodes.delete(key);
+      if (!this.#written) {
+        this.#lease?.release();
+        this.#lease = undefined;
+      }
       throw new RegistryError(`rpcx: etcd registration of ${endpoint} failed: ${(error as Error).message}`, error);
     }
   }
@@ -99,7 +107,7 @@ export class EtcdRegistrar implements Registrar {
     if (this.#lease && !this.#lease.revoked()) return this.#lease;
     const lease = this.#client.lease(this.#ttl, { autoKeepAlive: true });
     lease.on('lost', (error) => {
-      if (this.#lease !== lease || this.#stopped) return;
+      if (this.#lease !== lease || this.#stopped || !this.#written) return;
       this.#state.lost(error);
       this.#lease = undefined;
       this.#recover();

@@ -94,6 +94,7 @@ export class RedisRegistrar implements Registrar {
 
   async register(endpoint: string, services: ServiceRecord[]): Promise<void> {
     this.#dirs.set(this.#basePath, ROOT_VALUE);
+    const added = services.map((s) => nodeKey(this.#basePath, s.name, endpoint)).filter((key) => !this.#nodes.has(key));
     for (const s of services) {
       this.#dirs.set(serviceKey(this.#basePath, s.name), s.name);
       this.#nodes.set(nodeKey(this.#basePath, s.name, endpoint), s.metadata);
@@ -101,6 +102,8 @@ export class RedisRegistrar implements Registrar {
     try {
       await this.#writeAll();
     } catch (error) {
+      // Not registered: nothing of this endpoint's to refresh or delete later.
+      for (const key of added) this.#nodes.delete(key);
       throw new RegistryError(`rpcx: redis registration of ${endpoint} failed: ${(error as Error).message}`, error);
     }
     if (!this.#timer) {
