@@ -4,7 +4,7 @@
  * fails with the reason), the services are registered in the registry (same), and the server runs until SIGINT or
  * SIGTERM, when it deregisters and drains.
  */
-import { ConfigError, getTransport, parseEndpoint, Server, type Registrar } from '../index.js';
+import { ConfigError, getTransport, parseEndpoint, Server, verboseLogger, type Logger, type Registrar } from '../index.js';
 import { splitHostPort } from '../transport/registry.js';
 import { createRegistrar } from '../registry/index.js';
 import type { Flags } from './command.js';
@@ -18,7 +18,16 @@ export const serveFlags: Flags = {
   registry: { type: 'string', value: 'URL', help: 'register in etcd://host:port/basePath or redis://host:port/basePath' },
   'registry-ttl': { type: 'string', value: 's', help: 'how long the entries outlive a dead server (default 10)' },
   ...serverNetworkFlags,
+  verbose: { type: 'boolean', help: 'log debug lines too (default: info, warnings and errors on stderr)' },
 };
+
+/**
+ * A server run by an operator logs its lifecycle (listeners, registry lost and restored) as well as problems;
+ * --verbose adds the debug lines.
+ */
+export function serverLogger(values: Record<string, unknown>): Logger {
+  return values.verbose === true ? verboseLogger : { ...verboseLogger, debug: () => undefined };
+}
 
 export const serveDetails = `Prints one line "listening network@address" per listener (with the real port), then serves until SIGINT or SIGTERM.
 If a listener cannot be opened or the registry cannot be reached at start, everything opened is closed and the
@@ -79,7 +88,7 @@ export async function runServer(server: Server, settings: ServeSettings, values:
       lines.push(`listening ${listener.network}@${listener.address}`);
     }
     if (settings.registry) {
-      registrar = createRegistrar(settings.registry.url, { ttlSeconds: settings.registry.ttlSeconds });
+      registrar = createRegistrar(settings.registry.url, { ttlSeconds: settings.registry.ttlSeconds, logger: server.logger });
       await server.addRegistrar(registrar);
       lines.push(`registered in ${settings.registry.url}`);
     }

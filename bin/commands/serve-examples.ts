@@ -2,7 +2,7 @@
 import { Server } from '../../index.js';
 import { Arith, Echo } from '../../examples/services/index.js';
 import type { Command } from '../command.js';
-import { runServer, serveDetails, serveFlags, serveSettings } from '../serve-runner.js';
+import { runServer, serveDetails, serveFlags, serverLogger, serveSettings } from '../serve-runner.js';
 
 export const serveExamples: Command = {
   name: 'serve-examples',
@@ -14,7 +14,7 @@ export const serveExamples: Command = {
 
   async run({ values }) {
     const settings = serveSettings(values);
-    const server = new Server();
+    const server = new Server({ logger: serverLogger(values) });
     server.register(Arith, { metadata: settings.metadata });
     server.register(Echo, { metadata: settings.metadata });
     return runServer(server, settings, values);

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { ConfigError, Server } from '../../index.js';
 import { serviceDefinitionOf } from '../../server/decorators.js';
 import type { Command } from '../command.js';
-import { runServer, serveDetails, serveFlags, serveSettings } from '../serve-runner.js';
+import { runServer, serveDetails, serveFlags, serverLogger, serveSettings } from '../serve-runner.js';
 
 export const serve: Command = {
   name: 'serve',
@@ -23,7 +23,7 @@ ${serveDetails}`,
   async run({ values, positionals }) {
     const settings = serveSettings(values);
     const classes = await serviceClasses(positionals);
-    const server = new Server();
+    const server = new Server({ logger: serverLogger(values) });
     for (const { cls } of classes) server.register(cls, settings.metadata ? { metadata: settings.metadata } : {});
     process.stdout.write(`services ${server.registry.services().map((s) => s.name).join(',')}\n`);
     return runServer(server, settings, values);
