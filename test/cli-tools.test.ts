@@ -7,6 +7,8 @@ import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Server, silentLogger } from '../index.js';
+import { Arith } from '../examples/services/index.js';
 import { distDir } from './helpers/paths.js';
 import { cliPath, run, startListening, stopProcess } from './helpers/processes.js';
 import { freePort } from './helpers/ports.js';
@@ -112,6 +114,22 @@ describe('rpcx-ts against example servers', () => {
     assert.equal(r.code, 3, r.stderr);
     assert.match(r.stderr, /ERR_RPCX_DIAL/);
     assert.ok(Date.now() - started < 8000, 'did not run for the duration');
+  });
+});
+
+describe('rpcx-ts list against a server without introspection', () => {
+  it('says the server does not offer it (as a Go rpcx server answers), exit 4', async () => {
+    const server = new Server({ introspection: false, logger: silentLogger });
+    server.register(Arith);
+    const listener = await server.serve('tcp@127.0.0.1:0');
+    try {
+      const r = await run(cliPath, ['list', `tcp@${listener.address}`]);
+      assert.equal(r.code, 4);
+      assert.match(r.stderr, /does not offer introspection .*rpcx: can't find service __rpcx_introspection/);
+      assert.equal(r.stderr.trim().split('\n').length, 1);
+    } finally {
+      await server.close();
+    }
   });
 });
 
