@@ -117,6 +117,21 @@ describe('rpcx-ts against example servers', () => {
   });
 });
 
+describe('rpcx-ts bench when the server goes away mid-run', () => {
+  it('stops early with exit 3 instead of counting errors to the end', async () => {
+    const { child, endpoints } = await startListening(cliPath, ['serve-examples', '--listen', 'tcp@127.0.0.1:0']);
+    const started = Date.now();
+    const bench = run(cliPath, ['bench', endpoints[0]!, 'Echo.Echo', '--duration', '30', '--warmup', '0', '--concurrency', '4']);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await stopProcess(child, 'SIGKILL');
+    const r = await bench;
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /stopped early: no call succeeded for 3 s \(\d+ succeeded before\)/);
+    assert.match(r.stderr, /ERR_RPCX_NO_SERVER: rpcx: no call succeeded for 3 s/);
+    assert.ok(Date.now() - started < 20_000, `took ${Date.now() - started} ms`);
+  });
+});
+
 describe('rpcx-ts list against a server without introspection', () => {
   it('says the server does not offer it (as a Go rpcx server answers), exit 4', async () => {
     const server = new Server({ introspection: false, logger: silentLogger });

@@ -5,7 +5,7 @@
  * otherwise); stdout gets one line per server, the latency histogram and the last line
  * `calls=<n> errors=<n> calls/s=<n> p50_ms=<x> p99_ms=<x>`.
  */
-import { ConfigError, SerializeType, ServiceError, type XClient } from '../../index.js';
+import { ConfigError, NoServerError, SerializeType, ServiceError, type XClient } from '../../index.js';
 import { formatHistogram, formatResult, progressBar, progressLine, runLoad, runOpenLoad, type LoadResult } from '../../bench/load.js';
 import { callFlags, callSettings } from '../call-flags.js';
 import type { Command } from '../command.js';
@@ -108,14 +108,51 @@ async function measure(once: () => Promise<unknown>, options: MeasureOptions): P
           process.stderr.write(progressLine(++ticks, c, e, c - lastCalls) + '\n');
           lastCalls = c;
         };
-  const common = { durationMs: options.durationMs, ...(onProgress ? { onProgress, progressIntervalMs: tty ? 100 : 1000 } : {}) };
-  const result =
-    options.rate !== undefined
-      ? await runOpenLoad(once, { ...common, ratePerSecond: options.rate, maxOutstanding: options.concurrency })
-      : await runLoad(once, { ...common, concurrency: options.concurrency });
-  if (onProgress && tty) process.stderr.write('\n');
-  return result;
+  // Every server gone mid-run: stop instead of counting errors until the end.
+  const stop = new AbortController();
+  let okCalls = 0;
+  let failedCalls = 0;
+  let idleSince = performance.now();
+  const counted = (): Promise<unknown> =>
+    once().then(
+      (value) => {
+        okCalls++;
+        idleSince = performance.now();
+        return value;
+      },
+      (error: unknown) => {
+        failedCalls++;
+        throw error;
+      },
+    );
+  const watchdog = setInterval(() => {
+    if (failedCalls > 0 && performance.now() - idleSince > NO_SUCCESS_STOP_MS) stop.abort();
+  }, 250);
+  const common = {
+    durationMs: options.durationMs,
+    signal: stop.signal,
+    ...(onProgress ? { onProgress, progressIntervalMs: tty ? 100 : 1000 } : {}),
+  };
+  try {
+    const result =
+      options.rate !== undefined
+        ? await runOpenLoad(counted, { ...common, ratePerSecond: options.rate, maxOutstanding: options.concurrency })
+        : await runLoad(counted, { ...common, concurrency: options.concurrency });
+    if (onProgress && tty) process.stderr.write('\n');
+    if (stop.signal.aborted) {
+      process.stderr.write(`stopped early: no call succeeded for ${NO_SUCCESS_STOP_MS / 1000} s (${okCalls} succeeded before)\n`);
+      const last = result.firstError as Error | undefined;
+      if (last instanceof ServiceError) throw last;
+      throw new NoServerError(`rpcx: no call succeeded for ${NO_SUCCESS_STOP_MS / 1000} s${last ? `: ${last.message}` : ''}`);
+    }
+    return result;
+  } finally {
+    clearInterval(watchdog);
+  }
 }
+
+/** How long a bench keeps going while every call fails. */
+const NO_SUCCESS_STOP_MS = 3000;
 
 /** `server <key> calls=<n>` for the measured run only (warm-up and probe excluded). */
 function printServers(xclient: XClient, before: Map<string, { calls: number }>): void {
