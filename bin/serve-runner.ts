@@ -5,7 +5,7 @@
  * SIGTERM, when it deregisters and drains.
  */
 import { ConfigError, getTransport, parseEndpoint, Server, verboseLogger, type Logger, type Registrar } from '../index.js';
-import { splitHostPort } from '../transport/registry.js';
+import { splitHostPort } from '../transport/networks.js';
 import { createRegistrar } from '../registry/index.js';
 import type { Flags } from './command.js';
 import { checkRegistryUrl } from './discovery-options.js';

@@ -6,7 +6,7 @@
  * "rpcx: can't find service __rpcx_introspection".
  */
 import type { MethodEntry, ServiceEntry, ServiceRegistry } from './service-registry.js';
-import { MethodStats } from './stats.js';
+import { MethodStats } from './observability/stats.js';
 
 export const INTROSPECTION_SERVICE = '__rpcx_introspection';
 export const INTROSPECTION_METHOD = 'Services';

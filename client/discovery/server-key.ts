@@ -4,7 +4,7 @@
  * wss, `host:port` for the rest). A bad key is a ConfigError naming the entry, never a dial failure later.
  */
 import { ConfigError } from '../../errors.js';
-import { getTransport, parseEndpoint, splitHostPort } from '../../transport/registry.js';
+import { getTransport, parseEndpoint, splitHostPort } from '../../transport/networks.js';
 import { normalizeServerKey } from './discovery.js';
 
 const PATH_NETWORKS = new Set(['unix']);
