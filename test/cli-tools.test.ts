@@ -8,7 +8,7 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Server, silentLogger } from '../index.js';
-import { Arith } from '../examples/services/index.js';
+import { Arith, Echo } from '../examples/services/index.js';
 import { distDir } from './helpers/paths.js';
 import { cliPath, run, startListening, stopProcess } from './helpers/processes.js';
 import { freePort } from './helpers/ports.js';
@@ -129,6 +129,31 @@ describe('rpcx-ts bench when the server goes away mid-run', () => {
     assert.match(r.stderr, /stopped early: no call succeeded for 3 s \(\d+ succeeded before\)/);
     assert.match(r.stderr, /ERR_RPCX_NO_SERVER: rpcx: no call succeeded for 3 s/);
     assert.ok(Date.now() - started < 20_000, `took ${Date.now() - started} ms`);
+  });
+});
+
+describe('rpcx-ts call --auth and --compress against a server that checks them', () => {
+  it('sends the token as __AUTH and the payload gzip-compressed', async () => {
+    const compressTypes: number[] = [];
+    const server = new Server({
+      logger: silentLogger,
+      auth: (token) => token === 'secret',
+      plugins: [{ name: 'record', postReadRequest: (request) => void compressTypes.push(request.compressType) }],
+    });
+    server.register(Echo);
+    const listener = await server.serve('tcp@127.0.0.1:0');
+    try {
+      const endpoint = `tcp@${listener.address}`;
+      const big = JSON.stringify('z'.repeat(2048));
+      const ok = await run(cliPath, ['call', endpoint, 'Echo.Echo', big, '--auth', 'secret', '--compress', 'gzip']);
+      assert.equal(ok.stdout, big + '\n', ok.stderr);
+      assert.deepEqual(compressTypes, [1], 'gzip on the wire');
+      const refused = await run(cliPath, ['call', endpoint, 'Echo.Echo', '"x"', '--auth', 'wrong', '--fail', 'failfast']);
+      assert.equal(refused.code, 4, refused.stderr);
+      assert.match(refused.stderr, /authentication failed/);
+    } finally {
+      await server.close();
+    }
   });
 });
 
