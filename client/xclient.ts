@@ -20,6 +20,8 @@ import type { Client, ClientOptions } from './client.js';
 import { ConnectionPool } from './connection-pool.js';
 import type { Discovery, ServicePair } from './discovery/discovery.js';
 import { filterServers } from './discovery/filter.js';
+import { MultipleServersDiscovery } from './discovery/multiple.js';
+import { Peer2PeerDiscovery } from './discovery/peer2peer.js';
 import { checkServerKey } from './discovery/server-key.js';
 import { countsAsServerFailure, FailMode, isRetryable } from './fail-modes.js';
 import { createProxy, type ServiceProxy } from './proxy.js';
@@ -84,8 +86,11 @@ export class XClient {
 
   constructor(servicePath: string, failMode: FailMode, selectMode: SelectMode, discovery: Discovery, options: XClientOptions = {}) {
     checkOptions(servicePath, failMode, options);
-    // The servers known at construction are configuration: a bad one is the caller's mistake, reported now.
-    for (const pair of discovery.list()) checkServerKey(pair.key);
+    // A fixed list is the caller's configuration: a bad entry is their mistake, reported now. A registry's entries are
+    // someone else's data: a bad one is skipped with a warning (#setServers).
+    if (discovery instanceof MultipleServersDiscovery || discovery instanceof Peer2PeerDiscovery) {
+      for (const pair of discovery.list()) checkServerKey(pair.key);
+    }
     this.servicePath = servicePath;
     this.failMode = failMode;
     this.#options = options;

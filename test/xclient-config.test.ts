@@ -38,6 +38,17 @@ describe('XClient configuration', () => {
     assert.throws(() => build(['tcp@127.0.0.1:8972'], {}, 'failsoft'), /unknown fail mode "failsoft"/);
   });
 
+  it('skips a bad key a registry-like discovery lists at construction, with a warning', () => {
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, warn: (message: string, fields?: Record<string, unknown>) => void warnings.push(`${message} ${String(fields?.error)}`) };
+    const registryLike = { list: () => [{ key: 'tcp@127.0.0.1:8972', value: '' }, { key: 'tcp@127.0.0.1', value: '' }], watch: () => () => undefined, close: () => undefined };
+    const xclient = new XClient('Arith', 'failover', 'roundrobin', registryLike, { logger });
+    assert.deepEqual([...xclient.servers.keys()], ['tcp@127.0.0.1:8972']);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /bad server "tcp@127\.0\.0\.1"/);
+    void xclient.close();
+  });
+
   it('skips a bad key that discovery reports later, and keeps the good ones', () => {
     const discovery = new MultipleServersDiscovery(['tcp@127.0.0.1:8972']);
     const warnings: string[] = [];

@@ -25,7 +25,7 @@ ${serveDetails}`,
     const classes = await serviceClasses(positionals);
     const server = new Server({ logger: serverLogger(values) });
     for (const { cls } of classes) server.register(cls, settings.metadata ? { metadata: settings.metadata } : {});
-    process.stdout.write(`services ${server.registry.services().map((s) => s.name).join(',')}\n`);
+    server.logger.info('services loaded', { services: server.registry.services().map((s) => s.name), modules: positionals });
     return runServer(server, settings, values);
   },
 };
