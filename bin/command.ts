@@ -39,7 +39,7 @@ export interface Command {
 export class UsageError extends ConfigError {}
 
 export function usageLine(command: Command): string {
-  return `rpcx-ts ${command.name} ${command.args}${Object.keys(command.flags).length > 0 ? ' [flags]' : ''}`;
+  return ['rpcx-ts', command.name, command.args, Object.keys(command.flags).length > 0 ? '[flags]' : ''].filter(Boolean).join(' ');
 }
 
 export function helpText(command: Command): string {

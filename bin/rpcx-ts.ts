@@ -7,8 +7,18 @@ import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { RpcError } from '../index.js';
 import { helpText, parseCommand, UsageError, usageLine, type Command } from './command.js';
-import { commands } from './commands/index.js';
+import { bench } from './commands/bench.js';
+import { call } from './commands/call.js';
+import { list } from './commands/list.js';
+import { serveExamples } from './commands/serve-examples.js';
+import { serve } from './commands/serve.js';
 import { ExitCode, exitCodeFor, exitCodeHelp } from './exit-codes.js';
+
+/**
+ * Every command, in the order `rpcx-ts help` lists them. A new command is one file in commands/ exporting a Command
+ * (bin/command.ts: name, summary, flags with help, positionals, run) and one line here.
+ */
+const commands: readonly Command[] = [call, list, bench, serve, serveExamples];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
