@@ -155,7 +155,7 @@ export async function runOpenLoad(call: () => Promise<unknown>, options: OpenLoa
   };
   const start = (intended: number): void => {
     outstanding++;
-    call().then(
+    void call().then(
       () => {
         recorder.ok(performance.now() - intended);
         settle();

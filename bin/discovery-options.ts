@@ -83,7 +83,7 @@ export async function discoveryFor(spec: string, service: string, deadline = Inf
     return await Promise.race([created, timeout]);
   } catch (error) {
     if (error instanceof TimeoutError) {
-      created.then((d) => d.close(), () => undefined);
+      void created.then((d) => d.close(), () => undefined);
       throw new TimeoutError(`rpcx: discovery of ${service} from ${spec} timed out after ${Date.now() - started} ms`);
     }
     throw error;

@@ -87,7 +87,7 @@ function report(error: unknown, command: Command): void {
   process.stderr.write(`error: ${code}${message.replace(/\s*\n\s*/g, ' ')}\n`);
 }
 
-main(process.argv.slice(2)).then(
+void main(process.argv.slice(2)).then(
   (code) => {
     // Lingering handles (a registry client still connecting, a socket in its close handshake) must not hold the exit.
     process.exit(code);

@@ -109,7 +109,7 @@ export class RedisRegistrar implements Registrar {
     if (!this.#timer) {
       this.#timer = setInterval(() => {
         // Every round rewrites the entries, so a Redis that comes back is filled again within a third of the TTL.
-        this.#writeAll().then(
+        void this.#writeAll().then(
           () => this.#state.restored(),
           (error: Error) => this.#state.lost(error),
         );
