@@ -14,6 +14,7 @@ import { stderrLogger, type Logger } from '../logger.js';
 import { addRegistration, normalizeBasePath, serverFromKey, servicePrefix, type ServiceRecord } from './layout.js';
 import type { Registrar } from './registrar.js';
 import { RegistryError } from './registry-error.js';
+import { RegistrationState } from './registration-state.js';
 import { ResyncingDiscovery } from './resyncing-discovery.js';
 
 export interface EtcdOptions {
@@ -47,20 +48,32 @@ export class EtcdRegistrar implements Registrar {
   #lease: Lease | undefined;
   #stopped = false;
   #recovering: Promise<void> | undefined;
+  readonly #state: RegistrationState;
+  /** Set once a registration succeeded: only then is a lost lease something to recover. */
+  #written = false;
 
   constructor(options: EtcdRegistrarOptions) {
     this.#client = connect(options);
     this.#basePath = normalizeBasePath(options.basePath);
     this.#ttl = options.ttlSeconds ?? 10;
     this.#logger = options.logger ?? stderrLogger;
+    this.#state = new RegistrationState(this.#logger, 'etcd');
   }
 
   async register(endpoint: string, services: ServiceRecord[]): Promise<void> {
     this.#stopped = false;
-    addRegistration(this.#basePath, endpoint, services, this.#dirs, this.#nodes);
+    const added = addRegistration(this.#basePath, endpoint, services, this.#dirs, this.#nodes);
     try {
       await this.#writeAll(this.#currentLease());
+      this.#written = true;
     } catch (error) {
+      // The caller hears of this failure: the lease must not also start a recovery of its own, and keys that were
+      // never written are not this registrar's to delete later.
+      for (const key of added) this.#nodes.delete(key);
+      if (!this.#written) {
+        this.#lease?.release();
+        this.#lease = undefined;
+      }
       throw new RegistryError(`rpcx: etcd registration of ${endpoint} failed: ${(error as Error).message}`, error);
     }
   }
@@ -88,8 +101,8 @@ export class EtcdRegistrar implements Registrar {
     if (this.#lease && !this.#lease.revoked()) return this.#lease;
     const lease = this.#client.lease(this.#ttl, { autoKeepAlive: true });
     lease.on('lost', (error) => {
-      if (this.#lease !== lease || this.#stopped) return;
-      this.#logger.warn('etcd lease lost; registering again', { error: error.message });
+      if (this.#lease !== lease || this.#stopped || !this.#written) return;
+      this.#state.lost(error);
       this.#lease = undefined;
       this.#recover();
     });
@@ -109,12 +122,12 @@ export class EtcdRegistrar implements Registrar {
       while (!this.#stopped) {
         try {
           await this.#writeAll(this.#currentLease());
-          this.#logger.info('etcd registration restored');
+          this.#state.restored();
           break;
         } catch (error) {
           this.#lease?.release();
           this.#lease = undefined;
-          this.#logger.debug('etcd still unreachable', { error: (error as Error).message });
+          this.#state.lost(error);
           await new Promise((resolve) => setTimeout(resolve, delay));
           delay = Math.min(delay * 2, 5000);
         }

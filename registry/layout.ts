@@ -43,12 +43,16 @@ export interface ServiceRecord {
 
 /**
  * Adds what registering `services` at `endpoint` writes: the root and service keys (`dirs`, kept without a TTL) and
- * one node per service (`nodes`, kept alive by the registrar).
+ * one node per service (`nodes`, kept alive by the registrar). Returns the node keys that were not there before.
  */
-export function addRegistration(basePath: string, endpoint: string, services: ServiceRecord[], dirs: Map<string, string>, nodes: Map<string, string>): void {
+export function addRegistration(basePath: string, endpoint: string, services: ServiceRecord[], dirs: Map<string, string>, nodes: Map<string, string>): string[] {
   dirs.set(basePath, ROOT_VALUE);
+  const added: string[] = [];
   for (const s of services) {
     dirs.set(serviceKey(basePath, s.name), s.name);
-    nodes.set(nodeKey(basePath, s.name, endpoint), s.metadata);
+    const key = nodeKey(basePath, s.name, endpoint);
+    if (!nodes.has(key)) added.push(key);
+    nodes.set(key, s.metadata);
   }
+  return added;
 }

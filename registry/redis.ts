@@ -13,6 +13,7 @@ import { stderrLogger, type Logger } from '../logger.js';
 import { addRegistration, normalizeBasePath, serverFromKey, servicePrefix, type ServiceRecord } from './layout.js';
 import type { Registrar } from './registrar.js';
 import { RegistryError } from './registry-error.js';
+import { RegistrationState } from './registration-state.js';
 import { ResyncingDiscovery } from './resyncing-discovery.js';
 
 export interface RedisOptions {
@@ -79,6 +80,7 @@ export class RedisRegistrar implements Registrar {
   readonly #nodes = new Map<string, string>();
   readonly #dirs = new Map<string, string>();
   #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #state: RegistrationState;
 
   constructor(options: RedisRegistrarOptions) {
     this.#redis = connect(options);
@@ -86,18 +88,25 @@ export class RedisRegistrar implements Registrar {
     this.#basePath = normalizeBasePath(options.basePath);
     this.#ttl = options.ttlSeconds ?? 10;
     this.#logger = options.logger ?? stderrLogger;
+    this.#state = new RegistrationState(this.#logger, 'redis');
   }
 
   async register(endpoint: string, services: ServiceRecord[]): Promise<void> {
-    addRegistration(this.#basePath, endpoint, services, this.#dirs, this.#nodes);
+    const added = addRegistration(this.#basePath, endpoint, services, this.#dirs, this.#nodes);
     try {
       await this.#writeAll();
     } catch (error) {
+      // Not registered: nothing of this endpoint's to refresh or delete later.
+      for (const key of added) this.#nodes.delete(key);
       throw new RegistryError(`rpcx: redis registration of ${endpoint} failed: ${(error as Error).message}`, error);
     }
     if (!this.#timer) {
       this.#timer = setInterval(() => {
-        this.#writeAll().catch((error: Error) => this.#logger.debug('redis refresh failed; retrying next round', { error: error.message }));
+        // Every round rewrites the entries, so a Redis that comes back is filled again within a third of the TTL.
+        void this.#writeAll().then(
+          () => this.#state.restored(),
+          (error: Error) => this.#state.lost(error),
+        );
       }, Math.max(200, (this.#ttl * 1000) / 3));
       this.#timer.unref?.();
     }
