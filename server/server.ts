@@ -295,7 +295,6 @@ export class Server {
   }
 
   #pagesHost(): PagesHost {
-    const server = this;
     const dispatcher = this.#dispatcher;
     return {
       startedAt: this.startedAt,
@@ -305,8 +304,8 @@ export class Server {
       rpcz: this.rpcz,
       refused: dispatcher.refused,
       unknown: dispatcher.unknown,
-      connectionList: () => server.connectionList(),
-      metrics: () => server.metrics,
+      connectionList: () => this.connectionList(),
+      metrics: () => this.metrics,
     };
   }
 
