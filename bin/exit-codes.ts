@@ -10,11 +10,11 @@ import {
   DialError,
   NoServerError,
   ProtocolError,
+  RegistryError,
   ServiceError,
   TimeoutError,
   UnavailableError,
 } from '../index.js';
-import { RegistryError } from '../registry/registry-error.js';
 
 export const ExitCode = {
   Ok: 0,

@@ -451,9 +451,10 @@ export class XClient {
         breaker?.cancel();
         throw new TimeoutError(`rpcx: call ${this.servicePath}.${method} to ${server} timed out: its deadline passed before it was sent`);
       }
-      attemptOptions = { ...options, signal };
+      attemptOptions = { ...options };
       if (deadline !== Infinity) attemptOptions.timeoutMs = remaining;
-      if (!signal) delete attemptOptions.signal;
+      if (signal) attemptOptions.signal = signal;
+      else delete attemptOptions.signal;
     }
     this.pool.acquire(server);
     try {

@@ -13,7 +13,7 @@ import { Etcd3, type Lease } from 'etcd3';
 import { stderrLogger, type Logger } from '../logger.js';
 import { addRegistration, normalizeBasePath, serverFromKey, servicePrefix, type ServiceRecord } from './layout.js';
 import type { Registrar } from './registrar.js';
-import { RegistryError } from './registry-error.js';
+import { RegistryError } from '../errors.js';
 import { RegistrationState } from './registration-state.js';
 import { ResyncingDiscovery } from './resyncing-discovery.js';
 
@@ -117,7 +117,8 @@ export class EtcdRegistrar implements Registrar {
 
   /** Registers again on a fresh lease, retrying with backoff until it works or the server deregisters. */
   #recover(): void {
-    this.#recovering ??= (async () => {
+    if (this.#recovering) return;
+    this.#recovering = (async () => {
       let delay = 200;
       while (!this.#stopped) {
         try {

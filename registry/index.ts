@@ -7,4 +7,3 @@ export { MdnsDiscovery, MdnsRegistrar, type MdnsDiscoveryOptions, type MdnsRegis
 export { DnsDiscovery, type DnsDiscoveryOptions } from './dns.js';
 export { createDiscovery, createRegistrar, isRegistryUrl, parseRegistryUrl, type RegistryKind, type RegistryLocation } from './url.js';
 export { nodeKey, servicePrefix, type ServiceRecord } from './layout.js';
-export { RegistryError } from './registry-error.js';

@@ -27,7 +27,7 @@ import type { Answer } from 'dns-packet';
 import { stderrLogger, type Logger } from '../logger.js';
 import type { ServiceRecord } from './layout.js';
 import type { Registrar } from './registrar.js';
-import { RegistryError } from './registry-error.js';
+import { RegistryError } from '../errors.js';
 import { ResyncingDiscovery } from './resyncing-discovery.js';
 
 export const MDNS_SERVICE_TYPE = '_rpcxservices';
@@ -228,7 +228,7 @@ export class MdnsRegistrar implements Registrar {
     return opening;
   }
 
-  #answer(socket: MulticastDNS, query: { questions?: Array<{ name: string; type: string }> }): void {
+  #answer(socket: MulticastDNS, query: { questions?: Array<{ name: string; type: string }> | undefined }): void {
     if (this.#entries.length === 0) return;
     const asked = (query.questions ?? []).some(
       (q) =>

@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import { stderrLogger, type Logger } from '../logger.js';
 import { addRegistration, normalizeBasePath, serverFromKey, servicePrefix, type ServiceRecord } from './layout.js';
 import type { Registrar } from './registrar.js';
-import { RegistryError } from './registry-error.js';
+import { RegistryError } from '../errors.js';
 import { RegistrationState } from './registration-state.js';
 import { ResyncingDiscovery } from './resyncing-discovery.js';
 

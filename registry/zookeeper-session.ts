@@ -13,7 +13,7 @@
  */
 import type * as Zk from 'node-zookeeper-client';
 import type { Logger } from '../logger.js';
-import { RegistryError } from './registry-error.js';
+import { RegistryError } from '../errors.js';
 
 type ZkModule = typeof Zk;
 let loaded: Promise<ZkModule> | undefined;

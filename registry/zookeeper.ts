@@ -20,7 +20,7 @@
 import { stderrLogger, type Logger } from '../logger.js';
 import { addRegistration, normalizeBasePath, serviceKey, type ServiceRecord } from './layout.js';
 import type { Registrar } from './registrar.js';
-import { RegistryError } from './registry-error.js';
+import { RegistryError } from '../errors.js';
 import { ResyncingDiscovery } from './resyncing-discovery.js';
 import { ZooKeeperSession } from './zookeeper-session.js';
 
@@ -134,8 +134,8 @@ export class ZooKeeperRegistrar implements Registrar {
 
   /** Writes every node again (after a new session, or when one went missing), retrying until it works or we stop. */
   #restore(): void {
-    if (this.#stopped || this.#nodes.size === 0) return;
-    this.#restoring ??= (async () => {
+    if (this.#stopped || this.#nodes.size === 0 || this.#restoring) return;
+    this.#restoring = (async () => {
       let delay = 200;
       while (!this.#stopped) {
         try {

@@ -59,7 +59,7 @@ describe('mdns registry', () => {
     try {
       await new Promise((resolve) => socket.once('ready', resolve));
       const answers: Answer[] = [];
-      socket.on('response', (response) => answers.push(...response.answers));
+      socket.on('response', (response) => answers.push(...(response.answers ?? [])));
       socket.query({ questions: [{ name: '_rpcxservices.local', type: 'PTR' }] });
       await new Promise((resolve) => setTimeout(resolve, 500));
       return answers;

@@ -7,7 +7,7 @@ import { explainTlsDialFailure } from '../protocol/mismatch.js';
 import { DialError } from '../errors.js';
 import { joinHostPort, splitHostPort } from './networks.js';
 import { SocketConn } from './socket-conn.js';
-import type { Conn, DialOptions, Listener, ListenOptions, TlsOptions, Transport } from './transport.js';
+import type { Conn, DialOptions, Listener, TlsOptions, Transport } from './transport.js';
 
 export const tcpTransport: Transport = {
   networks: ['tcp'],

@@ -73,6 +73,6 @@ export async function joinAndLeaveUnderLoad(
     assert.ok(ok > 300, `calls made: ${ok}`);
     assert.ok(joined.counter.calls > 0, 'the new server took calls');
   } finally {
-    xclient.close();
+    await xclient.close();
   }
 }
