@@ -29,6 +29,7 @@ export class ServiceError extends RpcError {
 /** The error a call's reply carried, as the most specific class: UnavailableError or a ServiceError. */
 export function remoteError(message: string): RpcError {
   if (message === SHUTTING_DOWN_TEXT) return new UnavailableError(message);
+  if (message.startsWith(LIMIT_EXCEEDED_PREFIX)) return LimitExceededError.fromText(message);
   return ServiceError.fromRemote(message);
 }
 
@@ -103,6 +104,30 @@ export class BadMagicError extends ProtocolError {
 export class FrameTooLargeError extends ProtocolError {
   constructor(size: number, max: number) {
     super(`rpcx: frame of ${size} bytes exceeds the maximum of ${max}`, 'ERR_RPCX_FRAME_TOO_LARGE');
+  }
+}
+
+export const LIMIT_EXCEEDED_PREFIX = 'rpcx: limit exceeded: ';
+
+/**
+ * A configured limit (see limits.ts) was hit. `limit` names it as the `limits` option does (`maxInflatedLength`,
+ * `maxBatchLength`, ...). On the server a request that hits a limit is answered with this error (its text starts with
+ * "rpcx: limit exceeded: <limit>"), and the client raises it again as this class: the request itself is too big, so
+ * retrying it elsewhere will not help; send less. Limits on what a connection holds (unfinished frames) close that
+ * connection instead.
+ */
+export class LimitExceededError extends ProtocolError {
+  readonly limit: string;
+  constructor(limit: string, detail: string) {
+    super(`${LIMIT_EXCEEDED_PREFIX}${limit}: ${detail}`, 'ERR_RPCX_LIMIT_EXCEEDED');
+    this.limit = limit;
+  }
+  static fromText(text: string): LimitExceededError {
+    const rest = text.slice(LIMIT_EXCEEDED_PREFIX.length);
+    const colon = rest.indexOf(': ');
+    const error = new LimitExceededError(colon < 0 ? rest : rest.slice(0, colon), colon < 0 ? '' : rest.slice(colon + 2));
+    error.message = text;
+    return error;
   }
 }
 

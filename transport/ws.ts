@@ -87,6 +87,8 @@ function rawBytesSocket(ws: NodeWebSocket): WebSocketLike {
       return ws.bufferedAmount;
     },
     send: (data) => ws.send(data),
+    pause: () => ws.pause(),
+    resume: () => ws.resume(),
     close: (code, reason) => ws.close(code, reason),
     addEventListener(type: string, listener: (event: never) => void) {
       if (type === 'message') ws.on('message', (data: Buffer) => (listener as (e: { data: unknown }) => void)({ data }));

@@ -132,6 +132,12 @@ export class QuicConnection implements StreamOwner {
     if (!this.queued) this.#host.schedule(this);
   }
 
+  readAgain(): void {
+    if (this.#released) return;
+    this.#received = true;
+    if (!this.queued) this.#host.schedule(this);
+  }
+
   /** One turn's work at once (timers, dialing): both phases below. */
   flush(): void {
     this.processIncoming();
