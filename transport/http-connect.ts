@@ -7,7 +7,7 @@ import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import { DialError } from '../errors.js';
-import { splitHostPort } from './registry.js';
+import { splitHostPort } from './networks.js';
 import { SocketConn } from './socket-conn.js';
 import { listenServer, tlsClientOptions, tlsServerOptions, waitConnected } from './tcp.js';
 import type { Transport } from './transport.js';

@@ -8,7 +8,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { WebSocket as NodeWebSocket, WebSocketServer } from 'ws';
 import { ConfigError } from '../errors.js';
-import { splitHostPort } from './registry.js';
+import { splitHostPort } from './networks.js';
 import { listenServer, tlsServerOptions } from './tcp.js';
 import type { Transport, TlsOptions } from './transport.js';
 import { openWebSocket, WebSocketConn, webSocketUrl, type WebSocketConstructor, type WebSocketLike } from './websocket-conn.js';
