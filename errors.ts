@@ -28,12 +28,14 @@ export class ServiceError extends RpcError {
 
 /** The error a call's reply carried, as the most specific class: UnavailableError or a ServiceError. */
 export function remoteError(message: string): RpcError {
-  if (message === SHUTTING_DOWN_TEXT) return new UnavailableError(message);
+  if (message === SHUTTING_DOWN_TEXT || message === CONNECTION_CLOSING_TEXT) return new UnavailableError(message);
   if (message.startsWith(LIMIT_EXCEEDED_PREFIX)) return LimitExceededError.fromText(message);
   return ServiceError.fromRemote(message);
 }
 
 export const SHUTTING_DOWN_TEXT = 'rpcx: server is shutting down';
+/** The server read the request on a connection it is closing (after an auth failure): not run; retry elsewhere. */
+export const CONNECTION_CLOSING_TEXT = 'rpcx: connection is closing';
 
 /**
  * The server refused the call without running it (it is shutting down). Unlike a ServiceError this is safe to retry

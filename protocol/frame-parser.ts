@@ -85,6 +85,11 @@ export class FrameParser {
     return this.#startedAt;
   }
 
+  /** Starts the unfinished frame's clock again (reading was paused by us, not slowed by the peer). */
+  restartClock(): void {
+    if (this.#startedAt !== 0) this.#startedAt = performance.now();
+  }
+
   push(chunk: Uint8Array): void {
     if (this.#failed) throw this.#failed;
     try {

@@ -8,7 +8,10 @@
  *   await server.close();          // graceful: stop accepting, let in-flight calls finish (bounded), close
  */
 import 'reflect-metadata';
-import { ClosedError } from '../errors.js';
+import { ClosedError, LimitExceededError, type ProtocolError } from '../errors.js';
+import { resolveLimits, type Limits } from '../limits.js';
+import { ByteBudget } from '../protocol/frame-parser.js';
+import { ProtocolErrorLog } from './observability/protocol-errors.js';
 import { stderrLogger, type Logger } from '../logger.js';
 import { DEFAULT_MAX_DECOMPRESSED_LENGTH, DEFAULT_MAX_FRAME_LENGTH } from '../protocol/constants.js';
 import { getTransport, parseEndpoint } from '../transport/networks.js';
@@ -35,9 +38,15 @@ import type { MethodOptions } from './decorators.js';
 import type { Registrar } from '../registry/registrar.js';
 
 export interface ServerOptions {
-  /** A frame larger than this closes its connection (default 64 MiB). */
+  /**
+   * Bounds on what peers can make the server hold or wait for (frame size, unfinished bytes, queued replies,
+   * connections, concurrent calls, batch length, inflated size, timeouts). Any subset; see limits.ts and the README's
+   * "Limits and timeouts" for defaults and what a peer sees when one is hit.
+   */
+  limits?: Partial<Limits>;
+  /** Same as `limits.maxFrameLength`. */
   maxFrameLength?: number;
-  /** A compressed payload may not inflate past this (default 64 MiB). */
+  /** Same as `limits.maxInflatedLength`. */
   maxDecompressedLength?: number;
   /** How long close() waits for in-flight calls before closing connections anyway (default 10 s). */
   shutdownTimeoutMs?: number;
@@ -87,6 +96,15 @@ export class Server {
   readonly rpcz: Rpcz | undefined;
   /** Milliseconds since the epoch when the server was created. */
   readonly startedAt = Date.now();
+  /** The limits in force (defaults merged with the `limits` option). */
+  readonly limits: Readonly<Limits>;
+  /** Connections closed on protocol errors, counted per code and logged rate-limited. */
+  readonly protocolErrors: ProtocolErrorLog;
+  /** Bytes held for unfinished frames across every connection. */
+  readonly #unfinished: ByteBudget;
+  /** Open connections, all listeners, counted from accept to close whatever protocol they turn out to speak. */
+  #open = 0;
+  #sweeper: NodeJS.Timeout | undefined;
   readonly #options: {
     maxFrameLength: number;
     maxDecompressedLength: number;
@@ -111,10 +129,17 @@ export class Server {
 
   constructor(options: ServerOptions = {}) {
     this.logger = options.logger ?? stderrLogger;
-    const maxFrameLength = options.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH;
+    const limits = resolveLimits(options.limits, {
+      ...(options.maxFrameLength !== undefined ? { maxFrameLength: options.maxFrameLength } : {}),
+      ...(options.maxDecompressedLength !== undefined ? { maxInflatedLength: options.maxDecompressedLength } : {}),
+    });
+    this.limits = Object.freeze(limits);
+    this.protocolErrors = new ProtocolErrorLog(this.logger);
+    this.#unfinished = new ByteBudget(limits.maxUnfinishedBytes);
+    const maxFrameLength = limits.maxFrameLength;
     this.#options = {
       maxFrameLength,
-      maxDecompressedLength: options.maxDecompressedLength ?? DEFAULT_MAX_DECOMPRESSED_LENGTH,
+      maxDecompressedLength: limits.maxInflatedLength,
       shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000,
       deregisterDelayMs: options.deregisterDelayMs ?? 300,
       advertiseHost: options.advertiseHost ?? '127.0.0.1',
@@ -155,6 +180,7 @@ export class Server {
       get unknown() {
         return dispatcher.unknown;
       },
+      protocolErrors: this.protocolErrors.counts,
     });
     return this.#metrics;
   }
@@ -212,11 +238,57 @@ export class Server {
     }
     // The HTTP front (router, gateway, JSON-RPC, pages) is loaded only once a listener will sniff for HTTP.
     if (this.#servesHttp(network)) await this.#loadFrontend();
-    const listener = await getTransport(network).listen(network, address, options, (conn) => this.#accept(conn));
+    // Per listener: how many of its connections are open.
+    const open = { count: 0 };
+    const listenOptions: ListenOptions = { highWaterMark: this.limits.maxQueuedOutboundBytes, wsMaxPayload: this.limits.maxFrameLength, ...options };
+    const listener = await getTransport(network).listen(network, address, listenOptions, (conn) => this.#admit(conn, open));
     this.#listeners.push(listener);
+    this.#startSweeper();
     this.logger.info('serving', { network: listener.network, address: listener.address });
     for (const registrar of this.#registrars) await registrar.register(advertise(listener, this.#options.advertiseHost), this.#serviceRecords());
     return listener;
+  }
+
+  /** Applies the connection limits, then counts the connection until it closes. */
+  #admit(conn: Conn, listenerOpen: { count: number }): void {
+    const limits = this.limits;
+    if (this.#open >= limits.maxConnections || listenerOpen.count >= limits.maxConnectionsPerListener) {
+      const which = this.#open >= limits.maxConnections ? 'maxConnections' : 'maxConnectionsPerListener';
+      this.protocolErrors.record(conn.remoteAddress, new LimitExceededError(which, 'connection refused at accept'));
+      conn.destroy();
+      return;
+    }
+    this.#open++;
+    listenerOpen.count++;
+    this.#released.set(conn, () => {
+      this.#open--;
+      listenerOpen.count--;
+    });
+    this.#accept(conn);
+  }
+
+  /** Called by every path a connection can close on (binary, HTTP, closed while sniffing); counts it once. */
+  #release(conn: Conn): void {
+    const release = this.#released.get(conn);
+    if (release === undefined) return;
+    this.#released.delete(conn);
+    release();
+  }
+
+  readonly #released = new WeakMap<Conn, () => void>();
+
+  /** Frame and idle timeouts are checked by one timer for all connections, not one timer each. */
+  #startSweeper(): void {
+    if (this.#sweeper) return;
+    const { frameTimeoutMs, idleTimeoutMs } = this.limits;
+    const shortest = Math.min(...[frameTimeoutMs, idleTimeoutMs].filter((t) => t > 0));
+    if (!Number.isFinite(shortest)) return;
+    const period = Math.max(10, Math.min(1000, shortest / 4));
+    this.#sweeper = setInterval(() => {
+      const now = performance.now();
+      for (const c of this.#connections) c.checkTimeouts(now);
+    }, period);
+    this.#sweeper.unref();
   }
 
   #accept(conn: Conn): void {
@@ -233,6 +305,7 @@ export class Server {
         binary: (c, head) => this.#serveBinary(c, head),
         http: (c, socket) => this.#serveHttp(c, socket),
         closed: (c, error) => {
+          this.#release(c);
           if (this.plugins.postConnClose.length !== 0) this.plugins.runPostConnClose(c, error);
         },
       });
@@ -246,12 +319,15 @@ export class Server {
       conn,
       this.#dispatcher,
       {
-        maxFrameLength: this.#options.maxFrameLength,
+        limits: this.limits,
+        unfinishedBudget: this.#unfinished,
         logger: this.logger,
+        protocolError: (remote: string, error: ProtocolError) => this.protocolErrors.record(remote, error),
         plugins: this.plugins,
         ...(head ? { head } : {}),
       },
       (closed, error) => {
+        this.#release(conn);
         this.#connections.delete(closed);
         if (error && !(error as { code?: string }).code?.startsWith('ERR_RPCX')) {
           this.logger.debug('connection closed with error', { remote: closed.remoteAddress, error });
@@ -288,6 +364,7 @@ export class Server {
       pages: options.pages,
       servePage: (path: string, req: http.IncomingMessage, res: http.ServerResponse) => servePage(this.#pagesHost(), path, req, res),
       connectionClosed: (connection: HttpConnection, error?: Error) => {
+        this.#release(connection.conn);
         this.#httpConnections.delete(connection);
         if (this.plugins.postConnClose.length !== 0) this.plugins.runPostConnClose(connection.conn, error);
       },
@@ -357,6 +434,8 @@ export class Server {
       await new Promise((resolve) => setTimeout(resolve, this.#options.deregisterDelayMs));
     }
     await Promise.all(this.#listeners.map((l) => l.close().catch(() => undefined)));
+    if (this.#sweeper) clearInterval(this.#sweeper);
+    this.protocolErrors.close();
     this.#draining = true;
     const connections: Array<ServerConnection | HttpConnection> = [...this.#connections, ...this.#httpConnections];
     for (const c of connections) c.draining = true;

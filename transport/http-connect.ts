@@ -38,7 +38,7 @@ export const httpConnectTransport: Transport = {
             return;
           }
           socket.write(`HTTP/1.0 ${CONNECTED}\n\n`);
-          onConn(new SocketConn(network, socket, undefined, undefined, received.subarray(headEnd)));
+          onConn(new SocketConn(network, socket, undefined, undefined, received.subarray(headEnd), options.highWaterMark));
         },
         () => socket.destroy(),
       );
@@ -54,7 +54,7 @@ export const httpConnectTransport: Transport = {
     await waitConnected(socket, options, target, options.tls ? 'secureConnect' : 'connect');
     socket.write(`CONNECT ${RPCX_HTTP_PATH} HTTP/1.0\n\n`);
     const head = await readHandshake(socket, target, options.connectTimeoutMs ?? 10_000);
-    return new SocketConn(network, socket, undefined, undefined, head);
+    return new SocketConn(network, socket, undefined, undefined, head, options.highWaterMark);
   },
 };
 
