@@ -1,0 +1,76 @@
+/**
+ * A client that pipelines large requests and never reads the replies: the server stops reading that connection once
+ * its queued replies pass the high-water mark, so its memory stays bounded, and a good client is not slowed down.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { echoFrame, goodClient, MiB, rawSocket, ServerProcess, sleep } from './harness.js';
+
+describe('hostile: a client that never reads', () => {
+  let server: ServerProcess;
+  before(async () => {
+    server = await ServerProcess.start({ endpoints: ['tcp@127.0.0.1:0'] });
+  });
+  after(() => server.stop());
+
+  it('stops being read: server RSS grows less than 100 MB while it pushes 512 MiB of 64 KiB requests', async () => {
+    const { host, port, endpoint } = server.address();
+    const baseline = await server.stats();
+    const good = await goodClient(endpoint);
+    const socket = await rawSocket(host, port);
+    socket.pause(); // never read a reply
+    socket.on('error', () => undefined);
+    const payload = new Uint8Array(64 * 1024).fill(7);
+    const budget = 512 * MiB;
+    let sent = 0;
+    let seq = 1;
+    let stalled = false;
+    while (sent < budget) {
+      const frame = echoFrame(seq++, payload);
+      sent += frame.length;
+      if (!socket.write(frame)) {
+        // Wait for our own socket buffer to drain; if it does not within a second, the server stopped reading.
+        const drained = await Promise.race([new Promise<boolean>((resolve) => socket.once('drain', () => resolve(true))), sleep(1000).then(() => false)]);
+        if (!drained) {
+          stalled = true;
+          break;
+        }
+      }
+    }
+    const during = await server.stats();
+    const latency = await good.stop();
+    socket.destroy();
+    const growthMB = (during.rss - baseline.rss) / MiB;
+    console.log(`non-reading client: sent ${(sent / MiB).toFixed(0)} MiB before the server stopped reading; server RSS +${growthMB.toFixed(1)} MB; good client p99 ${latency.p99.toFixed(1)} ms over ${latency.count} calls`);
+    assert.ok(stalled, `the server kept reading: ${(sent / MiB).toFixed(0)} MiB accepted`);
+    assert.ok(growthMB < 100, `server RSS grew ${growthMB.toFixed(1)} MB`);
+    assert.equal(latency.errors, 0);
+    assert.ok(latency.p99 < 500, `good client p99 ${latency.p99.toFixed(1)} ms`);
+    assert.ok(server.alive);
+  });
+
+  it('reads again once the client reads: every reply arrives, in order', async () => {
+    const { host, port } = server.address();
+    const socket = await rawSocket(host, port);
+    socket.pause();
+    const payload = new Uint8Array(64 * 1024).fill(1);
+    const count = 200; // 13 MiB of replies: far past the 1 MiB high-water mark
+    for (let i = 1; i <= count; i++) socket.write(echoFrame(i, payload));
+    await sleep(300);
+    let received = 0;
+    const expected = count * echoFrame(1, payload).length;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only ${received} of ${expected} reply bytes`)), 30_000);
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received >= expected) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      socket.resume();
+    });
+    socket.destroy();
+    assert.equal(received, expected);
+  });
+});
