@@ -38,6 +38,7 @@ let nextId = 1;
 /** Reasons to stop reading a connection (bits of #pausedFor). */
 const OUTBOUND_FULL = 1;
 const TOO_MANY_CALLS = 2;
+const PLUGIN_PENDING = 4;
 
 /** Shared by every connection id (binary and HTTP), so /connections lists unique ids. */
 export function nextConnectionId(): number {
@@ -96,18 +97,40 @@ export class ServerConnection implements DispatchTarget, ConnectionInfo {
       },
     );
     const plugins = options.plugins;
-    const onChunk = (chunk: Uint8Array): void => {
+    const fail = (error: unknown): void => {
+      const protocolError = error instanceof ProtocolError ? error : new ProtocolError(String(error));
+      if (options.protocolError) options.protocolError(conn.remoteAddress, protocolError);
+      else this.#logger.warn('closing connection on protocol error', { remote: conn.remoteAddress, code: protocolError.code, error: protocolError.message });
+      conn.destroy(protocolError);
+    };
+    const parse = (chunk: Uint8Array): void => {
       try {
-        if (plugins !== undefined && plugins.preReadRequest.length !== 0) plugins.runPreReadRequest(this);
         // One clock read per chunk: every request in it starts its latency here.
         this.#receivedAt = performance.now();
         this.#parser.push(chunk);
       } catch (error) {
-        const protocolError = error instanceof ProtocolError ? error : new ProtocolError(String(error));
-        if (options.protocolError) options.protocolError(conn.remoteAddress, protocolError);
-        else this.#logger.warn('closing connection on protocol error', { remote: conn.remoteAddress, code: protocolError.code, error: protocolError.message });
-        conn.destroy(protocolError);
+        fail(error);
       }
+    };
+    const onChunk = (chunk: Uint8Array): void => {
+      if (plugins !== undefined && plugins.preReadRequest.length !== 0) {
+        let before: Promise<void> | void;
+        try {
+          before = plugins.runPreReadRequest(this);
+        } catch (error) {
+          return fail(error);
+        }
+        if (before) {
+          // An async preReadRequest: later chunks wait (held by the paused Conn) until this one is parsed.
+          this.#pauseFor(PLUGIN_PENDING);
+          before.then(() => {
+            parse(chunk);
+            this.#resumeFor(PLUGIN_PENDING);
+          }, fail);
+          return;
+        }
+      }
+      parse(chunk);
     };
     conn.onData(onChunk);
     conn.onClose((error) => {

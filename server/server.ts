@@ -292,14 +292,25 @@ export class Server {
   }
 
   #accept(conn: Conn): void {
-    if (this.#closing) {
+    const refuse = (): void => {
+      this.#release(conn);
       conn.destroy();
-      return;
+    };
+    if (this.#closing) return refuse();
+    if (this.plugins.postConnAccept.length !== 0) {
+      const accepted = this.plugins.runPostConnAccept(conn);
+      if (accepted === false) return refuse();
+      if (accepted !== true) {
+        // An async postConnAccept: nothing is read until it has decided (a Conn holds its input until onData).
+        void accepted.then((ok) => (!ok || this.#closing || conn.closed ? refuse() : this.#route(conn)));
+        return;
+      }
     }
-    if (this.plugins.postConnAccept.length !== 0 && !this.plugins.runPostConnAccept(conn)) {
-      conn.destroy();
-      return;
-    }
+    this.#route(conn);
+  }
+
+  /** Sniffs the protocol on ports that serve HTTP too; binary rpcx everywhere else. */
+  #route(conn: Conn): void {
     if (this.#frontend && this.#options.sniffNetworks.has(conn.network) && sniffable(conn)) {
       sniff(conn, {
         binary: (c, head) => this.#serveBinary(c, head),

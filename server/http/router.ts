@@ -58,10 +58,12 @@ export class HttpFrontend {
     }
     connection.requests++;
     if (connection.draining) res.setHeader('Connection', 'close');
+    const refuse = (error: unknown): void => send(res, 500, { 'Content-Type': 'text/plain; charset=utf-8' }, (error as Error).message ?? String(error));
+    let before: Promise<void> | void = undefined;
     try {
-      if (host.plugins.preReadRequest.length !== 0) host.plugins.runPreReadRequest(connection);
+      if (host.plugins.preReadRequest.length !== 0) before = host.plugins.runPreReadRequest(connection);
     } catch (error) {
-      send(res, 500, { 'Content-Type': 'text/plain; charset=utf-8' }, (error as Error).message ?? String(error));
+      refuse(error);
       return;
     }
     const run = (): Promise<void> | void => {
@@ -73,12 +75,17 @@ export class HttpFrontend {
       if (host.gateway) return handleGateway(req, res, connection, host);
       send(res, 404, { 'Content-Type': 'text/plain; charset=utf-8' }, '404 page not found\n');
     };
-    try {
-      const pending = run();
-      if (pending) pending.catch((error: unknown) => this.#failed(res, error));
-    } catch (error) {
-      this.#failed(res, error);
-    }
+    const start = (): void => {
+      try {
+        const pending = run();
+        if (pending) pending.catch((error: unknown) => this.#failed(res, error));
+      } catch (error) {
+        this.#failed(res, error);
+      }
+    };
+    // An async preReadRequest hook: the request is handled once it has resolved.
+    if (before) before.then(start, refuse);
+    else start();
   }
 
   #failed(res: http.ServerResponse, error: unknown): void {
