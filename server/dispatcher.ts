@@ -12,7 +12,7 @@ import { decodeWith, encodeWith, getCodec } from '../codec/codec.js';
 import { AUTH_FAILED_TEXT, SHUTTING_DOWN_TEXT, UNKNOWN_METHOD_PREFIX, UNKNOWN_SERVICE_PREFIX } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { COMPRESS_THRESHOLD, CompressType, MetaKey, StatusType } from '../protocol/constants.js';
-import { compress, decompress } from '../protocol/compression.js';
+import { compress, decompressAsync } from '../protocol/compression.js';
 import type { Message, Metadata } from '../protocol/message.js';
 import { CallContext, type CallConnection } from './context.js';
 import { endObservation, runInContext, serverObserved, startObservation } from './observability/call-events.js';
@@ -29,6 +29,8 @@ export type AuthFunction = (token: string | undefined, request: Message, connect
 
 export interface DispatcherOptions {
   maxDecompressedLength: number;
+  /** Largest inflated/compressed ratio once past 1 MiB inflated (0 = unchecked). */
+  maxInflateRatio?: number;
   logger: Logger;
   plugins?: PluginContainer;
   auth?: AuthFunction;
@@ -166,11 +168,31 @@ export class Dispatcher {
       return this.#fail(request, target, UNKNOWN_METHOD_PREFIX + request.serviceMethod);
     }
 
+    if (request.compressType !== CompressType.None) {
+      // Inflated off the event loop (zlib's thread pool, streamed, capped as it goes). Inflating counts as running:
+      // it is bounded by the per-connection call limit and waited for on close.
+      target.callStarted();
+      const limits = { maxLength: this.#options.maxDecompressedLength, maxRatio: this.#options.maxInflateRatio ?? 0 };
+      decompressAsync(request.compressType, request.payload, limits).then(
+        (payload) => this.#decode(request, target, entry, receivedAt, payload, true),
+        (error: unknown) => {
+          target.callFinished();
+          entry.stats.refused();
+          this.#fail(request, target, messageOf(error));
+        },
+      );
+      return;
+    }
+    this.#decode(request, target, entry, receivedAt, request.payload, false);
+  }
+
+  /** `started`: callStarted() already ran (while the payload inflated). */
+  #decode(request: Message, target: DispatchTarget, entry: MethodEntry, receivedAt: number, payload: Uint8Array, started: boolean): void {
     let args: unknown;
     try {
-      const payload = decompress(request.compressType, request.payload, this.#options.maxDecompressedLength);
       args = decodeWith(getCodec(request.serializeType), payload, entry.requestType);
     } catch (error) {
+      if (started) target.callFinished();
       entry.stats.refused();
       return this.#fail(request, target, messageOf(error));
     }
@@ -178,7 +200,7 @@ export class Dispatcher {
     const ctx = new CallContext(request, target);
     ctx.startedAt = receivedAt;
     entry.stats.started();
-    target.callStarted();
+    if (!started) target.callStarted();
     if (this.#rpcz !== undefined || serverObserved(receivedAt)) {
       ctx.observation = startObservation(
         {

@@ -155,6 +155,7 @@ export class Server {
     this.rpcz = options.rpcz ? new Rpcz(typeof options.rpcz === 'object' ? options.rpcz.capacity : undefined) : undefined;
     this.#dispatcher = new Dispatcher(this.registry, {
       maxDecompressedLength: this.#options.maxDecompressedLength,
+      maxInflateRatio: this.limits.maxInflateRatio,
       logger: this.logger,
       plugins: this.plugins,
       ...(options.auth ? { auth: options.auth } : {}),

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { Client } from '../../index.js';
 import { silentLogger } from '../../logger.js';
+import { FrameParser } from '../../protocol/frame-parser.js';
 import { Message } from '../../protocol/message.js';
 import { SerializeType } from '../../protocol/constants.js';
 import { distDir } from '../helpers/paths.js';
@@ -176,3 +177,27 @@ export function echoFrame(seq: number, payload: Uint8Array): Uint8Array {
 }
 
 export const MiB = 1024 * 1024;
+
+/** Sends `frames` on a fresh connection and resolves with the first `expected` replies (rejects on close or timeout). */
+export async function rawExchange(host: string, port: number, frames: Uint8Array[], expected = frames.length, timeoutMs = 20_000): Promise<Message[]> {
+  const socket = await rawSocket(host, port);
+  const replies: Message[] = [];
+  try {
+    return await new Promise<Message[]>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only ${replies.length} of ${expected} replies`)), timeoutMs);
+      const parser = new FrameParser((m) => {
+        replies.push(m);
+        if (replies.length >= expected) {
+          clearTimeout(timer);
+          resolve(replies);
+        }
+      });
+      socket.on('data', (chunk: Buffer) => parser.push(chunk));
+      socket.on('close', () => reject(new Error(`closed after ${replies.length} of ${expected} replies`)));
+      socket.on('error', () => undefined);
+      for (const f of frames) socket.write(f);
+    });
+  } finally {
+    socket.destroy();
+  }
+}
