@@ -281,13 +281,15 @@ export class Server {
   /** Frame and idle timeouts are checked by one timer for all connections, not one timer each. */
   #startSweeper(): void {
     if (this.#sweeper) return;
-    const { frameTimeoutMs, idleTimeoutMs } = this.limits;
-    const shortest = Math.min(...[frameTimeoutMs, idleTimeoutMs].filter((t) => t > 0));
+    const limits = this.limits;
+    const timeouts = [limits.frameTimeoutMs, limits.idleTimeoutMs, limits.httpHeadersTimeoutMs, limits.httpRequestTimeoutMs, limits.httpKeepAliveTimeoutMs];
+    const shortest = Math.min(...timeouts.filter((t) => t > 0));
     if (!Number.isFinite(shortest)) return;
     const period = Math.max(10, Math.min(1000, shortest / 4));
     this.#sweeper = setInterval(() => {
       const now = performance.now();
       for (const c of this.#connections) c.checkTimeouts(now);
+      for (const c of this.#httpConnections) c.checkTimeouts(now, limits);
     }, period);
     this.#sweeper.unref();
   }
@@ -320,7 +322,7 @@ export class Server {
           this.#release(c);
           if (this.plugins.postConnClose.length !== 0) this.plugins.runPostConnClose(c, error);
         },
-      });
+      }, this.limits.httpHeadersTimeoutMs);
       return;
     }
     this.#serveBinary(conn, undefined);
@@ -371,6 +373,7 @@ export class Server {
       plugins: this.plugins,
       logger: this.logger,
       maxBodyLength: options.maxHttpBodyLength,
+      limits: this.limits,
       gateway: options.httpGateway,
       jsonRpc: options.jsonRPC,
       pages: options.pages,

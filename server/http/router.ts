@@ -25,7 +25,8 @@ export class HttpFrontend {
 
   constructor(host: FrontendHost) {
     this.#host = host;
-    this.#server = http.createServer({ keepAliveTimeout: 5000 }, (req, res) => this.#route(req, res));
+    // Node's own timeouts do not apply to sockets handed in with emit('connection'): HttpConnection enforces them.
+    this.#server = http.createServer({ keepAliveTimeout: host.limits.httpKeepAliveTimeoutMs }, (req, res) => this.#route(req, res));
     this.#server.on('clientError', (error: Error & { code?: string }, socket: Socket) => {
       if (!socket.writable || error.code === 'ECONNRESET') return socket.destroy();
       socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -57,6 +58,10 @@ export class HttpFrontend {
       return;
     }
     connection.requests++;
+    connection.requestHead();
+    if (req.complete) connection.requestReceived();
+    else req.once('end', () => connection.requestReceived());
+    res.once('finish', () => connection.responseFinished());
     if (connection.draining) res.setHeader('Connection', 'close');
     const refuse = (error: unknown): void => send(res, 500, { 'Content-Type': 'text/plain; charset=utf-8' }, (error as Error).message ?? String(error));
     let before: Promise<void> | void = undefined;
