@@ -8,12 +8,13 @@
  *   await server.close();          // graceful: stop accepting, let in-flight calls finish (bounded), close
  */
 import 'reflect-metadata';
+import { Message } from '../protocol/message.js';
+import { MetaKey } from '../protocol/constants.js';
 import { ClosedError, LimitExceededError, type ProtocolError } from '../errors.js';
 import { resolveLimits, type Limits } from '../limits.js';
 import { ByteBudget } from '../protocol/frame-parser.js';
 import { ProtocolErrorLog } from './observability/protocol-errors.js';
 import { stderrLogger, type Logger } from '../logger.js';
-import { DEFAULT_MAX_DECOMPRESSED_LENGTH, DEFAULT_MAX_FRAME_LENGTH } from '../protocol/constants.js';
 import { getTransport, parseEndpoint } from '../transport/networks.js';
 import type { Listener, ListenOptions } from '../transport/transport.js';
 import '../transport/builtin.js';
@@ -25,7 +26,7 @@ import type { SocketConn } from '../transport/socket-conn.js';
 import type { Conn } from '../transport/transport.js';
 import { Dispatcher, type AuthFunction } from './dispatcher.js';
 import type { HttpConnection } from './http/http-connection.js';
-import type { PagesHost } from './http/pages.js';
+import type { PagesHost, PagesOption } from './http/pages.js';
 import type { HttpFrontend } from './http/router.js';
 import { ServerMetrics } from './observability/metrics.js';
 import { PluginContainer, type ConnectionInfo, type ServerPlugin } from './plugins.js';
@@ -68,8 +69,12 @@ export interface ServerOptions {
   httpGateway?: boolean;
   /** Serve JSON-RPC 2.0 (requests with `X-JSONRPC-2.0: true`) on sniffed ports (default true). */
   jsonRPC?: boolean;
-  /** Serve /status, /connections, /metrics, /rpcz, /health and /dashboard on sniffed ports (default true). */
-  pages?: boolean;
+  /**
+   * Serve /status, /connections, /metrics, /rpcz, /health and /dashboard on sniffed ports (default true); false turns
+   * them all off, `{ connections: false, rpcz: false }` turns off those only. With `auth` set, every page but /health
+   * needs a token the auth function accepts in `Authorization` (the dashboard: `/dashboard?token=...`).
+   */
+  pages?: PagesOption;
   /** Record recent calls for /rpcz (default off); `true` keeps the last 1024. */
   rpcz?: boolean | { capacity?: number };
   /** Checks the `__AUTH` token (HTTP: `Authorization`) of every call; see AuthFunction. */
@@ -115,8 +120,9 @@ export class Server {
     sniffNetworks: Set<string>;
     httpGateway: boolean;
     jsonRPC: boolean;
-    pages: boolean;
+    pages: PagesOption;
   };
+  readonly #auth: AuthFunction | undefined;
   readonly #registrars: Registrar[] = [];
   readonly #dispatcher: Dispatcher;
   readonly #listeners: Listener[] = [];
@@ -149,6 +155,7 @@ export class Server {
       jsonRPC: options.jsonRPC ?? true,
       pages: options.pages ?? true,
     };
+    this.#auth = options.auth;
     this.plugins = new PluginContainer(this.logger);
     if (options.rateLimit) this.plugins.add(new RateLimitPlugin(options.rateLimit));
     for (const plugin of options.plugins ?? []) this.plugins.add(plugin);
@@ -361,7 +368,7 @@ export class Server {
 
   #servesHttp(network: string): boolean {
     const options = this.#options;
-    return (options.httpGateway || options.jsonRPC || options.pages) && options.sniffNetworks.has(network);
+    return (options.httpGateway || options.jsonRPC || options.pages !== false) && options.sniffNetworks.has(network);
   }
 
   async #loadFrontend(): Promise<void> {
@@ -376,8 +383,9 @@ export class Server {
       limits: this.limits,
       gateway: options.httpGateway,
       jsonRpc: options.jsonRPC,
-      pages: options.pages,
-      servePage: (path: string, req: http.IncomingMessage, res: http.ServerResponse) => servePage(this.#pagesHost(), path, req, res),
+      pages: options.pages !== false,
+      servePage: (path: string, req: http.IncomingMessage, res: http.ServerResponse, connection: HttpConnection) =>
+        servePage(this.#pagesHost(connection), path, req, res),
       connectionClosed: (connection: HttpConnection, error?: Error) => {
         this.#release(connection.conn);
         this.#httpConnections.delete(connection);
@@ -386,10 +394,19 @@ export class Server {
     });
   }
 
-  #pagesHost(): PagesHost {
+  #pagesHost(connection: HttpConnection): PagesHost {
     const server = this;
     const dispatcher = this.#dispatcher;
+    const auth = this.#auth;
     return {
+      pages: this.#options.pages,
+      // Pages ask the same auth function as calls, as a call to the pseudo service `_pages` (method: the page name).
+      ...(auth
+        ? {
+            authorize: async (token: string | undefined, page: string) =>
+              (await auth(token, new Message({ servicePath: '_pages', serviceMethod: page, metadata: token === undefined ? {} : { [MetaKey.Auth]: token } }), connection)) !== false,
+          }
+        : {}),
       startedAt: this.startedAt,
       addresses: this.addresses,
       draining: this.#draining,

@@ -25,9 +25,9 @@ export interface FrontendHost {
   readonly jsonRpc: boolean;
   readonly pages: boolean;
   /** Header, request and keep-alive timeouts (Node enforces none of them on sockets handed in by the sniffer). */
-  readonly limits: Pick<Limits, 'httpHeadersTimeoutMs' | 'httpRequestTimeoutMs' | 'httpKeepAliveTimeoutMs'>;
+  readonly limits: Pick<Limits, 'httpHeadersTimeoutMs' | 'httpRequestTimeoutMs' | 'httpKeepAliveTimeoutMs' | 'maxBatchLength'>;
   /** Serves a builtin page. */
-  servePage(path: string, req: http.IncomingMessage, res: http.ServerResponse): void;
+  servePage(path: string, req: http.IncomingMessage, res: http.ServerResponse, connection: HttpConnection): Promise<void> | void;
   connectionClosed(connection: HttpConnection, error?: Error): void;
 }
 

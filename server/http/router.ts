@@ -75,7 +75,7 @@ export class HttpFrontend {
       if (host.jsonRpc && req.headers['x-jsonrpc-2.0'] === 'true') return handleJsonRpc(req, res, connection, host);
       if (host.pages && (req.method === 'GET' || req.method === 'HEAD')) {
         const path = pathOf(req.url);
-        if (isPagePath(path) && !hasRpcxHeader(req)) return host.servePage(path, req, res);
+        if (isPagePath(path) && !hasRpcxHeader(req)) return host.servePage(path, req, res, connection);
       }
       if (host.gateway) return handleGateway(req, res, connection, host);
       send(res, 404, { 'Content-Type': 'text/plain; charset=utf-8' }, '404 page not found\n');
