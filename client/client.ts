@@ -499,10 +499,13 @@ export class Client {
     this.#writer.close();
     const pending = [...this.#pending.values()];
     this.#pending.clear();
+    // The server said it is shutting down, then closed: a graceful server answers every call it ran before closing,
+    // so calls still waiting were not run and may be retried elsewhere.
+    const pendingError = this.#draining && !(error instanceof ClosedError) ? new UnavailableError() : closedError;
     for (const p of pending) {
       p.settled = true;
       if (p.onAbort) p.signal!.removeEventListener('abort', p.onAbort);
-      p.reject(closedError);
+      p.reject(pendingError);
     }
     this.#pushQueue?.end();
     const listeners = this.#closeListeners;
