@@ -248,7 +248,12 @@ export class Server {
     if (this.#servesHttp(network)) await this.#loadFrontend();
     // Per listener: how many of its connections are open.
     const open = { count: 0 };
-    const listenOptions: ListenOptions = { highWaterMark: this.limits.maxQueuedOutboundBytes, wsMaxPayload: this.limits.maxFrameLength, ...options };
+    const listenOptions: ListenOptions = {
+      highWaterMark: this.limits.maxQueuedOutboundBytes,
+      maxConnections: this.limits.maxConnectionsPerListener,
+      wsMaxPayload: this.limits.maxFrameLength,
+      ...options,
+    };
     const listener = await getTransport(network).listen(network, address, listenOptions, (conn) => this.#admit(conn, open));
     this.#listeners.push(listener);
     this.#startSweeper();

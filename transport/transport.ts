@@ -60,6 +60,11 @@ export interface ListenOptions {
   tls?: TlsOptions;
   /** Outbound bytes queued on a connection past which its write() returns false (default 1 MiB). */
   highWaterMark?: number;
+  /**
+   * Connections this listener may hold; networks that can refuse before a connection costs anything (kcp) do it
+   * there. The Server passes its `maxConnectionsPerListener`.
+   */
+  maxConnections?: number;
   /** Network-specific settings (for example KCP's key and FEC shards), read only by that network's transport. */
   [setting: string]: unknown;
 }
