@@ -63,6 +63,11 @@ export abstract class ConnBase implements Conn {
     return this.#paused;
   }
 
+  /** True when someone listens and the connection is not paused: a network should read only then. */
+  protected get reading(): boolean {
+    return this.#dataListener !== undefined && !this.#paused && !this.#closed;
+  }
+
   /** True when a write returned false and 'drain' has not been reported yet. */
   get needDrain(): boolean {
     return this.#needDrain;

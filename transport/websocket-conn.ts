@@ -34,6 +34,8 @@ export class WebSocketConn extends ConnBase {
   constructor(network: string, socket: WebSocketLike, remoteAddress: string, localAddress = '', highWaterMark?: number) {
     super(network, remoteAddress, localAddress, highWaterMark);
     this.#socket = socket;
+    // Not read until someone listens (where the socket can pause; elsewhere messages are held until onData).
+    socket.pause?.();
     socket.addEventListener('message', (event) => {
       const chunk = toBytes(event.data);
       if (chunk) this.received(chunk);

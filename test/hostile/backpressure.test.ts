@@ -4,6 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import '../../index.js';
+import { getTransport, parseEndpoint } from '../../transport/networks.js';
+import { createTestCerts } from '../helpers/tls-certs.js';
 import { echoFrame, goodClient, MiB, rawSocket, ServerProcess, sleep } from './harness.js';
 
 describe('hostile: a client that never reads', () => {
@@ -73,4 +78,50 @@ describe('hostile: a client that never reads', () => {
     socket.destroy();
     assert.equal(received, expected);
   });
+});
+
+describe('hostile: a client that never reads, on every stream network', () => {
+  const certs = createTestCerts();
+  const socketPath = join(tmpdir(), `rpcx-hostile-${process.pid}.sock`);
+  let server: ServerProcess;
+  before(async () => {
+    server = await ServerProcess.start({
+      endpoints: [`unix@${socketPath}`, 'http@127.0.0.1:0', 'ws@127.0.0.1:0', 'quic@127.0.0.1:0', 'kcp@127.0.0.1:0'],
+      listen: { quic: { tls: { cert: certs.certPem, key: certs.keyPem } } },
+    });
+  });
+  after(async () => {
+    await server.stop();
+    certs.cleanup();
+  });
+
+  for (const network of ['unix', 'http', 'ws', 'quic', 'kcp']) {
+    it(`${network}: the server stops reading once its replies back up`, async () => {
+      const { endpoint } = server.address(network);
+      const { address } = parseEndpoint(endpoint);
+      const conn = await getTransport(network).dial(network, address, { connectTimeoutMs: 5000, ...(network === 'quic' ? { tls: { insecure: true } } : {}) });
+      // Never onData: the client reads nothing, so replies back up on the server.
+      const baseline = await server.stats();
+      const payload = new Uint8Array(64 * 1024).fill(5);
+      let sent = 0;
+      let stalled = false;
+      for (let seq = 1; sent < 256 * MiB; seq++) {
+        const frame = echoFrame(seq, payload);
+        sent += frame.length;
+        if (!conn.write(frame)) {
+          const drained = await Promise.race([new Promise<boolean>((resolve) => conn.onDrain(() => resolve(true))), sleep(1500).then(() => false)]);
+          if (!drained) {
+            stalled = true;
+            break;
+          }
+        }
+      }
+      const stats = await server.stats();
+      conn.destroy();
+      const growthMB = (stats.rss - baseline.rss) / MiB;
+      console.log(`${network}: non-reading client stalled after ${(sent / MiB).toFixed(0)} MiB; server RSS +${growthMB.toFixed(1)} MB`);
+      assert.ok(stalled, `the server kept reading ${(sent / MiB).toFixed(0)} MiB`);
+      assert.ok(growthMB < 100, `server RSS grew ${growthMB.toFixed(1)} MB`);
+    });
+  }
 });

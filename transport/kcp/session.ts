@@ -163,7 +163,7 @@ export class KcpSession extends ConnBase {
   // ---------------------------------------------------------------- internals
 
   #deliver(): void {
-    while (!this.paused) {
+    while (this.reading) {
       const chunk = this.kcp.recvAll();
       if (!chunk) return;
       this.received(chunk);

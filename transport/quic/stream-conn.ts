@@ -120,7 +120,7 @@ export class QuicStreamConn extends ConnBase {
    */
   pull(native: NativeConnection, scratch: Buffer): void {
     if (this.#closed || this.#peerFin) return;
-    while (!this.paused) {
+    while (this.reading) {
       let result: [number, boolean] | null;
       try {
         result = native.streamRecv(RPCX_STREAM_ID, scratch);
