@@ -64,6 +64,8 @@ export class ServerConnection implements DispatchTarget, ConnectionInfo {
   readonly #limits: Limits;
   /** Why reading is paused: bit 1 replies queued past the high-water mark, bit 2 too many calls running. */
   #pausedFor = 0;
+  /** Requests parsed while reading was paused, dispatched in order on resume. */
+  #backlog: Message[] = [];
   /** performance.now() of the last complete frame (or the connection's start), for the idle timeout. */
   #lastFrameAt = performance.now();
   #pushSeq = 0;
@@ -88,7 +90,10 @@ export class ServerConnection implements DispatchTarget, ConnectionInfo {
         if (this.#closing) return; // closed: nothing can be answered any more
         if (this.#refusing) return this.#answerClosing(message);
         this.requests++;
-        this.#dispatcher.dispatch(message, this, this.#receivedAt);
+        // Reading stopped in the middle of a chunk: the rest of its frames wait here (at most one chunk's worth), so
+        // the call limit and backpressure hold exactly rather than one chunk late.
+        if (this.#pausedFor !== 0) this.#backlog.push(message);
+        else this.#dispatcher.dispatch(message, this, this.#receivedAt);
       },
       {
         maxFrameLength: options.limits.maxFrameLength,
@@ -207,6 +212,14 @@ export class ServerConnection implements DispatchTarget, ConnectionInfo {
     if ((this.#pausedFor & reason) === 0) return;
     this.#pausedFor &= ~reason;
     if (this.#pausedFor === 0 && !this.#refusing && !this.#closing) {
+      if (this.#backlog.length > 0) {
+        const backlog = this.#backlog;
+        const now = performance.now();
+        let i = 0;
+        while (i < backlog.length && this.#pausedFor === 0) this.#dispatcher.dispatch(backlog[i++]!, this, now);
+        this.#backlog = backlog.slice(i);
+        if (this.#pausedFor !== 0) return;
+      }
       // A frame half-read when reading stopped gets its full time again from here.
       this.#parser.restartClock();
       this.conn.resume();
@@ -278,6 +291,10 @@ export class ServerConnection implements DispatchTarget, ConnectionInfo {
     if (this.#closing) return;
     this.#closing = true;
     this.conn.pause();
+    // Requests read but not yet started: answered as unavailable (retryable), not dropped.
+    const backlog = this.#backlog;
+    this.#backlog = [];
+    for (const request of backlog) this.#answerClosing(request);
     this.#writer.flush();
     this.#writer.close();
     this.conn.end();

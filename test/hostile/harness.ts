@@ -24,6 +24,7 @@ export interface ServerStats {
   connections: number;
   httpConnections: number;
   protocolErrors: number;
+  inFlight: number;
 }
 
 export class ServerProcess {

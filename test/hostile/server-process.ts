@@ -62,6 +62,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
       connections: server.connections.size,
       httpConnections: server.httpConnections.size,
       protocolErrors: server.protocolErrors.total,
+      inFlight: server.inFlight,
     };
     process.stdout.write(`stats ${JSON.stringify(stats)}\n`);
   } else if (command === 'reset-loop') {
