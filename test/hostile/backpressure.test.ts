@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { tmpdir } from 'node:os';
+import { WebSocket } from 'ws';
 import { join } from 'node:path';
 import '../../index.js';
 import { getTransport, parseEndpoint } from '../../transport/networks.js';
@@ -95,29 +96,47 @@ describe('hostile: a client that never reads, on every stream network', () => {
     certs.cleanup();
   });
 
+  /** A client that writes and never reads: a raw `ws` socket (paused) for ws, this library's Conn otherwise. */
+  async function nonReadingWriter(network: string, address: string): Promise<{ write(b: Uint8Array): void; readonly queued: number; close(): void }> {
+    if (network === 'ws') {
+      const ws = new WebSocket(`ws://${address}/_rpcx_`);
+      await new Promise((resolve, reject) => {
+        ws.once('open', resolve);
+        ws.once('error', reject);
+      });
+      ws.pause();
+      ws.on('error', () => undefined);
+      return { write: (b) => ws.send(b), get queued() { return ws.bufferedAmount; }, close: () => ws.terminate() };
+    }
+    const conn = await getTransport(network).dial(network, address, { connectTimeoutMs: 5000, ...(network === 'quic' ? { tls: { insecure: true } } : {}) });
+    // Never onData: the client reads nothing, so replies back up on the server.
+    return { write: (b) => void conn.write(b), get queued() { return conn.writableLength; }, close: () => conn.destroy() };
+  }
+
   for (const network of ['unix', 'http', 'ws', 'quic', 'kcp']) {
     it(`${network}: the server stops reading once its replies back up`, async () => {
       const { endpoint } = server.address(network);
       const { address } = parseEndpoint(endpoint);
-      const conn = await getTransport(network).dial(network, address, { connectTimeoutMs: 5000, ...(network === 'quic' ? { tls: { insecure: true } } : {}) });
-      // Never onData: the client reads nothing, so replies back up on the server.
+      const writer = await nonReadingWriter(network, address);
       const baseline = await server.stats();
       const payload = new Uint8Array(64 * 1024).fill(5);
       let sent = 0;
       let stalled = false;
-      for (let seq = 1; sent < 256 * MiB; seq++) {
+      for (let seq = 1; sent < 256 * MiB && !stalled; seq++) {
         const frame = echoFrame(seq, payload);
         sent += frame.length;
-        if (!conn.write(frame)) {
-          const drained = await Promise.race([new Promise<boolean>((resolve) => conn.onDrain(() => resolve(true))), sleep(1500).then(() => false)]);
-          if (!drained) {
-            stalled = true;
-            break;
-          }
+        writer.write(frame);
+        if (writer.queued < 2 * MiB) continue;
+        // Our own queue is full: wait for the server to take some. If it takes nothing for 1.5 s, it stopped reading.
+        const before = writer.queued;
+        const started = performance.now();
+        while (writer.queued >= before && !stalled) {
+          await sleep(20);
+          stalled = performance.now() - started > 1500;
         }
       }
       const stats = await server.stats();
-      conn.destroy();
+      writer.close();
       const growthMB = (stats.rss - baseline.rss) / MiB;
       console.log(`${network}: non-reading client stalled after ${(sent / MiB).toFixed(0)} MiB; server RSS +${growthMB.toFixed(1)} MB`);
       assert.ok(stalled, `the server kept reading ${(sent / MiB).toFixed(0)} MiB`);
