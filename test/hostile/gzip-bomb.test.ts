@@ -40,7 +40,7 @@ describe('hostile: gzip bombs', () => {
     const latency = await good.stop();
     console.log(
       `gzip bombs: ${(gigabyte.length / 1024).toFixed(0)} KiB → 1 GiB and ${(dense.length / 1024).toFixed(0)} KiB → 63 MiB, 4 of each: ` +
-        `server event loop max delay ${stats.loopMaxMs.toFixed(1)} ms; good client p99 ${latency.p99.toFixed(1)} ms`,
+        `server event loop delay max ${stats.loopMaxMs.toFixed(1)} ms, p99 ${stats.loopP99Ms.toFixed(1)} ms; good client p99 ${latency.p99.toFixed(1)} ms`,
     );
     for (const reply of replies) {
       assert.equal(reply.status, 1);
@@ -48,8 +48,11 @@ describe('hostile: gzip bombs', () => {
       assert.ok(error instanceof LimitExceededError, error.message);
       assert.ok(['maxInflatedLength', 'maxInflateRatio'].includes((error as LimitExceededError).limit));
     }
-    // The figure to reach is 10 ms on an idle machine; the bound here is generous for two cores shared with other work.
-    assert.ok(stats.loopMaxMs < 250, `event loop blocked ${stats.loopMaxMs.toFixed(1)} ms`);
+    // The figure to reach is 10 ms on an idle machine. On two cores shared with other work the OS alone stalls an idle
+    // process for 100 ms and more now and then, so the bounds here only catch real blocking (old main: 165 ms per
+    // dense bomb, each time): the p99 of the delay and a generous maximum.
+    assert.ok(stats.loopP99Ms < 50, `event loop delay p99 ${stats.loopP99Ms.toFixed(1)} ms`);
+    assert.ok(stats.loopMaxMs < 500, `event loop blocked ${stats.loopMaxMs.toFixed(1)} ms`);
     assert.equal(latency.errors, 0);
   });
 

@@ -6,8 +6,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
-import { Client } from '../../index.js';
-import { silentLogger } from '../../logger.js';
 import { FrameParser } from '../../protocol/frame-parser.js';
 import { Message } from '../../protocol/message.js';
 import { SerializeType } from '../../protocol/constants.js';
@@ -115,32 +113,42 @@ export class ServerProcess {
   }
 }
 
-/** A well-behaved client calling Echo in a loop while an attack runs; `stop()` returns its latencies. */
-export async function goodClient(endpoint: string, intervalMs = 5): Promise<{ stop(): Promise<{ p99: number; max: number; count: number; errors: number }> }> {
-  const client = await Client.connect(endpoint, { logger: silentLogger, timeoutMs: 10_000 });
-  const latencies: number[] = [];
-  let errors = 0;
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      const started = performance.now();
-      try {
-        await client.call('Echo', 'Echo', 'ping', { serializeType: SerializeType.JSON });
-        latencies.push(performance.now() - started);
-      } catch {
-        errors++;
-      }
-      await sleep(intervalMs);
-    }
-  })();
+export interface Latency {
+  p99: number;
+  max: number;
+  count: number;
+  errors: number;
+}
+
+/**
+ * A well-behaved client calling Echo in a loop, in its own process, while an attack runs; `stop()` returns its
+ * latencies (ms).
+ */
+export async function goodClient(endpoint: string, intervalMs = 5): Promise<{ stop(): Promise<Latency> }> {
+  const script = join(distDir, 'test', 'hostile', 'good-client-process.js');
+  const child = spawn(process.execPath, [script, endpoint, String(intervalMs)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const lines = createInterface({ input: child.stdout! });
+  const next = (prefix: string): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`good client: no "${prefix}" line; stderr: ${stderr}`)), 30_000);
+      const onLine = (line: string): void => {
+        if (!line.startsWith(prefix)) return;
+        clearTimeout(timer);
+        lines.off('line', onLine);
+        resolve(line);
+      };
+      lines.on('line', onLine);
+    });
+  await next('ready');
   return {
     async stop() {
-      running = false;
-      await loop;
-      await client.close();
-      const sorted = [...latencies].sort((a, b) => a - b);
-      const p99 = sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]! : Infinity;
-      return { p99, max: sorted.at(-1) ?? Infinity, count: sorted.length, errors };
+      const answer = next('latency ');
+      child.stdin!.write('stop\n');
+      const line = await answer;
+      lines.close();
+      return JSON.parse(line.slice('latency '.length)) as Latency;
     },
   };
 }

@@ -27,7 +27,7 @@ describe('hostile: a JSON-RPC batch of 100,000 entries', () => {
     console.log(`JSON-RPC batch of 100,000 (${(JSON.stringify(batch).length / MiB).toFixed(1)} MiB): server RSS +${((stats.rss - baseline.rss) / MiB).toFixed(1)} MB, event loop max ${stats.loopMaxMs.toFixed(1)} ms`);
     assert.equal(error?.code, -32600);
     assert.match(error!.message, /limit exceeded: maxBatchLength/);
-    assert.ok(stats.loopMaxMs < 250, `event loop blocked ${stats.loopMaxMs.toFixed(1)} ms`);
+    assert.ok(stats.loopMaxMs < 500, `event loop blocked ${stats.loopMaxMs.toFixed(1)} ms`);
     // A batch at the limit still runs.
     const small = await jsonRpc(`http://${host}:${port}/`, batch.slice(0, 1000));
     assert.equal((small.json as unknown[]).length, 1000);
