@@ -25,7 +25,8 @@ export interface Limits {
   maxBatchLength: number;
   /** Largest payload after decompression. Default 64 MiB. */
   maxInflatedLength: number;
-  /** Largest inflated/compressed ratio, checked once the inflated size passes 1 MiB. Default 200. */
+  /** Largest inflated/compressed ratio, checked as the payload inflates once past 1 MiB of output (a bomb stops
+   *  there, not at maxInflatedLength). Default 200. */
   maxInflateRatio: number;
   /** A frame whose first byte arrived must be complete within this; else the connection closes. Default 30 s. */
   frameTimeoutMs: number;

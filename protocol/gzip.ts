@@ -43,7 +43,9 @@ registerCompressor(CompressType.Gzip, {
         total += chunk.length;
         if (total > limits.maxLength) return fail(tooLarge(limits.maxLength));
         try {
-          checkRatio(total, payload.length, limits.maxRatio);
+          // Against the input consumed so far, not the whole payload: a bomb is caught after its first MiB of output
+          // instead of after maxLength.
+          checkRatio(total, Math.max(1, inflater.bytesWritten), limits.maxRatio);
         } catch (error) {
           return fail(error as Error);
         }
