@@ -45,7 +45,7 @@ export {
   type SelectFunction,
 } from './client/selectors/index.js';
 export { jumpHash, jumpConsistentHash, fnv1a64, rpcxHashKey } from './client/selectors/jump-hash.js';
-export { createDiscovery, createRegistrar, EtcdDiscovery, EtcdRegistrar, RedisDiscovery, RedisRegistrar, RegistryError, type Registrar } from './registry/index.js';
+export { createDiscovery, createRegistrar, EtcdDiscovery, EtcdRegistrar, RedisDiscovery, RedisRegistrar, type Registrar } from './registry/index.js';
 export { type ConnectionInfo, type ServerPlugin, PluginContainer } from './server/plugins.js';
 export { type AuthFunction, type DispatchTarget } from './server/dispatcher.js';
 export { RateLimitPlugin, TokenBucket, type RateLimitOptions } from './server/rate-limit.js';

@@ -8,7 +8,7 @@
  *   await client.close();
  */
 import { decodeWith, encodeWith, getCodec } from '../codec/codec.js';
-import { AbortedError, ClosedError, CodecError, ConnectionClosedError, ProtocolError, remoteError, RpcError, TimeoutError, UnavailableError } from '../errors.js';
+import { AbortedError, asError, ClosedError, CodecError, ConnectionClosedError, ProtocolError, remoteError, RpcError, TimeoutError, UnavailableError } from '../errors.js';
 import { stderrLogger, type Logger } from '../logger.js';
 import type { Limits } from '../limits.js';
 import {
@@ -318,7 +318,7 @@ export class Client {
     try {
       for (const hook of hooks) hook.preCall?.(call);
     } catch (error) {
-      const failure = error instanceof Error ? error : new Error(String(error));
+      const failure = asError(error);
       after(undefined, failure);
       return Promise.reject(failure);
     }

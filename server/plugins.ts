@@ -11,6 +11,7 @@
  * server without async hooks pays nothing for the option. The container keeps one array per hook, so a hook nobody
  * registered costs the server a single `length` check.
  */
+import { asError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Message } from '../protocol/message.js';
 import type { Conn } from '../transport/transport.js';
@@ -158,7 +159,7 @@ export class PluginContainer {
   /** Returns (or resolves to) the possibly replaced reply and error; a hook that throws sets the error. */
   runPostCall(ctx: CallContext, args: unknown, reply: unknown, error: Error | undefined): MaybePromise<{ reply: unknown; error: Error | undefined }> {
     return inSequence(this.postCall, { reply, error }, (p, state) => {
-      const fail = (thrown: unknown): { reply: unknown; error: Error } => ({ reply: state.reply, error: thrown instanceof Error ? thrown : new Error(String(thrown)) });
+      const fail = (thrown: unknown): { reply: unknown; error: Error } => ({ reply: state.reply, error: asError(thrown) });
       let result: unknown;
       try {
         result = (p.postCall as Hook<'postCall'>).call(p, ctx, args, state.reply, state.error);

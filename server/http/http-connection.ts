@@ -4,6 +4,7 @@
  */
 import type http from 'node:http';
 import type { Socket } from 'node:net';
+import { UnsupportedError } from '../../errors.js';
 import type { Limits } from '../../limits.js';
 import type { Logger } from '../../logger.js';
 import type { Message } from '../../protocol/message.js';
@@ -198,7 +199,7 @@ class HttpCallTarget implements DispatchTarget {
   }
 
   push(): void {
-    throw new Error('rpcx: server push is not available to HTTP callers');
+    throw new UnsupportedError('rpcx: server push is not available to HTTP callers');
   }
   track(ctx: CallContext): void {
     this.#connection.track(ctx);

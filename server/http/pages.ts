@@ -13,6 +13,7 @@
  * `?token=` in its address and sends it in the header of its own requests.
  */
 import type http from 'node:http';
+import { PAGE_PATHS } from './constants.js';
 import { DASHBOARD_HTML } from './dashboard.js';
 import { send, sendJson } from './helpers.js';
 import type { ServerMetrics } from '../observability/metrics.js';
@@ -20,7 +21,7 @@ import type { ConnectionInfo } from '../plugins.js';
 import type { ServiceRegistry } from '../service-registry.js';
 import { LATENCY_BOUNDS_MS, type MethodStatsJSON, type Rpcz, type RpczEntry } from '../observability/stats.js';
 
-export const PAGE_PATHS: readonly string[] = ['/status', '/connections', '/metrics', '/rpcz', '/health', '/dashboard'];
+export { PAGE_PATHS };
 
 export function isPagePath(path: string): boolean {
   return PAGE_PATHS.includes(path);
@@ -142,12 +143,10 @@ export async function servePage(host: PagesHost, path: string, req: http.Incomin
   if (!pageEnabled(host.pages, path)) return send(res, 404, { 'Content-Type': 'text/plain; charset=utf-8' }, '404 page not found\n');
   if (host.authorize && path !== '/health') {
     const token = req.headers.authorization ?? (path === '/dashboard' ? (query.get('token') ?? undefined) : undefined);
-    let allowed = false;
-    try {
-      allowed = await host.authorize(token, path.slice(1));
-    } catch {
-      allowed = false;
-    }
+    // A throwing or rejecting auth function refuses, as it does for calls.
+    const allowed = await Promise.resolve()
+      .then(() => host.authorize!(token, path.slice(1)))
+      .catch(() => false);
     if (!allowed) return send(res, 401, { 'Content-Type': 'text/plain; charset=utf-8', 'WWW-Authenticate': 'Bearer' }, '401 unauthorized: send the token in Authorization\n');
   }
   switch (path) {

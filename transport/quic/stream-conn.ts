@@ -5,6 +5,7 @@
  * cannot take yet (flow control) stays here until the peer grants more credit. Reads are pulled from quiche by the
  * connection's flush and delivered to the single data listener.
  */
+import { QuicError } from '../../errors.js';
 import { ConnBase } from '../conn-base.js';
 import type { NativeConnection } from './native.js';
 
@@ -128,7 +129,7 @@ export class QuicStreamConn extends ConnBase {
         const message = (error as Error).message;
         // The peer has not opened the stream yet (server side): nothing to read.
         if (message.startsWith('InvalidStreamState')) return;
-        this.#owner.destroyConnection(new Error(`rpcx: quic stream failed: ${message}`));
+        this.#owner.destroyConnection(new QuicError(`rpcx: quic stream failed: ${message}`, { cause: error }));
         return;
       }
       if (result === null) return;
@@ -186,7 +187,7 @@ export class QuicStreamConn extends ConnBase {
         this.#owner.finQueued();
       }
     } catch (error) {
-      this.#owner.destroyConnection(new Error(`rpcx: quic stream write failed: ${(error as Error).message}`));
+      this.#owner.destroyConnection(new QuicError(`rpcx: quic stream write failed: ${(error as Error).message}`, { cause: error }));
     }
   }
 
