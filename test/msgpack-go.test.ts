@@ -6,16 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { getCodec } from '../codec/index.js';
 import { SerializeType } from '../protocol/constants.js';
+import { buildGoProgram, type GoProgram } from './helpers/go-build.js';
 
 const run = promisify(execFile);
-const GOPATH = '/usr/share/gocode';
 
 const PEER = `package main
 
@@ -71,25 +68,14 @@ func main() {
 `;
 
 describe('msgpack interop with Go (vmihailenco/msgpack v5, as rpcx uses it)', () => {
-  let dir: string;
+  let build: GoProgram;
   let peer: string;
 
   before(async () => {
-    if (!existsSync(join(GOPATH, 'src/github.com/vmihailenco/msgpack/v5'))) {
-      throw new Error('Go msgpack sources missing: apt-get install -y golang-go golang-github-vmihailenco-msgpack.v5-dev (.ci/run does this)');
-    }
-    dir = mkdtempSync(join(tmpdir(), 'rpcx-msgpack-go-'));
-    writeFileSync(join(dir, 'main.go'), PEER);
-    peer = join(dir, 'peer');
-    await run('go', ['build', '-o', peer, 'main.go'], {
-      cwd: dir,
-      env: { ...process.env, GO111MODULE: 'off', GOPATH, GOFLAGS: '', GOCACHE: join(tmpdir(), 'rpcx-go-cache') },
-      timeout: 300_000,
-    });
+    build = await buildGoProgram('msgpackpeer', PEER, { 'github.com/vmihailenco/msgpack/v5': 'golang-github-vmihailenco-msgpack.v5-dev' });
+    peer = build.path;
   });
-  after(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => build?.cleanup());
 
   const msgpack = getCodec(SerializeType.MsgPack);
 
