@@ -1,6 +1,6 @@
 /**
  * CLI flags → listen and dial options per network: `--tls-cert/--tls-key` (server TLS on tcp, reuseport and http;
- * required for wss and quic), `--tls-ca`, `--insecure` and client `--tls-cert/--tls-key` (client side), `--kcp-key`
+ * required for wss, quic and wt), `--tls-ca`, `--insecure` and client `--tls-cert/--tls-key` (client side), `--kcp-key`
  * (KCP packet encryption with rpcx's key derivation; without it no encryption).
  */
 import { readFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ export const networkFlags = {
   'kcp-key': { type: 'string' },
 } as const;
 
-const TLS_NETWORKS = new Set(['tcp', 'reuseport', 'http', 'wss', 'quic']);
+const TLS_NETWORKS = new Set(['tcp', 'reuseport', 'http', 'wss', 'quic', 'wt']);
 
 function read(file: unknown): string | undefined {
   return typeof file === 'string' ? readFileSync(file, 'utf8') : undefined;
@@ -41,7 +41,7 @@ export function listenOptionsFor(endpoint: string, values: Record<string, unknow
 export function clientOptionsFor(endpoint: string, values: Record<string, unknown>): ClientOptions {
   const { network } = parseEndpoint(endpoint);
   const options: ClientOptions = {};
-  const wantsTls = values['tls-ca'] !== undefined || values.insecure === true || network === 'wss' || network === 'quic';
+  const wantsTls = values['tls-ca'] !== undefined || values.insecure === true || network === 'wss' || network === 'quic' || network === 'wt';
   if (wantsTls && TLS_NETWORKS.has(network)) {
     const tls: TlsOptions = {};
     const ca = read(values['tls-ca']);

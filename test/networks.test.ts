@@ -67,6 +67,11 @@ const networks: NetworkCase[] = [
     listen: (c) => ({ endpoint: 'wss@127.0.0.1:0', options: { tls: { cert: c.certPem, key: c.keyPem } } }),
     client: (c) => ({ tls: { ca: c.caPem } }),
   },
+  {
+    name: 'wt',
+    listen: (c) => ({ endpoint: 'wt@127.0.0.1:0', options: { tls: { cert: c.certPem, key: c.keyPem } } }),
+    client: (c) => ({ tls: { ca: c.caPem } }),
+  },
 ];
 
 for (const network of networks) {

@@ -4,6 +4,7 @@
  * messages; message boundaries carry no meaning (a message may hold several frames, or part of one).
  */
 import { ConnectionClosedError, DialError } from '../errors.js';
+import { ConnEvents } from './conn-events.js';
 import type { Conn } from './transport.js';
 
 /** The subset of the WebSocket API this adapter uses. */
@@ -29,12 +30,7 @@ export class WebSocketConn implements Conn {
   readonly remoteAddress: string;
   readonly localAddress: string;
   readonly #socket: WebSocketLike;
-  #closed = false;
-  #closeListener: ((error?: Error) => void) | undefined;
-  #closeError: Error | undefined;
-  #dataListener: ((chunk: Uint8Array) => void) | undefined;
-  /** Messages that arrived before onData was set. */
-  #early: Uint8Array[] = [];
+  readonly #events = new ConnEvents();
 
   constructor(network: string, socket: WebSocketLike, remoteAddress: string, localAddress = '') {
     this.network = network;
@@ -43,24 +39,17 @@ export class WebSocketConn implements Conn {
     this.#socket = socket;
     socket.addEventListener('message', (event) => {
       const chunk = toBytes(event.data);
-      if (!chunk) return;
-      if (this.#dataListener) this.#dataListener(chunk);
-      else this.#early.push(chunk);
+      if (chunk) this.#events.deliver(chunk);
     });
     socket.addEventListener('error', (event) => {
       const message = (event as { message?: string }).message ?? 'websocket error';
-      this.#closeError ??= new ConnectionClosedError(`rpcx: ${message}`);
+      this.#events.recordError(new ConnectionClosedError(`rpcx: ${message}`));
     });
-    socket.addEventListener('close', () => {
-      this.#closed = true;
-      const listener = this.#closeListener;
-      this.#closeListener = undefined;
-      listener?.(this.#closeError);
-    });
+    socket.addEventListener('close', () => this.#events.close());
   }
 
   get closed(): boolean {
-    return this.#closed || this.#socket.readyState > OPEN;
+    return this.#events.closed || this.#socket.readyState > OPEN;
   }
 
   write(data: Uint8Array): boolean {
@@ -70,15 +59,11 @@ export class WebSocketConn implements Conn {
   }
 
   onData(listener: (chunk: Uint8Array) => void): void {
-    this.#dataListener = listener;
-    const early = this.#early;
-    this.#early = [];
-    for (const chunk of early) listener(chunk);
+    this.#events.onData(listener);
   }
 
   onClose(listener: (error?: Error) => void): void {
-    if (this.#closed) queueMicrotask(() => listener(this.#closeError));
-    else this.#closeListener = listener;
+    this.#events.onClose(listener);
   }
 
   onDrain(_listener: () => void): void {
@@ -90,7 +75,7 @@ export class WebSocketConn implements Conn {
   }
 
   destroy(error?: Error): void {
-    if (error) this.#closeError ??= error;
+    if (error) this.#events.recordError(error);
     this.#socket.close(1000, error ? 'error' : 'closed');
   }
 }

@@ -1,0 +1,210 @@
+/**
+ * A `Conn` over one bidirectional WebTransport stream, written against the standard WebTransport and WHATWG streams
+ * APIs only (no Node APIs), so the same code serves browsers (native WebTransport or the
+ * @fails-components/webtransport ponyfill) and Node (that package's client and server sessions).
+ *
+ * Why one stream per connection (not one per call): rpcx is a multiplexed, ordered byte stream with its own sequence
+ * numbers, server pushes and heartbeats, exactly what every other network carries; putting it on one stream keeps the
+ * frame codec, the connection's call tracking and server push unchanged and makes a `wt` connection behave like a
+ * `tcp` one (a Go rpcx `quic` connection does the same with its one QUIC stream). A stream per call would save
+ * head-of-line blocking only on HTTP/3, cost a stream open (and, over the HTTP/2 and WebSocket mappings, a capsule
+ * round of flow-control bookkeeping) per call, and give pushes no natural place.
+ */
+import { ConnectionClosedError, DialError } from '../errors.js';
+import { ConnEvents } from './conn-events.js';
+import type { Conn } from './transport.js';
+
+/** The parts of a WebTransport bidirectional stream this adapter uses. */
+export interface WebTransportStreamLike {
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+}
+
+/** The parts of a WebTransport session (client `WebTransport` or a server-side session) this adapter uses. */
+export interface WebTransportSessionLike {
+  readonly ready: Promise<unknown>;
+  readonly closed: Promise<unknown>;
+  readonly incomingBidirectionalStreams: ReadableStream<WebTransportStreamLike>;
+  createBidirectionalStream(): Promise<WebTransportStreamLike>;
+  close(info?: { closeCode?: number; reason?: string }): void;
+}
+
+export type WebTransportConstructor = new (url: string, options?: Record<string, unknown>) => WebTransportSessionLike;
+
+/** write() reports back-pressure past this many bytes queued in the stream. */
+const HIGH_WATER = 4 * 1024 * 1024;
+/** After end(), how long to wait for the peer to finish its side before closing the session anyway. */
+const END_LINGER_MS = 2000;
+
+export class WebTransportConn implements Conn {
+  readonly network: string;
+  readonly remoteAddress: string;
+  readonly localAddress: string;
+  readonly #session: WebTransportSessionLike;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #events = new ConnEvents();
+  #drainListener: (() => void) | undefined;
+  #waitingForDrain = false;
+  #queuedBytes = 0;
+
+  constructor(network: string, session: WebTransportSessionLike, stream: WebTransportStreamLike, remoteAddress: string, localAddress = '') {
+    this.network = network;
+    this.remoteAddress = remoteAddress;
+    this.localAddress = localAddress;
+    this.#session = session;
+    this.#reader = stream.readable.getReader();
+    this.#writer = stream.writable.getWriter();
+    void this.#pump();
+    session.closed.then(
+      () => this.#finish(),
+      (error: unknown) => this.#finish(new ConnectionClosedError(`rpcx: webtransport session closed: ${messageOf(error)}`)),
+    );
+  }
+
+  get closed(): boolean {
+    return this.#events.closed;
+  }
+
+  write(data: Uint8Array): boolean {
+    if (this.closed) return true;
+    this.#queuedBytes += data.byteLength;
+    this.#writer.write(data).then(
+      () => {
+        this.#queuedBytes -= data.byteLength;
+        if (this.#waitingForDrain && this.#queuedBytes < HIGH_WATER) {
+          this.#waitingForDrain = false;
+          this.#drainListener?.();
+        }
+      },
+      (error: unknown) => this.#fail(error),
+    );
+    if (this.#queuedBytes < HIGH_WATER) return true;
+    this.#waitingForDrain = true;
+    return false;
+  }
+
+  onData(listener: (chunk: Uint8Array) => void): void {
+    this.#events.onData(listener);
+  }
+
+  onClose(listener: (error?: Error) => void): void {
+    this.#events.onClose(listener);
+  }
+
+  onDrain(listener: () => void): void {
+    this.#drainListener = listener;
+  }
+
+  /** Finishes our side of the stream (FIN after what was written); the session closes once the peer finished too. */
+  end(): void {
+    if (this.closed) return;
+    this.#writer.close().catch(() => {
+      // The stream or session is already gone; #pump reports the close.
+    });
+    const linger = setTimeout(() => this.#closeSession(), END_LINGER_MS);
+    this.#session.closed.then(
+      () => clearTimeout(linger),
+      () => clearTimeout(linger),
+    );
+  }
+
+  destroy(error?: Error): void {
+    this.#closeSession(error ? 1 : 0, error ? error.message.slice(0, 100) : 'closed');
+    this.#finish(error);
+  }
+
+  async #pump(): Promise<void> {
+    try {
+      for (;;) {
+        const { value, done } = await this.#reader.read();
+        if (done) break;
+        if (value.byteLength > 0) this.#events.deliver(value);
+      }
+      // The peer finished its side: the rpcx connection is over; close the session (one stream per session).
+      this.#closeSession();
+      this.#finish();
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  #fail(error: unknown): void {
+    if (this.closed) return;
+    this.#closeSession(1, 'stream failed');
+    this.#finish(new ConnectionClosedError(`rpcx: webtransport stream failed: ${messageOf(error)}`));
+  }
+
+  #closeSession(closeCode = 0, reason = 'closed'): void {
+    try {
+      this.#session.close({ closeCode, reason });
+    } catch {
+      // Already closed.
+    }
+  }
+
+  #finish(error?: Error): void {
+    if (!this.closed) this.#reader.cancel().catch(() => {});
+    this.#events.close(error);
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** `host:port` or `host:port/path` → the session URL (default path `/_rpcx_`, as for ws). */
+export function webTransportUrl(address: string): string {
+  const slash = address.indexOf('/');
+  const hostPort = slash < 0 ? address : address.slice(0, slash);
+  const path = slash < 0 ? '/_rpcx_' : address.slice(slash);
+  return `https://${hostPort}${path}`;
+}
+
+/**
+ * Opens a session with `open()`, waits until it is ready (at most `timeoutMs`, or until `signal` aborts) and opens the
+ * one bidirectional stream the rpcx connection runs on. Browser-safe.
+ */
+export async function dialWebTransport(
+  network: string,
+  address: string,
+  open: () => WebTransportSessionLike,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<WebTransportConn> {
+  const url = webTransportUrl(address);
+  if (signal?.aborted) throw new DialError(`rpcx: dial ${url} aborted`, signal.reason);
+  let session: WebTransportSessionLike;
+  try {
+    session = open();
+  } catch (error) {
+    throw new DialError(`rpcx: dial ${url} failed: ${messageOf(error)}`, error);
+  }
+  // A session that fails before anyone awaits `closed` must not surface as an unhandled rejection.
+  session.closed.catch(() => {});
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  const stopped = new Promise<never>((_, reject) => {
+    if (timeoutMs > 0) timer = setTimeout(() => reject(new DialError(`rpcx: dial ${url} timed out after ${timeoutMs} ms`)), timeoutMs);
+    onAbort = () => reject(new DialError(`rpcx: dial ${url} aborted`, signal?.reason));
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    const stream = await Promise.race([
+      session.ready.then(() => session.createBidirectionalStream()),
+      stopped,
+    ]);
+    return new WebTransportConn(network, session, stream, address);
+  } catch (error) {
+    try {
+      session.close({ closeCode: 0, reason: 'dial failed' });
+    } catch {
+      // Never opened.
+    }
+    if (error instanceof DialError) throw error;
+    throw new DialError(`rpcx: dial ${url} failed: ${messageOf(error)}`, error);
+  } finally {
+    if (timer) clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  }
+}
