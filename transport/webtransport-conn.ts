@@ -31,6 +31,19 @@ export interface WebTransportSessionLike {
 
 export type WebTransportConstructor = new (url: string, options?: Record<string, unknown>) => WebTransportSessionLike;
 
+/**
+ * Flow-control windows both sides of a session use. @fails-components/webtransport advertises its *initial* session
+ * window in SETTINGS but tracks its receive window from the *limit*, so it sends no MAX_DATA until the peer has used
+ * the limit: with its 16 KiB default, the first 16 KiB of a session is all that ever flows. Advertising the limit
+ * itself keeps both views equal.
+ */
+export const WEBTRANSPORT_WINDOWS = {
+  initialSessionFlowControlWindow: 16 * 1024 * 1024,
+  sessionFlowControlWindowSizeLimit: 16 * 1024 * 1024,
+  initialStreamFlowControlWindow: 1024 * 1024,
+  streamFlowControlWindowSizeLimit: 8 * 1024 * 1024,
+} as const;
+
 /** write() reports back-pressure past this many bytes queued in the stream. */
 const HIGH_WATER = 4 * 1024 * 1024;
 /** After end(), how long to wait for the peer to finish its side before closing the session anyway. */

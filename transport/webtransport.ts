@@ -26,6 +26,7 @@ import { joinHostPort, splitHostPort } from './registry.js';
 import type { Conn, DialOptions, Listener, ListenOptions, TlsOptions, Transport } from './transport.js';
 import {
   dialWebTransport,
+  WEBTRANSPORT_WINDOWS,
   WebTransportConn,
   type WebTransportConstructor,
   type WebTransportSessionLike,
@@ -34,21 +35,6 @@ import {
 
 export const WEBTRANSPORT_PACKAGE = '@fails-components/webtransport';
 export const WEBTRANSPORT_HTTP3_PACKAGE = '@fails-components/webtransport-transport-http3-quiche';
-
-/**
- * Flow-control windows. The package advertises its *initial* session window in SETTINGS but tracks the receive
- * window from the *limit*, so it sends no MAX_DATA until the peer has used the limit: with the 16 KiB default the
- * first 16 KiB of a session is all that ever flows. Advertising the limit itself keeps both views equal.
- */
-const SESSION_WINDOW = 16 * 1024 * 1024;
-const STREAM_WINDOW = 1024 * 1024;
-const STREAM_WINDOW_LIMIT = 8 * 1024 * 1024;
-const windows = {
-  initialSessionFlowControlWindow: SESSION_WINDOW,
-  sessionFlowControlWindowSizeLimit: SESSION_WINDOW,
-  initialStreamFlowControlWindow: STREAM_WINDOW,
-  streamFlowControlWindowSizeLimit: STREAM_WINDOW_LIMIT,
-};
 
 interface ServerSession extends WebTransportSessionLike {
   readonly peerAddress?: string;
@@ -144,7 +130,7 @@ async function listenWebTransport(network: string, address: string, options: Lis
   const { pkg, http3 } = await loadWebTransport();
   const withHttp3 = options.wtHttp3 === undefined ? http3 : options.wtHttp3 === true;
   if (withHttp3 && !http3) throw new ConfigError(`rpcx: wtHttp3 needs the optional package ${WEBTRANSPORT_HTTP3_PACKAGE}`);
-  const init = { host, port, cert, privKey, secret: randomBytes(32).toString('hex'), ...windows };
+  const init = { host, port, cert, privKey, secret: randomBytes(32).toString('hex'), ...WEBTRANSPORT_WINDOWS };
   const server = withHttp3 ? new pkg.HttpServer({ ...init, reliability: 'both' }) : new pkg.Http2Server(init);
   server.startServer();
   await server.ready;
@@ -203,7 +189,7 @@ async function dialWebTransportNode(network: string, address: string, options: D
   const { pkg, http3 } = await loadWebTransport();
   const hashes = options.wtCertificateHashes;
   const ca = clientTrust(options.tls);
-  const args: Record<string, unknown> = { ...windows, forceReliable: !http3 };
+  const args: Record<string, unknown> = { ...WEBTRANSPORT_WINDOWS, forceReliable: !http3 };
   if (hashes !== undefined) {
     if (!Array.isArray(hashes)) throw new ConfigError('rpcx: wtCertificateHashes must be an array of { algorithm, value }');
     args.serverCertificateHashes = hashes;
