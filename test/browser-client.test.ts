@@ -13,34 +13,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CallContext, method, Server, service } from '../index.js';
+import { Server } from '../index.js';
 import { silentLogger } from '../logger.js';
-import { Arith } from '../examples/services/index.js';
+import { Arith, Feed } from '../examples/services/index.js';
 import { bundleBrowserEntry } from './helpers/browser-bundle.js';
 import { launchChromium, type Chromium } from './helpers/chromium.js';
 import { repoRoot } from './helpers/paths.js';
 import { createTestCerts, type TestCerts } from './helpers/tls-certs.js';
-
-@service('Ticker')
-class Ticker {
-  @method()
-  async subscribe(args: { Count: number }, ctx: CallContext): Promise<number> {
-    for (let i = 0; i < args.Count; i++) ctx.connection.push('Ticker', 'Tick', { N: i });
-    return args.Count;
-  }
-
-  @method()
-  async sleep(args: { Ms: number }, ctx: CallContext): Promise<string> {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, args.Ms);
-      ctx.signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-    return 'slept';
-  }
-}
 
 interface ScenarioResult {
   mul?: number;
@@ -88,7 +67,7 @@ describe('browser entry in Chromium: ws and WebTransport', () => {
     certs = createTestCerts();
     server = new Server({ logger: silentLogger });
     server.register(Arith);
-    server.register(Ticker);
+    server.register(Feed);
     wsEndpoint = `ws@${(await server.serve('ws@127.0.0.1:0')).address}`;
     wtEndpoint = `wt@${(await server.serve('wt@127.0.0.1:0', { tls: { cert: certs.certPem, key: certs.keyPem } })).address}`;
     pages = await startPageServer({
@@ -128,7 +107,7 @@ describe('browser entry in Chromium: ws and WebTransport', () => {
     assert.equal(result.mul, 42);
     assert.equal(result.manyOk, true);
     assert.equal(result.subscribed, 3);
-    assert.deepEqual(result.pushes, ['Ticker.Tick:0', 'Ticker.Tick:1', 'Ticker.Tick:2']);
+    assert.deepEqual(result.pushes, ['Feed.Item:0', 'Feed.Item:1', 'Feed.Item:2']);
     assert.equal(result.cancelled, 'AbortedError:ERR_RPCX_ABORTED');
     assert.ok(result.cancelMs! < 5000, `${name}: the call was cancelled after ${result.cancelMs} ms, not when the signal fired`);
     assert.equal(result.after, 42, `${name}: the connection still works after a cancelled call`);
