@@ -11,6 +11,7 @@
  * round of flow-control bookkeeping) per call, and give pushes no natural place.
  */
 import { ConnectionClosedError, DialError } from '../errors.js';
+import { RPCX_PATH } from '../protocol/constants.js';
 import { ConnEvents } from './conn-events.js';
 import type { Conn } from './transport.js';
 
@@ -170,7 +171,7 @@ function messageOf(error: unknown): string {
 export function webTransportUrl(address: string): string {
   const slash = address.indexOf('/');
   const hostPort = slash < 0 ? address : address.slice(0, slash);
-  const path = slash < 0 ? '/_rpcx_' : address.slice(slash);
+  const path = slash < 0 ? RPCX_PATH : address.slice(slash);
   return `https://${hostPort}${path}`;
 }
 

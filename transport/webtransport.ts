@@ -22,11 +22,13 @@
 import { randomBytes } from 'node:crypto';
 import tls from 'node:tls';
 import { ConfigError } from '../errors.js';
-import { joinHostPort, splitHostPort } from './registry.js';
+import { RPCX_PATH } from '../protocol/constants.js';
+import { joinHostPort, splitHostPort } from './networks.js';
 import type { Conn, DialOptions, Listener, ListenOptions, TlsOptions, Transport } from './transport.js';
 import {
   dialWebTransport,
   WEBTRANSPORT_WINDOWS,
+  webTransportUrl,
   WebTransportConn,
   type WebTransportConstructor,
   type WebTransportSessionLike,
@@ -117,7 +119,7 @@ function pem(value: unknown, what: string): string {
 
 function splitPath(address: string): { hostPort: string; path: string } {
   const slash = address.indexOf('/');
-  return slash < 0 ? { hostPort: address, path: '/_rpcx_' } : { hostPort: address.slice(0, slash), path: address.slice(slash) };
+  return slash < 0 ? { hostPort: address, path: RPCX_PATH } : { hostPort: address.slice(0, slash), path: address.slice(slash) };
 }
 
 async function listenWebTransport(network: string, address: string, options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
@@ -141,7 +143,7 @@ async function listenWebTransport(network: string, address: string, options: Lis
   let closing: Promise<void> | undefined;
   return {
     network,
-    address: path === '/_rpcx_' ? boundAddress : boundAddress + path,
+    address: path === RPCX_PATH ? boundAddress : boundAddress + path,
     close() {
       closing ??= (async () => {
         server.stopServer();
@@ -194,12 +196,7 @@ async function dialWebTransportNode(network: string, address: string, options: D
     if (!Array.isArray(hashes)) throw new ConfigError('rpcx: wtCertificateHashes must be an array of { algorithm, value }');
     args.serverCertificateHashes = hashes;
   }
-  return dialWebTransport(network, address, () => withExtraTrust(ca, () => new pkg.WebTransport(urlOf(address), args)), options.connectTimeoutMs ?? 10_000, options.signal);
-}
-
-function urlOf(address: string): string {
-  const { hostPort, path } = splitPath(address);
-  return `https://${hostPort}${path}`;
+  return dialWebTransport(network, address, () => withExtraTrust(ca, () => new pkg.WebTransport(webTransportUrl(address), args)), options.connectTimeoutMs ?? 10_000, options.signal);
 }
 
 function clientTrust(options: TlsOptions | undefined): string[] {
