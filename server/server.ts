@@ -21,6 +21,7 @@ import type { Socket } from 'node:net';
 import type { SocketConn } from '../transport/socket-conn.js';
 import type { Conn } from '../transport/transport.js';
 import { Dispatcher, type AuthFunction } from './dispatcher.js';
+import { CorsPolicy, type CorsOptions } from './http/cors.js';
 import type { HttpConnection } from './http/http-connection.js';
 import type { PagesHost } from './http/pages.js';
 import type { HttpFrontend } from './http/router.js';
@@ -61,6 +62,11 @@ export interface ServerOptions {
   jsonRPC?: boolean;
   /** Serve /status, /connections, /metrics, /rpcz, /health and /dashboard on sniffed ports (default true). */
   pages?: boolean;
+  /**
+   * Let pages from other origins call the HTTP gateway and JSON-RPC with `fetch` (rpcx's SetCORS); off by default.
+   * `allowAllCors()` allows everything, as rpcx's AllowAllCORSOptions. See server/http/cors.ts.
+   */
+  cors?: CorsOptions;
   /** Record recent calls for /rpcz (default off); `true` keeps the last 1024. */
   rpcz?: boolean | { capacity?: number };
   /** Checks the `__AUTH` token (HTTP: `Authorization`) of every call; see AuthFunction. */
@@ -105,6 +111,7 @@ export class Server {
   readonly #connections = new Set<ServerConnection>();
   readonly #httpConnections = new Set<HttpConnection>();
   #frontend: HttpFrontend | undefined;
+  #cors: CorsPolicy | undefined;
   #metrics: ServerMetrics | undefined;
   #draining = false;
   #closing: Promise<void> | undefined;
@@ -124,6 +131,7 @@ export class Server {
       jsonRPC: options.jsonRPC ?? true,
       pages: options.pages ?? true,
     };
+    if (options.cors) this.setCORS(options.cors);
     this.plugins = new PluginContainer(this.logger);
     if (options.rateLimit) this.plugins.add(new RateLimitPlugin(options.rateLimit));
     for (const plugin of options.plugins ?? []) this.plugins.add(plugin);
@@ -160,6 +168,14 @@ export class Server {
   }
 
   /** Registers a service class (resolved through tsyringe) or instance. `metadata` is an rpcx query string. */
+  /**
+   * Sets (or, with undefined, removes) cross-origin access to the HTTP gateway and JSON-RPC, as rpcx's SetCORS;
+   * takes effect for the next request.
+   */
+  setCORS(options: CorsOptions | undefined): void {
+    this.#cors = options ? new CorsPolicy(options) : undefined;
+  }
+
   register(target: ServiceClass | object, options?: RegisterOptions | string): ServiceEntry {
     const entry = this.registry.register(target, typeof options === 'string' ? { metadata: options } : options);
     // Services added after serve() are advertised on every listener too.
@@ -278,6 +294,7 @@ export class Server {
     if (this.#frontend) return;
     const [{ HttpFrontend }, { servePage }] = await Promise.all([import('./http/router.js'), import('./http/pages.js')]);
     const options = this.#options;
+    const server = this;
     this.#frontend ??= new HttpFrontend({
       dispatcher: this.#dispatcher,
       plugins: this.plugins,
@@ -286,6 +303,9 @@ export class Server {
       gateway: options.httpGateway,
       jsonRpc: options.jsonRPC,
       pages: options.pages,
+      get cors() {
+        return server.#cors;
+      },
       servePage: (path: string, req: http.IncomingMessage, res: http.ServerResponse) => servePage(this.#pagesHost(), path, req, res),
       connectionClosed: (connection: HttpConnection, error?: Error) => {
         this.#httpConnections.delete(connection);

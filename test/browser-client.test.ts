@@ -9,8 +9,6 @@
 import assert from 'node:assert/strict';
 import { createHash, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Server } from '../index.js';
@@ -18,6 +16,7 @@ import { silentLogger } from '../logger.js';
 import { Arith, Feed } from '../examples/services/index.js';
 import { bundleBrowserEntry } from './helpers/browser-bundle.js';
 import { launchChromium, type Chromium } from './helpers/chromium.js';
+import { startPageServer, type PageServer } from './helpers/page-server.js';
 import { repoRoot } from './helpers/paths.js';
 import { createTestCerts, type TestCerts } from './helpers/tls-certs.js';
 
@@ -38,29 +37,12 @@ function spkiHash(certPem: string): string {
   return createHash('sha256').update(spki).digest('base64');
 }
 
-/** A plain HTTP server for the page and the bundle, on its own loopback port. */
-async function startPageServer(files: Record<string, { type: string; body: string }>): Promise<{ origin: string; close(): Promise<void> }> {
-  const server = http.createServer((req, res) => {
-    const file = files[new URL(req.url ?? '/', 'http://x').pathname];
-    if (!file) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'Content-Type': file.type, 'Cache-Control': 'no-store' }).end(file.body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
-
 describe('browser entry in Chromium: ws and WebTransport', () => {
   let certs: TestCerts;
   let server: Server;
   let wsEndpoint: string;
   let wtEndpoint: string;
-  let pages: Awaited<ReturnType<typeof startPageServer>>;
+  let pages: PageServer;
   let chromium: Chromium;
 
   before(async () => {

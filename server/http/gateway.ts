@@ -20,23 +20,10 @@ import { hasCodec } from '../../codec/codec.js';
 import { BodyTooLargeError, RATE_LIMIT_TEXT, SHUTTING_DOWN_TEXT } from '../../errors.js';
 import { CompressType, MessageType, MetaKey, SerializeType } from '../../protocol/constants.js';
 import { Message, type Metadata } from '../../protocol/message.js';
+import { GatewayHeader } from './gateway-headers.js';
 import { pathOf, readBody, send } from './helpers.js';
 import { dispatchHttp, type FrontendHost, type HttpConnection } from './http-connection.js';
 
-export const GatewayHeader = {
-  Version: 'X-RPCX-Version',
-  MessageType: 'X-RPCX-MessageType',
-  Heartbeat: 'X-RPCX-Heartbeat',
-  Oneway: 'X-RPCX-Oneway',
-  MessageStatusType: 'X-RPCX-MessageStatusType',
-  SerializeType: 'X-RPCX-SerializeType',
-  CompressType: 'X-RPCX-CompressType',
-  MessageID: 'X-RPCX-MessageID',
-  ServicePath: 'X-RPCX-ServicePath',
-  ServiceMethod: 'X-RPCX-ServiceMethod',
-  Meta: 'X-RPCX-Meta',
-  ErrorMessage: 'X-RPCX-ErrorMessage',
-} as const;
 
 const CONTENT_TYPES: Record<number, string> = {
   [SerializeType.None]: 'application/octet-stream',
@@ -167,6 +154,8 @@ export async function handleGateway(req: http.IncomingMessage, res: http.ServerR
     }
   }
 }
+
+export { GatewayHeader };
 
 function statusFor(text: string): number {
   if (text === RATE_LIMIT_TEXT) return 429;

@@ -2,6 +2,7 @@
  * The HTTP side of a sniffed port: sockets the sniffer found speaking HTTP are handed to one internal `http.Server`
  * (never listening itself) that routes each request:
  *
+ *   a CORS preflight (OPTIONS), when CORS is configured        → answered by cors.ts
  *   header `X-JSONRPC-2.0: true`                             → JSON-RPC 2.0
  *   GET/HEAD of a builtin page with no `X-RPCX-*` header     → /status /connections /metrics /rpcz /health /dashboard
  *   anything else                                            → the rpcx HTTP gateway
@@ -11,6 +12,7 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { SocketConn } from '../../transport/socket-conn.js';
+import { CorsPolicy } from './cors.js';
 import { HttpConnection, type FrontendHost } from './http-connection.js';
 import { handleGateway } from './gateway.js';
 import { hasRpcxHeader, pathOf, send } from './helpers.js';
@@ -64,13 +66,21 @@ export class HttpFrontend {
       send(res, 500, { 'Content-Type': 'text/plain; charset=utf-8' }, (error as Error).message ?? String(error));
       return;
     }
+    const cors = host.cors;
     const run = (): Promise<void> | void => {
-      if (host.jsonRpc && req.headers['x-jsonrpc-2.0'] === 'true') return handleJsonRpc(req, res, connection, host);
+      if (cors && (host.jsonRpc || host.gateway) && CorsPolicy.isPreflight(req)) return cors.preflight(req, res);
+      if (host.jsonRpc && req.headers['x-jsonrpc-2.0'] === 'true') {
+        cors?.decorate(req, res);
+        return handleJsonRpc(req, res, connection, host);
+      }
       if (host.pages && (req.method === 'GET' || req.method === 'HEAD')) {
         const path = pathOf(req.url);
         if (isPagePath(path) && !hasRpcxHeader(req)) return host.servePage(path, req, res);
       }
-      if (host.gateway) return handleGateway(req, res, connection, host);
+      if (host.gateway) {
+        cors?.decorate(req, res);
+        return handleGateway(req, res, connection, host);
+      }
       send(res, 404, { 'Content-Type': 'text/plain; charset=utf-8' }, '404 page not found\n');
     };
     try {
