@@ -109,7 +109,8 @@ export class EtcdRegistrar implements Registrar {
 
   /** Registers again on a fresh lease, retrying with backoff until it works or the server deregisters. */
   #recover(): void {
-    this.#recovering ??= (async () => {
+    if (this.#recovering) return;
+    this.#recovering = (async () => {
       let delay = 200;
       while (!this.#stopped) {
         try {

@@ -294,7 +294,6 @@ export class Server {
     if (this.#frontend) return;
     const [{ HttpFrontend }, { servePage }] = await Promise.all([import('./http/router.js'), import('./http/pages.js')]);
     const options = this.#options;
-    const server = this;
     this.#frontend ??= new HttpFrontend({
       dispatcher: this.#dispatcher,
       plugins: this.plugins,
@@ -303,9 +302,7 @@ export class Server {
       gateway: options.httpGateway,
       jsonRpc: options.jsonRPC,
       pages: options.pages,
-      get cors() {
-        return server.#cors;
-      },
+      cors: () => this.#cors,
       servePage: (path: string, req: http.IncomingMessage, res: http.ServerResponse) => servePage(this.#pagesHost(), path, req, res),
       connectionClosed: (connection: HttpConnection, error?: Error) => {
         this.#httpConnections.delete(connection);
@@ -315,7 +312,6 @@ export class Server {
   }
 
   #pagesHost(): PagesHost {
-    const server = this;
     const dispatcher = this.#dispatcher;
     return {
       startedAt: this.startedAt,
@@ -325,8 +321,8 @@ export class Server {
       rpcz: this.rpcz,
       refused: dispatcher.refused,
       unknown: dispatcher.unknown,
-      connectionList: () => server.connectionList(),
-      metrics: () => server.metrics,
+      connectionList: () => this.connectionList(),
+      metrics: () => this.metrics,
     };
   }
 

@@ -6,7 +6,7 @@ import tls from 'node:tls';
 import { DialError } from '../errors.js';
 import { joinHostPort, splitHostPort } from './networks.js';
 import { SocketConn } from './socket-conn.js';
-import type { Conn, DialOptions, Listener, ListenOptions, TlsOptions, Transport } from './transport.js';
+import type { Conn, DialOptions, Listener, TlsOptions, Transport } from './transport.js';
 
 export const tcpTransport: Transport = {
   networks: ['tcp'],

@@ -92,6 +92,7 @@ export function loadWebTransport(): Promise<Loaded> {
   return loading;
 }
 
+/* eslint-disable no-console -- not our output: this swaps the package's console writes for a filter and back. */
 function muteMissingHttp3Notice(): () => void {
   const notice = /^(Problem loading http3-quiche transport|Did you install @fails-components\/webtransport-transport-http3-quiche|http3 loader:)/;
   const { error, log } = console;
@@ -108,6 +109,7 @@ function muteMissingHttp3Notice(): () => void {
     console.log = log;
   };
 }
+/* eslint-enable no-console */
 
 function pem(value: unknown, what: string): string {
   const first = Array.isArray(value) ? value[0] : value;

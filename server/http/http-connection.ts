@@ -25,8 +25,8 @@ export interface FrontendHost {
   readonly gateway: boolean;
   readonly jsonRpc: boolean;
   readonly pages: boolean;
-  /** Cross-origin access to the gateway and JSON-RPC (none when undefined). */
-  readonly cors: CorsPolicy | undefined;
+  /** Cross-origin access to the gateway and JSON-RPC, as currently set (none when undefined). */
+  cors(): CorsPolicy | undefined;
   /** Serves a builtin page. */
   servePage(path: string, req: http.IncomingMessage, res: http.ServerResponse): void;
   connectionClosed(connection: HttpConnection, error?: Error): void;

@@ -29,8 +29,8 @@ export class HttpFrontend {
     this.#host = host;
     this.#server = http.createServer({ keepAliveTimeout: 5000 }, (req, res) => this.#route(req, res));
     this.#server.on('clientError', (error: Error & { code?: string }, socket: Socket) => {
-      if (!socket.writable || error.code === 'ECONNRESET') return socket.destroy();
-      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      if (!socket.writable || error.code === 'ECONNRESET') socket.destroy();
+      else socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     });
   }
 
@@ -66,7 +66,7 @@ export class HttpFrontend {
       send(res, 500, { 'Content-Type': 'text/plain; charset=utf-8' }, (error as Error).message ?? String(error));
       return;
     }
-    const cors = host.cors;
+    const cors = host.cors();
     const run = (): Promise<void> | void => {
       if (cors && (host.jsonRpc || host.gateway) && CorsPolicy.isPreflight(req)) return cors.preflight(req, res);
       if (host.jsonRpc && req.headers['x-jsonrpc-2.0'] === 'true') {

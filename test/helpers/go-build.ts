@@ -42,8 +42,8 @@ export async function buildGoProgram(name: string, source: string, needs: Record
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     const { code, stderr } = error as { code?: string; stderr?: string };
-    if (code === 'ENOENT') throw new Error(`${name}: \`go\` not found: apt-get install -y golang-go (.ci/run does this)`);
-    throw new Error(`${name}: go build failed: ${stderr ?? (error as Error).message}`);
+    if (code === 'ENOENT') throw new Error(`${name}: \`go\` not found: apt-get install -y golang-go (.ci/run does this)`, { cause: error });
+    throw new Error(`${name}: go build failed: ${stderr ?? (error as Error).message}`, { cause: error });
   }
   return { path, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
