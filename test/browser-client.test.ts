@@ -14,10 +14,9 @@ import { after, before, describe, it } from 'node:test';
 import { Server } from '../index.js';
 import { silentLogger } from '../logger.js';
 import { Arith, Feed } from '../examples/services/index.js';
-import { bundleBrowserEntry } from './helpers/browser-bundle.js';
+import { bundleBrowserEntry, serveStaticFiles, type StaticServer } from '../examples/browser/page-assets.js';
 import { launchChromium, type Chromium } from './helpers/chromium.js';
-import { startPageServer, type PageServer } from './helpers/page-server.js';
-import { repoRoot } from './helpers/paths.js';
+import { distDir, repoRoot } from './helpers/paths.js';
 import { createTestCerts, type TestCerts } from './helpers/tls-certs.js';
 
 interface ScenarioResult {
@@ -42,7 +41,7 @@ describe('browser entry in Chromium: ws and WebTransport', () => {
   let server: Server;
   let wsEndpoint: string;
   let wtEndpoint: string;
-  let pages: PageServer;
+  let pages: StaticServer;
   let chromium: Chromium;
 
   before(async () => {
@@ -52,9 +51,9 @@ describe('browser entry in Chromium: ws and WebTransport', () => {
     server.register(Feed);
     wsEndpoint = `ws@${(await server.serve('ws@127.0.0.1:0')).address}`;
     wtEndpoint = `wt@${(await server.serve('wt@127.0.0.1:0', { tls: { cert: certs.certPem, key: certs.keyPem } })).address}`;
-    pages = await startPageServer({
+    pages = await serveStaticFiles({
       '/': { type: 'text/html; charset=utf-8', body: readFileSync(join(repoRoot, 'test', 'fixtures', 'browser-client.html'), 'utf8') },
-      '/rpcx-browser.js': { type: 'text/javascript; charset=utf-8', body: await bundleBrowserEntry() },
+      '/rpcx-browser.js': { type: 'text/javascript; charset=utf-8', body: await bundleBrowserEntry(join(distDir, 'browser.js')) },
     });
     chromium = await launchChromium([`--ignore-certificate-errors-spki-list=${spkiHash(certs.certPem)}`]);
   });

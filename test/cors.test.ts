@@ -10,9 +10,9 @@ import { after, before, describe, it } from 'node:test';
 import { Server } from '../index.js';
 import { silentLogger } from '../logger.js';
 import { Arith } from '../examples/services/index.js';
+import { serveStaticFiles, type StaticServer } from '../examples/browser/page-assets.js';
 import { allowAllCors, type CorsOptions } from '../server/http/cors.js';
 import { launchChromium, type Chromium } from './helpers/chromium.js';
-import { startPageServer, type PageServer } from './helpers/page-server.js';
 
 async function startServer(cors?: CorsOptions): Promise<{ server: Server; base: string }> {
   const server = new Server({ logger: silentLogger, ...(cors ? { cors } : {}) });
@@ -35,14 +35,14 @@ function request(url: string, method: string, headers: Record<string, string>, b
 }
 
 describe('CORS for the gateway and JSON-RPC', () => {
-  let page: PageServer;
+  let page: StaticServer;
   let allowed: Awaited<ReturnType<typeof startServer>>;
   let noCors: Awaited<ReturnType<typeof startServer>>;
   let otherOrigin: Awaited<ReturnType<typeof startServer>>;
   let chromium: Chromium;
 
   before(async () => {
-    page = await startPageServer({ '/': { type: 'text/html; charset=utf-8', body: '<!doctype html><title>another origin</title>' } });
+    page = await serveStaticFiles({ '/': { type: 'text/html; charset=utf-8', body: '<!doctype html><title>another origin</title>' } });
     allowed = await startServer({ allowedOrigins: [page.origin], maxAgeSeconds: 60 });
     noCors = await startServer();
     otherOrigin = await startServer({ allowedOrigins: ['https://app.example.com'] });
