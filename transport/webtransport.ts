@@ -139,7 +139,10 @@ async function listenWebTransport(network: string, address: string, options: Lis
   server.startServer();
   await server.ready;
   const sessions = server.sessionStream(path);
-  void acceptSessions(network, sessions, onConn);
+  // Sessions whose client has not sent on its stream yet (over HTTP/2 a stream appears with its first bytes): they
+  // belong to nobody else, so closing the listener closes them.
+  const waiting = new Set<ServerSession>();
+  void acceptSessions(network, sessions, waiting, onConn);
   const bound = server.address();
   const boundAddress = bound ? joinHostPort(bound.host, bound.port) : hostPort;
   let closing: Promise<void> | undefined;
@@ -149,6 +152,7 @@ async function listenWebTransport(network: string, address: string, options: Lis
     close() {
       closing ??= (async () => {
         server.stopServer();
+        for (const session of waiting) closeQuietly(session);
         await server.closed;
       })();
       return closing;
@@ -156,22 +160,32 @@ async function listenWebTransport(network: string, address: string, options: Lis
   };
 }
 
-async function acceptSessions(network: string, sessions: ReadableStream<ServerSession>, onConn: (conn: Conn) => void): Promise<void> {
+async function acceptSessions(
+  network: string,
+  sessions: ReadableStream<ServerSession>,
+  waiting: Set<ServerSession>,
+  onConn: (conn: Conn) => void,
+): Promise<void> {
   const reader = sessions.getReader();
   for (;;) {
     const { value: session, done } = await reader.read().catch(() => ({ value: undefined, done: true as const }));
     if (done || !session) return;
-    void acceptStream(network, session, onConn);
+    void acceptStream(network, session, waiting, onConn);
   }
 }
 
 /** The rpcx connection is the first bidirectional stream the client opens; any further one is refused. */
-async function acceptStream(network: string, session: ServerSession, onConn: (conn: Conn) => void): Promise<void> {
-  session.closed.catch(() => {});
+async function acceptStream(network: string, session: ServerSession, waiting: Set<ServerSession>, onConn: (conn: Conn) => void): Promise<void> {
+  waiting.add(session);
+  session.closed.then(
+    () => waiting.delete(session),
+    () => waiting.delete(session),
+  );
   try {
     await session.ready;
     const streams = session.incomingBidirectionalStreams.getReader();
     const first = await streams.read();
+    waiting.delete(session);
     if (first.done) return;
     onConn(new WebTransportConn(network, session, first.value, session.peerAddress ?? ''));
     for (;;) {
@@ -181,6 +195,14 @@ async function acceptStream(network: string, session: ServerSession, onConn: (co
     }
   } catch {
     // The session went away before or while its stream was accepted; the Conn (if any) reports its own close.
+  }
+}
+
+function closeQuietly(session: ServerSession): void {
+  try {
+    session.close({ closeCode: 0, reason: 'listener closed' });
+  } catch {
+    // Already closed.
   }
 }
 
