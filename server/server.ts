@@ -43,6 +43,12 @@ export interface ServerOptions {
   /** How long close() waits for in-flight calls before closing connections anyway (default 10 s). */
   shutdownTimeoutMs?: number;
   /**
+   * On close, a binary connection is ended only once it has had no call in flight and received nothing for this long,
+   * so that requests already on their way are refused with "shutting down" (which clients retry elsewhere) rather
+   * than lost with the connection (default 100 ms; bounded by shutdownTimeoutMs).
+   */
+  drainQuietMs?: number;
+  /**
    * On close, how long to keep serving normally after deregistering from registries, so that clients watching the
    * registry move away before this server refuses anything (default 300 ms; only when registrars are attached).
    */
@@ -97,6 +103,7 @@ export class Server {
     maxFrameLength: number;
     maxDecompressedLength: number;
     shutdownTimeoutMs: number;
+    drainQuietMs: number;
     deregisterDelayMs: number;
     advertiseHost: string;
     maxHttpBodyLength: number;
@@ -123,6 +130,7 @@ export class Server {
       maxFrameLength,
       maxDecompressedLength: options.maxDecompressedLength ?? DEFAULT_MAX_DECOMPRESSED_LENGTH,
       shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000,
+      drainQuietMs: options.drainQuietMs ?? 100,
       deregisterDelayMs: options.deregisterDelayMs ?? 300,
       advertiseHost: options.advertiseHost ?? '127.0.0.1',
       maxHttpBodyLength: options.maxHttpBodyLength ?? maxFrameLength,
@@ -380,7 +388,8 @@ export class Server {
     const timedOut = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, timeoutMs);
     });
-    await Promise.race([Promise.all(connections.map((c) => c.idle())), timedOut]);
+    const quietMs = this.#options.drainQuietMs;
+    await Promise.race([Promise.all(connections.map((c) => (c instanceof ServerConnection ? c.quiet(quietMs) : c.idle()))), timedOut]);
     if (timer) clearTimeout(timer);
     for (const c of connections) c.close();
     // Give graceful ends a moment, then cut whatever is left.

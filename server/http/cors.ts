@@ -14,7 +14,7 @@
  */
 import type http from 'node:http';
 import { ConfigError } from '../../errors.js';
-import { GatewayHeader } from './gateway-headers.js';
+import { GatewayHeader } from './constants.js';
 import { send } from './helpers.js';
 
 export interface CorsOptions {

@@ -20,10 +20,11 @@ import { hasCodec } from '../../codec/codec.js';
 import { BodyTooLargeError, RATE_LIMIT_TEXT, SHUTTING_DOWN_TEXT } from '../../errors.js';
 import { CompressType, MessageType, MetaKey, SerializeType } from '../../protocol/constants.js';
 import { Message, type Metadata } from '../../protocol/message.js';
-import { GatewayHeader } from './gateway-headers.js';
 import { pathOf, readBody, send } from './helpers.js';
+import { GatewayHeader } from './constants.js';
 import { dispatchHttp, type FrontendHost, type HttpConnection } from './http-connection.js';
 
+export { GatewayHeader };
 
 const CONTENT_TYPES: Record<number, string> = {
   [SerializeType.None]: 'application/octet-stream',
@@ -154,8 +155,6 @@ export async function handleGateway(req: http.IncomingMessage, res: http.ServerR
     }
   }
 }
-
-export { GatewayHeader };
 
 function statusFor(text: string): number {
   if (text === RATE_LIMIT_TEXT) return 429;
