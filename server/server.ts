@@ -21,7 +21,7 @@ import type { Socket } from 'node:net';
 import type { SocketConn } from '../transport/socket-conn.js';
 import type { Conn } from '../transport/transport.js';
 import { Dispatcher, type AuthFunction } from './dispatcher.js';
-import { CorsPolicy, type CorsOptions } from './http/cors.js';
+import type { CorsOptions } from './http/cors.js';
 import type { HttpConnection } from './http/http-connection.js';
 import type { PagesHost } from './http/pages.js';
 import type { HttpFrontend } from './http/router.js';
@@ -118,7 +118,7 @@ export class Server {
   readonly #connections = new Set<ServerConnection>();
   readonly #httpConnections = new Set<HttpConnection>();
   #frontend: HttpFrontend | undefined;
-  #cors: CorsPolicy | undefined;
+  #cors: CorsOptions | undefined;
   #metrics: ServerMetrics | undefined;
   #draining = false;
   #closing: Promise<void> | undefined;
@@ -139,7 +139,7 @@ export class Server {
       jsonRPC: options.jsonRPC ?? true,
       pages: options.pages ?? true,
     };
-    if (options.cors) this.setCORS(options.cors);
+    this.#cors = options.cors;
     this.plugins = new PluginContainer(this.logger);
     if (options.rateLimit) this.plugins.add(new RateLimitPlugin(options.rateLimit));
     for (const plugin of options.plugins ?? []) this.plugins.add(plugin);
@@ -178,10 +178,11 @@ export class Server {
   /** Registers a service class (resolved through tsyringe) or instance. `metadata` is an rpcx query string. */
   /**
    * Sets (or, with undefined, removes) cross-origin access to the HTTP gateway and JSON-RPC, as rpcx's SetCORS;
-   * takes effect for the next request.
+   * takes effect for the next request. Bad options are a ConfigError from `serve` (or, when the HTTP front already
+   * runs, a 500 for the requests that would use them).
    */
   setCORS(options: CorsOptions | undefined): void {
-    this.#cors = options ? new CorsPolicy(options) : undefined;
+    this.#cors = options;
   }
 
   register(target: ServiceClass | object, options?: RegisterOptions | string): ServiceEntry {

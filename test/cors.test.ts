@@ -145,4 +145,13 @@ describe('CORS for the gateway and JSON-RPC', () => {
       await open.server.close();
     }
   });
+
+  it('refuses bad options when the server starts serving HTTP', async () => {
+    const server = new Server({ logger: silentLogger, cors: { maxAgeSeconds: -1 } });
+    try {
+      await assert.rejects(server.serve('tcp@127.0.0.1:0'), { code: 'ERR_RPCX_CONFIG' });
+    } finally {
+      await server.close();
+    }
+  });
 });

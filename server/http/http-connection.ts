@@ -13,7 +13,7 @@ import type { CallContext } from '../context.js';
 import type { Dispatcher, DispatchTarget } from '../dispatcher.js';
 import type { ConnectionInfo, PluginContainer } from '../plugins.js';
 import { nextConnectionId } from '../server-connection.js';
-import type { CorsPolicy } from './cors.js';
+import type { CorsOptions } from './cors.js';
 
 /** What the front end needs from its Server. */
 export interface FrontendHost {
@@ -26,7 +26,7 @@ export interface FrontendHost {
   readonly jsonRpc: boolean;
   readonly pages: boolean;
   /** Cross-origin access to the gateway and JSON-RPC, as currently set (none when undefined). */
-  cors(): CorsPolicy | undefined;
+  cors(): CorsOptions | undefined;
   /** Serves a builtin page. */
   servePage(path: string, req: http.IncomingMessage, res: http.ServerResponse): void;
   connectionClosed(connection: HttpConnection, error?: Error): void;

@@ -12,7 +12,7 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { SocketConn } from '../../transport/socket-conn.js';
-import { CorsPolicy } from './cors.js';
+import { CorsPolicy, type CorsOptions } from './cors.js';
 import { HttpConnection, type FrontendHost } from './http-connection.js';
 import { handleGateway } from './gateway.js';
 import { hasRpcxHeader, pathOf, send } from './helpers.js';
@@ -24,14 +24,24 @@ export class HttpFrontend {
   readonly #host: FrontendHost;
   readonly #server: http.Server;
   readonly #connections = new Map<Socket, HttpConnection>();
+  /** The CORS policy built from the options it was built from (rebuilt when setCORS gives new ones). */
+  #cors: { options: CorsOptions; policy: CorsPolicy } | undefined;
 
   constructor(host: FrontendHost) {
     this.#host = host;
+    this.#corsPolicy(); // bad CORS options fail here, when the server starts serving HTTP
     this.#server = http.createServer({ keepAliveTimeout: 5000 }, (req, res) => this.#route(req, res));
     this.#server.on('clientError', (error: Error & { code?: string }, socket: Socket) => {
       if (!socket.writable || error.code === 'ECONNRESET') socket.destroy();
       else socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     });
+  }
+
+  #corsPolicy(): CorsPolicy | undefined {
+    const options = this.#host.cors();
+    if (!options) return undefined;
+    if (this.#cors?.options !== options) this.#cors = { options, policy: new CorsPolicy(options) };
+    return this.#cors.policy;
   }
 
   get connections(): IterableIterator<HttpConnection> {
@@ -66,7 +76,7 @@ export class HttpFrontend {
       send(res, 500, { 'Content-Type': 'text/plain; charset=utf-8' }, (error as Error).message ?? String(error));
       return;
     }
-    const cors = host.cors();
+    const cors = this.#corsPolicy();
     const run = (): Promise<void> | void => {
       if (cors && (host.jsonRpc || host.gateway) && CorsPolicy.isPreflight(req)) return cors.preflight(req, res);
       if (host.jsonRpc && req.headers['x-jsonrpc-2.0'] === 'true') {
