@@ -14,28 +14,34 @@ import { Client, DialError, SerializeType } from '../index.js';
 import { silentLogger } from '../logger.js';
 import { buildGoProgram, type GoProgram } from './helpers/go-build.js';
 import { repoRoot } from './helpers/paths.js';
+import { createTestCerts } from './helpers/tls-certs.js';
 
 let peerBuild: GoProgram;
-let peer: ChildProcess;
+const peers: ChildProcess[] = [];
 let address: string;
+
+function startPeer(args: string[]): Promise<string> {
+  const peer = spawn(peerBuild.path, ['-addr', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  peers.push(peer);
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the Go ws peer did not start within 15 s')), 15_000);
+    createInterface({ input: peer.stdout! }).once('line', (line) => {
+      clearTimeout(timer);
+      resolve(line.replace(/^listening /, ''));
+    });
+    peer.once('exit', (code) => reject(new Error(`the Go ws peer exited with ${code}`)));
+  });
+}
 
 describe('ws: interop with a golang.org/x/net/websocket server', () => {
   before(async () => {
     const source = readFileSync(join(repoRoot, 'test', 'fixtures', 'ws-go-peer', 'main.go'), 'utf8');
     peerBuild = await buildGoProgram('wspeer', source, { 'golang.org/x/net/websocket': 'golang-golang-x-net-dev' });
-    peer = spawn(peerBuild.path, ['-addr', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    address = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('the Go ws peer did not start within 15 s')), 15_000);
-      createInterface({ input: peer.stdout! }).once('line', (line) => {
-        clearTimeout(timer);
-        resolve(line.replace(/^listening /, ''));
-      });
-      peer.once('exit', (code) => reject(new Error(`the Go ws peer exited with ${code}`)));
-    });
+    address = await startPeer([]);
   });
 
   after(() => {
-    peer?.kill();
+    for (const peer of peers) peer.kill();
     peerBuild?.cleanup();
   });
 
@@ -77,5 +83,17 @@ describe('ws: interop with a golang.org/x/net/websocket server', () => {
       return true;
     });
     await assert.rejects(Client.connect(`ws@${address}`, { logger: silentLogger, transport: { wsOrigin: 42 } }), { code: 'ERR_RPCX_CONFIG' });
+  });
+
+  it('wss: accepted with Origin https://host:port over TLS', async () => {
+    const certs = createTestCerts();
+    try {
+      const secure = await startPeer(['-cert', join(certs.dir, 'server.pem'), '-key', join(certs.dir, 'server-key.pem')]);
+      const client = await Client.connect(`wss@${secure}`, { logger: silentLogger, tls: { ca: certs.caPem } });
+      assert.deepEqual(await client.call('Peer', 'Echo', { A: 1 }, { serializeType: SerializeType.JSON }), { A: 1 });
+      await client.close();
+    } finally {
+      certs.cleanup();
+    }
   });
 });
