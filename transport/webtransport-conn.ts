@@ -117,6 +117,8 @@ export class WebTransportConn implements Conn {
       // The stream or session is already gone; #pump reports the close.
     });
     const linger = setTimeout(() => this.#closeSession(), END_LINGER_MS);
+    // On Node, a process that is otherwise done need not wait for the linger (browsers have no unref).
+    (linger as { unref?: () => void }).unref?.();
     this.#session.closed.then(
       () => clearTimeout(linger),
       () => clearTimeout(linger),
