@@ -75,6 +75,15 @@ export interface PushMessage {
   payload: Uint8Array;
 }
 
+/**
+ * Where a call's outcome goes. `call()` hands in its promise's resolve/reject; the XClient hands in its own per-call
+ * object, so a call through it costs no second promise.
+ */
+export interface CallSink {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+}
+
 /** One outstanding call. */
 class Pending {
   deadline = Infinity;
@@ -83,11 +92,10 @@ class Pending {
   onAbort: (() => void) | undefined;
   constructor(
     readonly seq: number,
-    readonly resolve: (value: unknown) => void,
-    readonly reject: (error: Error) => void,
+    readonly sink: CallSink,
     readonly options: CallOptions,
     readonly withMetadata: boolean,
-    /** Set for heartbeats: receives the echo instead of resolve. */
+    /** Set for heartbeats: receives the echo instead of the sink. */
     readonly onHeartbeat?: (reply: Message) => void,
   ) {}
 }
@@ -190,19 +198,36 @@ export class Client {
 
   /** Calls `service.method` with `args` and resolves with the decoded reply. */
   call<T = unknown>(service: string, method: string, args: unknown, options: CallOptions = {}): Promise<T> {
-    return this.#start(service, method, args, options, false) as Promise<T>;
+    return new Promise<unknown>((resolve, reject) =>
+      this.start(service, method, args, options, { resolve, reject }, false, options.timeoutMs),
+    ) as Promise<T>;
   }
 
   /** Like call, and also hands back the response metadata. */
   invoke<T = unknown>(service: string, method: string, args: unknown, options: CallOptions = {}): Promise<CallResult<T>> {
-    return this.#start(service, method, args, options, true) as Promise<CallResult<T>>;
+    return new Promise<unknown>((resolve, reject) =>
+      this.start(service, method, args, options, { resolve, reject }, true, options.timeoutMs),
+    ) as Promise<CallResult<T>>;
+  }
+
+  /**
+   * Starts a call whose outcome goes to `sink` (the value, or `{ value, metadata }` with `withMetadata`) instead of a
+   * promise; `timeoutMs` overrides `options.timeoutMs` without a copy of the options. The low-level form of `call`,
+   * for callers (such as the XClient) that track calls themselves. The sink may be called before this returns.
+   */
+  start(service: string, method: string, args: unknown, options: CallOptions, sink: CallSink, withMetadata: boolean, timeoutMs: number | undefined): void {
+    const timeout = timeoutMs ?? this.#options.timeoutMs ?? 0;
+    if (this.#plugins.length !== 0) return this.#startObserved(service, method, args, options, sink, withMetadata, timeout);
+    const instrument = clientInstrument();
+    if (instrument !== undefined && instrument.active()) return this.#startObserved(service, method, args, options, sink, withMetadata, timeout);
+    this.#issue(service, method, args, options, sink, withMetadata, timeout);
   }
 
   /** Oneway: the server runs the method and sends nothing back. Resolves once the request is queued. */
   send(service: string, method: string, args: unknown, options: CallOptions = {}): Promise<void> {
     if (this.#closedError) return Promise.reject(this.#closedError);
     try {
-      const message = this.#request(service, method, args, options, this.#seq++);
+      const message = this.#request(service, method, args, options, this.#seq++, options.timeoutMs ?? this.#options.timeoutMs ?? 0);
       message.oneway = true;
       this.#writer.write(message);
       return Promise.resolve();
@@ -240,7 +265,7 @@ export class Client {
     return new Promise<number>((resolve, reject) => {
       const seq = this.#seq++;
       const started = performance.now();
-      const pending = new Pending(seq, () => undefined, reject, {}, false, () => {
+      const pending = new Pending(seq, { resolve: () => undefined, reject }, {}, false, () => {
         this.rttMs = performance.now() - started;
         resolve(this.rttMs);
       });
@@ -275,15 +300,8 @@ export class Client {
 
   // ---- internals ----
 
-  #start(service: string, method: string, args: unknown, options: CallOptions, withMetadata: boolean): Promise<unknown> {
-    if (this.#plugins.length !== 0) return this.#startObserved(service, method, args, options, withMetadata);
-    const instrument = clientInstrument();
-    if (instrument !== undefined && instrument.active()) return this.#startObserved(service, method, args, options, withMetadata);
-    return this.#issue(service, method, args, options, withMetadata);
-  }
-
   /** A call seen by plugins and instruments: preCall may add metadata, postCall sees how it ended. */
-  #startObserved(service: string, method: string, args: unknown, options: CallOptions, withMetadata: boolean): Promise<unknown> {
+  #startObserved(service: string, method: string, args: unknown, options: CallOptions, sink: CallSink, withMetadata: boolean, timeoutMs: number): void {
     const instrument = clientInstrument();
     const hooks: ClientPlugin[] = instrument !== undefined && instrument.active() ? [instrument, ...this.#plugins] : [...this.#plugins];
     const call: ClientCall = { service, method, args, endpoint: this.endpoint, metadata: { ...options.metadata } };
@@ -301,7 +319,7 @@ export class Client {
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
       after(undefined, failure);
-      return Promise.reject(failure);
+      return sink.reject(failure);
     }
     const metadata = call.metadata;
     let hasMetadata = false;
@@ -310,34 +328,33 @@ export class Client {
       break;
     }
     const { metadata: _dropped, ...rest } = options;
-    return this.#issue(service, method, args, hasMetadata ? { ...rest, metadata } : rest, withMetadata).then(
-      (value) => {
+    const observed: CallSink = {
+      resolve: (value) => {
         after(withMetadata ? (value as CallResult<unknown>).value : value, undefined);
-        return value;
+        sink.resolve(value);
       },
-      (error: Error) => {
+      reject: (error) => {
         after(undefined, error);
-        throw error;
+        sink.reject(error);
       },
-    );
+    };
+    this.#issue(service, method, args, hasMetadata ? { ...rest, metadata } : rest, observed, withMetadata, timeoutMs);
   }
 
-  #issue(service: string, method: string, args: unknown, options: CallOptions, withMetadata: boolean): Promise<unknown> {
-    if (this.#closedError) return Promise.reject(this.#closedError);
+  #issue(service: string, method: string, args: unknown, options: CallOptions, sink: CallSink, withMetadata: boolean, timeoutMs: number): void {
+    if (this.#closedError) return sink.reject(this.#closedError);
     const signal = options.signal;
-    if (signal?.aborted) return Promise.reject(new AbortedError(signal.reason));
+    if (signal?.aborted) return sink.reject(new AbortedError(signal.reason));
     let message: Message;
     const seq = this.#seq++;
     try {
-      message = this.#request(service, method, args, options, seq);
+      message = this.#request(service, method, args, options, seq, timeoutMs);
     } catch (error) {
-      return Promise.reject(error);
+      return sink.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    return new Promise((resolve, reject) => {
-      const pending = new Pending(seq, resolve, reject, options, withMetadata);
-      this.#track(pending, options.timeoutMs ?? this.#options.timeoutMs ?? 0, signal);
-      this.#writer.write(message);
-    });
+    const pending = new Pending(seq, sink, options, withMetadata);
+    this.#track(pending, timeoutMs, signal);
+    this.#writer.write(message);
   }
 
   #track(pending: Pending, timeoutMs: number, signal: AbortSignal | undefined): void {
@@ -353,7 +370,7 @@ export class Client {
     }
   }
 
-  #request(service: string, method: string, args: unknown, options: CallOptions, seq: number): Message {
+  #request(service: string, method: string, args: unknown, options: CallOptions, seq: number, timeoutMs: number): Message {
     const serializeType = options.serializeType ?? this.#serializeType;
     let payload = encodeWith(getCodec(serializeType), args, options.requestType);
     const compressType = options.compressType ?? this.#compressType;
@@ -362,7 +379,6 @@ export class Client {
       payload = compress(compressType, payload);
       wireCompress = compressType;
     }
-    const timeoutMs = options.timeoutMs ?? this.#options.timeoutMs ?? 0;
     let metadata = options.metadata;
     if (this.#options.auth !== undefined || timeoutMs > 0) {
       metadata = metadata ? { ...metadata, ...this.#reservedMetadata(timeoutMs) } : this.#reservedMetadata(timeoutMs);
@@ -425,8 +441,8 @@ export class Client {
     pending.settled = true;
     this.#pending.delete(pending.seq);
     if (pending.onAbort) pending.signal!.removeEventListener('abort', pending.onAbort);
-    if (error) pending.reject(error);
-    else pending.resolve(value);
+    if (error) pending.sink.reject(error);
+    else pending.sink.resolve(value);
   }
 
   #onPushMessage(message: Message): void {
@@ -483,7 +499,7 @@ export class Client {
     for (const p of pending) {
       p.settled = true;
       if (p.onAbort) p.signal!.removeEventListener('abort', p.onAbort);
-      p.reject(closedError);
+      p.sink.reject(closedError);
     }
     this.#pushQueue?.end();
     const listeners = this.#closeListeners;

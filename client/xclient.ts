@@ -16,7 +16,7 @@ import { AbortedError, BreakerOpenError, ClosedError, NoServerError, ServiceErro
 import { stderrLogger, type Logger } from '../logger.js';
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './breaker.js';
 import type { CallOptions, CallResult } from './call-options.js';
-import type { Client, ClientOptions } from './client.js';
+import type { CallSink, Client, ClientOptions } from './client.js';
 import { ConnectionPool } from './connection-pool.js';
 import type { Discovery, ServicePair } from './discovery/discovery.js';
 import { filterServers } from './discovery/filter.js';
@@ -61,6 +61,31 @@ export interface XClientOptions extends Omit<ClientOptions, 'signal' | 'heartbea
 export type InformResult<T> = { server: string; value: T; error?: undefined } | { server: string; error: Error; value?: undefined };
 
 type Kind = 'call' | 'invoke' | 'send';
+
+/**
+ * The first attempt of a call, made at once on an already connected server: the Client reports straight to it (no
+ * promise per attempt, no async frames). If it fails, the retry loop takes over from attempt 1.
+ */
+class FirstAttempt implements CallSink {
+  resolveCall!: (value: unknown) => void;
+  rejectCall!: (error: unknown) => void;
+  constructor(
+    readonly ended: (attempt: FirstAttempt, error: Error | undefined, value: unknown) => void,
+    readonly server: string,
+    readonly method: string,
+    readonly args: unknown,
+    readonly options: CallOptions,
+    readonly kind: Kind,
+    readonly deadline: number,
+    readonly breaker: CircuitBreaker | undefined,
+  ) {}
+  resolve(value: unknown): void {
+    this.ended(this, undefined, value);
+  }
+  reject(error: Error): void {
+    this.ended(this, error, undefined);
+  }
+}
 
 export class XClient {
   readonly servicePath: string;
@@ -265,17 +290,72 @@ export class XClient {
     return timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
   }
 
-  async #run(method: string, args: unknown, options: CallOptions, kind: Kind): Promise<unknown> {
-    if (this.#closed) throw new ClosedError('rpcx: xclient closed');
+  #run(method: string, args: unknown, options: CallOptions, kind: Kind): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new ClosedError('rpcx: xclient closed'));
     const signal = options.signal;
-    if (signal?.aborted) throw new AbortedError(signal.reason);
-    const deadline = this.#deadline(options);
+    if (signal?.aborted) return Promise.reject(new AbortedError(signal.reason));
+    const timeoutMs = Math.ceil(options.timeoutMs ?? this.#options.timeoutMs ?? 0);
+    const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
     if (this.failMode === 'failbackup' && kind !== 'send') return this.#backup(method, args, options, deadline, kind);
+    if (kind === 'send') return this.#retryLoop(method, args, options, kind, deadline, 0, undefined, undefined, undefined);
+    let server: string;
+    try {
+      server = this.#pick(method, args, undefined);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // The common case, kept free of async frames: the server is connected and its breaker lets the call through.
+    // (A server still to be dialled, or whose breaker refuses the call, goes through the retry loop's general path.)
+    const client = this.pool.peek(server);
+    if (client === undefined) return this.#retryLoop(method, args, options, kind, deadline, 0, server, undefined, undefined);
+    const breaker = this.#breaker(server);
+    if (breaker !== undefined && !breaker.ready()) return this.#retryLoop(method, args, options, kind, deadline, 0, server, undefined, undefined);
+    const attempt = new FirstAttempt(this.#firstAttemptEnded, server, method, args, options, kind, deadline, breaker);
+    this.pool.acquire(server);
+    return new Promise((resolve, reject) => {
+      attempt.resolveCall = resolve;
+      attempt.rejectCall = reject;
+      client.start(this.servicePath, method, args, options, attempt, kind === 'invoke', timeoutMs);
+    });
+  }
+
+  readonly #firstAttemptEnded = (attempt: FirstAttempt, error: Error | undefined, value: unknown): void => {
+    const server = attempt.server;
+    this.pool.release(server);
+    if (error === undefined) {
+      this.#succeeded(server, attempt.breaker);
+      if (this.#options.sticky) this.#stickyServer = server;
+      return attempt.resolveCall(value);
+    }
+    this.#failed(server, attempt.breaker, error);
+    let tried: Set<string>;
+    try {
+      tried = this.#afterFailure(error, server, attempt.method, 0, attempt.deadline, undefined);
+    } catch (final) {
+      return attempt.rejectCall(final);
+    }
+    const { method, args, options, kind, deadline } = attempt;
+    this.#retryLoop(method, args, options, kind, deadline, 1, server, tried, error).then(attempt.resolveCall, attempt.rejectCall);
+  };
+
+  /**
+   * Attempts `start` and on of a call (fail mode's retries, retry interval, deadline). `server`: the server of attempt
+   * `start - 1` (or, with `start` 0, the one already picked for attempt 0).
+   */
+  async #retryLoop(
+    method: string,
+    args: unknown,
+    options: CallOptions,
+    kind: Kind,
+    deadline: number,
+    start: number,
+    server: string | undefined,
+    tried: Set<string> | undefined,
+    lastError: unknown,
+  ): Promise<unknown> {
+    const signal = options.signal;
     const attempts = this.failMode === 'failfast' ? 1 : this.#retries + 1;
-    let tried: Set<string> | undefined;
-    let server: string | undefined;
-    let lastError: unknown;
-    for (let attempt = 0; attempt < attempts; attempt++) {
+    for (let attempt = start; attempt < attempts; attempt++) {
       if (attempt > 0) {
         const interval = this.#options.retryIntervalMs ?? 0;
         if (interval > 0) await sleep(Math.min(interval, deadline - Date.now()), signal);
@@ -283,7 +363,7 @@ export class XClient {
         if (signal?.aborted) throw new AbortedError(signal.reason);
         if (Date.now() >= deadline) throw timeoutAfter(attempt, lastError);
       }
-      if (server === undefined || this.failMode !== 'failtry' || !this.#servers.has(server)) {
+      if (server === undefined || (attempt > 0 && (this.failMode !== 'failtry' || !this.#servers.has(server)))) {
         try {
           server = this.#pick(method, args, tried);
         } catch (error) {
@@ -296,17 +376,23 @@ export class XClient {
         return result;
       } catch (error) {
         lastError = error;
-        if (this.#closed) throw new ClosedError('rpcx: xclient closed');
-        if (!isRetryable(error)) throw error;
-        if (this.#stickyServer === server) this.#stickyServer = undefined;
-        (tried ??= new Set()).add(server);
-        if (error instanceof TimeoutError && Date.now() >= deadline) throw error;
-        if (attempts > 1) {
-          this.logger.debug('attempt failed', { service: this.servicePath, method, server, attempt, error: (error as Error).message });
-        }
+        tried = this.#afterFailure(error, server, method, attempt, deadline, tried);
       }
     }
     throw lastError;
+  }
+
+  /** After a failed attempt: throws when the call must end here, else returns the servers tried so far. */
+  #afterFailure(error: unknown, server: string, method: string, attempt: number, deadline: number, tried: Set<string> | undefined): Set<string> {
+    if (this.#closed) throw new ClosedError('rpcx: xclient closed');
+    if (!isRetryable(error)) throw error;
+    if (this.#stickyServer === server) this.#stickyServer = undefined;
+    (tried ??= new Set()).add(server);
+    if (error instanceof TimeoutError && Date.now() >= deadline) throw error;
+    if (this.failMode !== 'failfast' && this.#retries > 0) {
+      this.logger.debug('attempt failed', { service: this.servicePath, method, server, attempt, error: (error as Error).message });
+    }
+    return tried;
   }
 
   /** failbackup: first answer of up to two requests wins; the other is aborted. */
@@ -441,23 +527,31 @@ export class XClient {
           : kind === 'invoke'
             ? await client.invoke(this.servicePath, method, args, attemptOptions)
             : await client.send(this.servicePath, method, args, attemptOptions);
-      breaker?.success();
-      const stats = this.#stats.get(server);
-      if (stats) stats.calls++;
-      else this.#stats.set(server, { calls: 1, errors: 0 });
+      this.#succeeded(server, breaker);
       return result;
     } catch (error) {
-      const stats = this.#stats.get(server);
-      if (stats) stats.errors++;
-      else this.#stats.set(server, { calls: 0, errors: 1 });
-      if (breaker) {
-        if (error instanceof ServiceError) breaker.success();
-        else if (countsAsServerFailure(error)) breaker.failure();
-        else breaker.cancel();
-      }
+      this.#failed(server, breaker, error);
       throw error;
     } finally {
       this.pool.release(server);
+    }
+  }
+
+  #succeeded(server: string, breaker: CircuitBreaker | undefined): void {
+    breaker?.success();
+    const stats = this.#stats.get(server);
+    if (stats) stats.calls++;
+    else this.#stats.set(server, { calls: 1, errors: 0 });
+  }
+
+  #failed(server: string, breaker: CircuitBreaker | undefined, error: unknown): void {
+    const stats = this.#stats.get(server);
+    if (stats) stats.errors++;
+    else this.#stats.set(server, { calls: 0, errors: 1 });
+    if (breaker) {
+      if (error instanceof ServiceError) breaker.success();
+      else if (countsAsServerFailure(error)) breaker.failure();
+      else breaker.cancel();
     }
   }
 }

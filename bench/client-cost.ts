@@ -1,0 +1,142 @@
+/**
+ * What the client side costs per call: the plain `Client`, the `XClient` (failover, round robin) on one and on three
+ * servers, each with and without a per-call deadline, all against one server process listening on three tcp ports
+ * (1 KiB raw `Echo.Echo`, 100 outstanding). The variants run interleaved, in rounds, so a noisy neighbour on the
+ * machine hits all of them alike; the best round of each is kept.
+ *
+ * Standalone (for profiling the client): `node --cpu-prof dist/bench/client-cost.js [variant]`, where variant is one
+ * of the names below (all when absent); BENCH_DURATION / BENCH_ROUNDS set seconds per round and rounds.
+ */
+import { fileURLToPath } from 'node:url';
+import { Client, MultipleServersDiscovery, SerializeType, XClient } from '../index.js';
+import { silentLogger } from '../logger.js';
+import { runLoad, type LoadResult } from './load.js';
+
+export const clientVariants = ['client', 'client+deadline', 'xclient1', 'xclient1+deadline', 'xclient3', 'xclient3+deadline'] as const;
+export type ClientVariant = (typeof clientVariants)[number];
+
+/** One measured round: the load result and the client process's CPU time (user + system) per call, in µs. */
+export interface ClientCostResult extends LoadResult {
+  cpuUsPerCall: number;
+}
+
+export interface ClientCostOptions {
+  /** The three tcp endpoints of one server process. */
+  endpoints: readonly string[];
+  concurrency: number;
+  durationMs: number;
+  rounds: number;
+  payload: Uint8Array;
+  variants?: readonly ClientVariant[];
+  onRow?: (variant: ClientVariant, round: number, result: ClientCostResult) => void;
+}
+
+/** The deadline every "+deadline" variant sets on each call (long enough never to fire). */
+const DEADLINE_MS = 10_000;
+
+interface Caller {
+  call: () => Promise<unknown>;
+  close: () => Promise<void>;
+}
+
+async function makeCaller(variant: ClientVariant, endpoints: readonly string[], payload: Uint8Array): Promise<Caller> {
+  const options = variant.endsWith('+deadline')
+    ? { serializeType: SerializeType.None, raw: true, timeoutMs: DEADLINE_MS }
+    : { serializeType: SerializeType.None, raw: true };
+  if (variant.startsWith('client')) {
+    const client = await Client.connect(endpoints[0]!, { logger: silentLogger });
+    return { call: () => client.call('Echo', 'Echo', payload, options), close: () => client.close() };
+  }
+  const servers = variant.startsWith('xclient3') ? endpoints.slice(0, 3) : endpoints.slice(0, 1);
+  const xclient = new XClient('Echo', 'failover', 'roundrobin', new MultipleServersDiscovery(servers), { logger: silentLogger });
+  return { call: () => xclient.call('Echo', payload, options), close: () => xclient.close() };
+}
+
+/** Runs every variant `rounds` times, interleaved; returns the best calls/s round of each (its p99 with it). */
+export async function measureClientCost(options: ClientCostOptions): Promise<Map<ClientVariant, ClientCostResult>> {
+  const variants = options.variants ?? clientVariants;
+  const callers = new Map<ClientVariant, Caller>();
+  for (const variant of variants) callers.set(variant, await makeCaller(variant, options.endpoints, options.payload));
+  const best = new Map<ClientVariant, ClientCostResult>();
+  try {
+    // Warm up every path (JIT on both sides, connections dialled) before anything counts.
+    for (const variant of variants) {
+      await runLoad(callers.get(variant)!.call, { concurrency: options.concurrency, durationMs: Math.min(1000, options.durationMs) });
+    }
+    for (let round = 0; round < options.rounds; round++) {
+      for (const variant of variants) {
+        const cpuBefore = process.cpuUsage();
+        const load = await runLoad(callers.get(variant)!.call, { concurrency: options.concurrency, durationMs: options.durationMs });
+        const cpu = process.cpuUsage(cpuBefore);
+        const result: ClientCostResult = { ...load, cpuUsPerCall: load.calls > 0 ? (cpu.user + cpu.system) / load.calls : 0 };
+        options.onRow?.(variant, round, result);
+        const previous = best.get(variant);
+        if (!previous || result.callsPerSecond > previous.callsPerSecond) best.set(variant, result);
+      }
+    }
+  } finally {
+    for (const caller of callers.values()) await caller.close();
+  }
+  return best;
+}
+
+/** The ratios the performance targets are stated in, from one run's results. */
+export function clientCostRatios(results: ReadonlyMap<ClientVariant, LoadResult>): Array<{ name: string; value: number; target: string }> {
+  const rate = (v: ClientVariant): number | undefined => results.get(v)?.callsPerSecond;
+  const out: Array<{ name: string; value: number; target: string }> = [];
+  const add = (name: string, a: number | undefined, b: number | undefined, target: string): void => {
+    if (a !== undefined && b !== undefined && b > 0) out.push({ name, value: a / b, target });
+  };
+  add('XClient 1 server / Client', rate('xclient1'), rate('client'), '>= 0.90');
+  add('XClient 3 servers / XClient 1 server', rate('xclient3'), rate('xclient1'), '>= 0.90');
+  add('Client with deadline / without', rate('client+deadline'), rate('client'), '>= 0.95');
+  add('XClient with deadline / without', rate('xclient1+deadline'), rate('xclient1'), '>= 0.95');
+  add('XClient 1 server with deadline / Client', rate('xclient1+deadline'), rate('client'), '>= 0.85');
+  return out;
+}
+
+async function main(): Promise<void> {
+  const { spawn } = await import('node:child_process');
+  const { dirname, join } = await import('node:path');
+  const distDir = dirname(dirname(fileURLToPath(import.meta.url)));
+  const listen = ['--listen', 'tcp@127.0.0.1:0', '--listen', 'tcp@127.0.0.1:0', '--listen', 'tcp@127.0.0.1:0'];
+  const child = spawn(process.execPath, [join(distDir, 'bin', 'rpcx-ts.js'), 'serve-examples', ...listen], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const endpoints = await new Promise<string[]>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const found = [...out.matchAll(/listening (\S+)/g)].map((m) => m[1]!);
+      if (found.length === 3) resolve(found);
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  const wanted = process.argv[2] as ClientVariant | undefined;
+  try {
+    const results = await measureClientCost({
+      endpoints,
+      concurrency: Number(process.env.BENCH_CONCURRENCY ?? 100),
+      durationMs: Number(process.env.BENCH_DURATION ?? 3) * 1000,
+      rounds: Number(process.env.BENCH_ROUNDS ?? 2),
+      payload: Buffer.alloc(Number(process.env.BENCH_PAYLOAD ?? 1024), 0x78),
+      ...(wanted ? { variants: [wanted] } : {}),
+      onRow: (variant, round, r) =>
+        process.stdout.write(
+          `  round ${round} ${variant.padEnd(18)} ${Math.round(r.callsPerSecond).toString().padStart(8)} calls/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  client cpu ${r.cpuUsPerCall.toFixed(2)} µs/call  errors ${r.errors}\n`,
+        ),
+    });
+    for (const { name, value, target } of clientCostRatios(results)) {
+      process.stdout.write(`  ${name.padEnd(42)} ${value.toFixed(2)}x  (target ${target})\n`);
+    }
+  } finally {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`client-cost failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  });
+}
