@@ -7,6 +7,7 @@
  * Standalone (for profiling the client): `node --cpu-prof dist/bench/client-cost.js [variant]`, where variant is one
  * of the names below (all when absent); BENCH_DURATION / BENCH_ROUNDS set seconds per round and rounds.
  */
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client, MultipleServersDiscovery, SerializeType, XClient } from '../index.js';
 import { silentLogger } from '../logger.js';
@@ -18,6 +19,8 @@ export type ClientVariant = (typeof clientVariants)[number];
 /** One measured round: the load result and the client process's CPU time (user + system) per call, in µs. */
 export interface ClientCostResult extends LoadResult {
   cpuUsPerCall: number;
+  /** The server process's CPU time per call in µs, when its pid was given (Linux). */
+  serverCpuUsPerCall?: number;
 }
 
 export interface ClientCostOptions {
@@ -28,6 +31,8 @@ export interface ClientCostOptions {
   rounds: number;
   payload: Uint8Array;
   variants?: readonly ClientVariant[];
+  /** The server's process id: its CPU time per call is reported too (read from /proc, so Linux only). */
+  serverPid?: number;
   onRow?: (variant: ClientVariant, round: number, result: ClientCostResult) => void;
 }
 
@@ -66,9 +71,14 @@ export async function measureClientCost(options: ClientCostOptions): Promise<Map
     for (let round = 0; round < options.rounds; round++) {
       for (const variant of variants) {
         const cpuBefore = process.cpuUsage();
+        const serverBefore = processCpuUs(options.serverPid);
         const load = await runLoad(callers.get(variant)!.call, { concurrency: options.concurrency, durationMs: options.durationMs });
         const cpu = process.cpuUsage(cpuBefore);
+        const serverAfter = processCpuUs(options.serverPid);
         const result: ClientCostResult = { ...load, cpuUsPerCall: load.calls > 0 ? (cpu.user + cpu.system) / load.calls : 0 };
+        if (serverBefore !== undefined && serverAfter !== undefined && load.calls > 0) {
+          result.serverCpuUsPerCall = (serverAfter - serverBefore) / load.calls;
+        }
         options.onRow?.(variant, round, result);
         const previous = best.get(variant);
         if (!previous || result.callsPerSecond > previous.callsPerSecond) best.set(variant, result);
@@ -79,6 +89,22 @@ export async function measureClientCost(options: ClientCostOptions): Promise<Map
   }
   return best;
 }
+
+/** User + system CPU time of another process in µs, from /proc (undefined elsewhere or when it is gone). */
+export function processCpuUs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+/** USER_HZ: the unit of /proc CPU times, 100 on every mainstream Linux build. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 /** The ratios the performance targets are stated in, from one run's results. */
 export function clientCostRatios(results: ReadonlyMap<ClientVariant, LoadResult>): Array<{ name: string; value: number; target: string }> {
@@ -119,9 +145,10 @@ async function main(): Promise<void> {
       rounds: Number(process.env.BENCH_ROUNDS ?? 2),
       payload: Buffer.alloc(Number(process.env.BENCH_PAYLOAD ?? 1024), 0x78),
       ...(wanted ? { variants: [wanted] } : {}),
+      ...(child.pid !== undefined ? { serverPid: child.pid } : {}),
       onRow: (variant, round, r) =>
         process.stdout.write(
-          `  round ${round} ${variant.padEnd(18)} ${Math.round(r.callsPerSecond).toString().padStart(8)} calls/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  client cpu ${r.cpuUsPerCall.toFixed(2)} µs/call  errors ${r.errors}\n`,
+          `  round ${round} ${variant.padEnd(18)} ${Math.round(r.callsPerSecond).toString().padStart(8)} calls/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  cpu/call client ${r.cpuUsPerCall.toFixed(2)} µs server ${r.serverCpuUsPerCall?.toFixed(2) ?? '?'} µs  errors ${r.errors}\n`,
         ),
     });
     for (const { name, value, target } of clientCostRatios(results)) {

@@ -36,24 +36,48 @@ export class FrameParser {
         this.#consume(chunk);
         return;
       }
-      this.#pending.push(chunk);
-      this.#pendingLength += chunk.length;
       if (this.#expected < 0) {
-        if (this.#pendingLength < HEADER_LENGTH) {
+        if (this.#pendingLength + chunk.length < HEADER_LENGTH) {
+          this.#pending.push(chunk);
+          this.#pendingLength += chunk.length;
           this.#checkMagic(this.#pending[0]!);
           return;
         }
-        const merged = this.#merge();
-        this.#expected = this.#frameLength(merged, 0);
+        this.#expected = this.#frameLength(this.#gather(HEADER_LENGTH, chunk), 0);
       }
-      if (this.#pendingLength < this.#expected) return;
-      this.#consume(this.#merge());
+      const need = this.#expected - this.#pendingLength;
+      if (chunk.length < need) {
+        this.#pending.push(chunk);
+        this.#pendingLength += chunk.length;
+        return;
+      }
+      // Only the split frame is copied; the rest of the chunk is decoded in place.
+      const frame = this.#gather(this.#expected, chunk);
+      this.#pending = [];
+      this.#pendingLength = 0;
+      this.#expected = -1;
+      this.#onMessage(Message.decode(frame));
+      this.#consume(chunk.subarray(need));
     } catch (error) {
       this.#failed = error instanceof ProtocolError ? error : new ProtocolError(String(error));
       this.#pending = [];
       this.#pendingLength = 0;
       throw this.#failed;
     }
+  }
+
+  /** The first `length` bytes of the held pieces followed by `chunk` (which supplies what the pieces lack), copied. */
+  #gather(length: number, chunk: Uint8Array): Uint8Array {
+    const out = allocBytes(length);
+    let at = 0;
+    for (const piece of this.#pending) {
+      const take = Math.min(piece.length, length - at);
+      out.set(take === piece.length ? piece : piece.subarray(0, take), at);
+      at += take;
+      if (at === length) return out;
+    }
+    out.set(chunk.subarray(0, length - at), at);
+    return out;
   }
 
   /** Decodes every whole frame in `bytes` and keeps the tail. */
@@ -90,17 +114,5 @@ export class FrameParser {
     const length = HEADER_LENGTH + body;
     if (length > this.maxFrameLength) throw new FrameTooLargeError(length, this.maxFrameLength);
     return length;
-  }
-
-  #merge(): Uint8Array {
-    if (this.#pending.length === 1) return this.#pending[0]!;
-    const merged = allocBytes(this.#pendingLength);
-    let at = 0;
-    for (const piece of this.#pending) {
-      merged.set(piece, at);
-      at += piece.length;
-    }
-    this.#pending = [merged];
-    return merged;
   }
 }

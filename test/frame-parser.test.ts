@@ -37,6 +37,27 @@ describe('FrameParser', () => {
     assert.equal(parser.buffered, 0);
   });
 
+  it('decodes frames split across any number of chunks of any size, in order', () => {
+    const frames = Array.from({ length: 200 }, (_, i) => sample(i, (i * 97) % 3000));
+    const stream = concat(frames.map((f) => f.encode()));
+    let seed = 7;
+    const nextSize = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return 1 + (seed % 4000);
+    };
+    for (let trial = 0; trial < 20; trial++) {
+      const got: Message[] = [];
+      const parser = new FrameParser((m) => got.push(m));
+      for (let at = 0; at < stream.length; ) {
+        const size = nextSize();
+        parser.push(stream.subarray(at, at + size));
+        at += size;
+      }
+      assert.equal(parser.buffered, 0);
+      assert.deepEqual(got.map((m) => hex(m.encode())), frames.map((f) => hex(f.encode())), `trial ${trial}`);
+    }
+  });
+
   it('decodes many frames from one chunk', () => {
     const frames = Array.from({ length: 500 }, (_, i) => sample(i, i % 7));
     const got: Message[] = [];
