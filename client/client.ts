@@ -100,6 +100,9 @@ class Pending {
   ) {}
 }
 
+/** `__ServerTimeout` metadata per timeout value, for clients without auth. */
+const timeoutMetadataCache = new Map<number, Metadata>();
+
 export class Client {
   readonly endpoint: string;
   readonly logger: Logger;
@@ -109,7 +112,8 @@ export class Client {
   readonly #compressType: number;
   readonly #maxDecompressed: number;
   readonly #pending = new Map<number, Pending>();
-  readonly #deadlines: DeadlineQueue<Pending>;
+  /** Made on the first call with a deadline. */
+  #deadlines: DeadlineQueue<Pending> | undefined;
   readonly #writer: FrameWriter;
   readonly #parser: FrameParser;
   readonly #plugins: readonly ClientPlugin[];
@@ -118,7 +122,8 @@ export class Client {
   /** The transport connection itself has closed (not just this client, logically). */
   #connClosed = false;
   #connCloseWaiters: Array<() => void> = [];
-  readonly #reservedCache = new Map<number, Metadata>();
+  /** Reserved metadata per timeout when this client sends `__AUTH` (without, the module-wide cache serves). */
+  #authMetadataCache: Map<number, Metadata> | undefined;
   #closedError: Error | undefined;
   #closeListeners: Array<(error?: Error) => void> = [];
   #pushHandlers: Array<(message: PushMessage) => void> = [];
@@ -150,7 +155,6 @@ export class Client {
     this.#serializeType = options.serializeType ?? SerializeType.MsgPack;
     this.#compressType = options.compressType ?? CompressType.None;
     this.#maxDecompressed = options.maxDecompressedLength ?? DEFAULT_MAX_DECOMPRESSED_LENGTH;
-    this.#deadlines = new DeadlineQueue<Pending>((pending) => this.#settle(pending, new TimeoutError()));
     this.#writer = new FrameWriter((bytes) => conn.write(bytes));
     this.#parser = new FrameParser((message) => this.#onMessage(message), options.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH);
     if (options.onPush) this.#pushHandlers.push(options.onPush);
@@ -361,7 +365,7 @@ export class Client {
     this.#pending.set(pending.seq, pending);
     if (timeoutMs > 0) {
       pending.deadline = Date.now() + timeoutMs;
-      this.#deadlines.add(pending, timeoutMs);
+      (this.#deadlines ??= new DeadlineQueue<Pending>((expired) => this.#settle(expired, new TimeoutError()))).add(pending, timeoutMs);
     }
     if (signal) {
       pending.signal = signal;
@@ -397,16 +401,19 @@ export class Client {
 
   /**
    * `__AUTH` and `__ServerTimeout` for a timeout value. Calls without metadata of their own share one object per
-   * timeout value instead of building one per call (messages never mutate their metadata).
+   * timeout value instead of building one per call (messages never mutate their metadata); without auth the objects
+   * are shared by every client, so an idle connection holds no cache of its own.
    */
   #reservedMetadata(timeoutMs: number): Metadata {
-    let metadata = this.#reservedCache.get(timeoutMs);
+    const auth = this.#options.auth;
+    const cache = auth === undefined ? timeoutMetadataCache : (this.#authMetadataCache ??= new Map());
+    let metadata = cache.get(timeoutMs);
     if (!metadata) {
       metadata = {};
-      if (this.#options.auth !== undefined) metadata[MetaKey.Auth] = this.#options.auth;
+      if (auth !== undefined) metadata[MetaKey.Auth] = auth;
       if (timeoutMs > 0) metadata[MetaKey.ServerTimeout] = String(timeoutMs);
-      if (this.#reservedCache.size > 64) this.#reservedCache.clear();
-      this.#reservedCache.set(timeoutMs, metadata);
+      if (cache.size > 64) cache.clear();
+      cache.set(timeoutMs, metadata);
     }
     return metadata;
   }
@@ -492,7 +499,7 @@ export class Client {
         : new ConnectionClosedError(`rpcx: connection to ${this.endpoint} closed${error ? ': ' + error.message : ''}`, error);
     this.#closedError = closedError;
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer);
-    this.#deadlines.clear();
+    this.#deadlines?.clear();
     this.#writer.close();
     const pending = [...this.#pending.values()];
     this.#pending.clear();

@@ -71,6 +71,7 @@ class FirstAttempt implements CallSink {
   rejectCall!: (error: unknown) => void;
   constructor(
     readonly ended: (attempt: FirstAttempt, error: Error | undefined, value: unknown) => void,
+    readonly owner: XClient,
     readonly server: string,
     readonly method: string,
     readonly args: unknown,
@@ -310,7 +311,7 @@ export class XClient {
     if (client === undefined) return this.#retryLoop(method, args, options, kind, deadline, 0, server, undefined, undefined);
     const breaker = this.#breaker(server);
     if (breaker !== undefined && !breaker.ready()) return this.#retryLoop(method, args, options, kind, deadline, 0, server, undefined, undefined);
-    const attempt = new FirstAttempt(this.#firstAttemptEnded, server, method, args, options, kind, deadline, breaker);
+    const attempt = new FirstAttempt(XClient.#firstAttemptEnded, this, server, method, args, options, kind, deadline, breaker);
     this.pool.acquire(server);
     return new Promise((resolve, reject) => {
       attempt.resolveCall = resolve;
@@ -319,23 +320,25 @@ export class XClient {
     });
   }
 
-  readonly #firstAttemptEnded = (attempt: FirstAttempt, error: Error | undefined, value: unknown): void => {
+  /** How a first attempt ended (one function for every XClient: the attempt knows its owner). */
+  static readonly #firstAttemptEnded = (attempt: FirstAttempt, error: Error | undefined, value: unknown): void => {
+    const self = attempt.owner;
     const server = attempt.server;
-    this.pool.release(server);
+    self.pool.release(server);
     if (error === undefined) {
-      this.#succeeded(server, attempt.breaker);
-      if (this.#options.sticky) this.#stickyServer = server;
+      self.#succeeded(server, attempt.breaker);
+      if (self.#options.sticky) self.#stickyServer = server;
       return attempt.resolveCall(value);
     }
-    this.#failed(server, attempt.breaker, error);
+    self.#failed(server, attempt.breaker, error);
     let tried: Set<string>;
     try {
-      tried = this.#afterFailure(error, server, attempt.method, 0, attempt.deadline, undefined);
+      tried = self.#afterFailure(error, server, attempt.method, 0, attempt.deadline, undefined);
     } catch (final) {
       return attempt.rejectCall(final);
     }
     const { method, args, options, kind, deadline } = attempt;
-    this.#retryLoop(method, args, options, kind, deadline, 1, server, tried, error).then(attempt.resolveCall, attempt.rejectCall);
+    self.#retryLoop(method, args, options, kind, deadline, 1, server, tried, error).then(attempt.resolveCall, attempt.rejectCall);
   };
 
   /**

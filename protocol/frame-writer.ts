@@ -9,9 +9,14 @@ import { allocBytes } from './utf8.js';
 /** Flush at once when this many bytes are queued, without waiting for the end of the turn. */
 const EARLY_FLUSH_BYTES = 256 * 1024;
 
-/** After the current turn's I/O and microtasks (setImmediate on Node; a macrotask in browsers). */
-const defer: (fn: () => void) => void =
-  typeof setImmediate === 'function' ? (fn) => setImmediate(fn) : (fn) => setTimeout(fn, 0);
+/** Flushes `writer` after the current turn's I/O and microtasks (setImmediate on Node; a macrotask in browsers). */
+const deferFlush: (writer: FrameWriter) => void =
+  typeof setImmediate === 'function' ? (writer) => setImmediate(flushWriter, writer) : (writer) => setTimeout(flushWriter, 0, writer);
+
+/** The deferred callback, shared by every writer (a closure per writer would cost every connection its size). */
+function flushWriter(writer: FrameWriter): void {
+  writer.flush();
+}
 
 export class FrameWriter {
   readonly #sink: (bytes: Uint8Array) => void;
@@ -19,7 +24,6 @@ export class FrameWriter {
   #queuedBytes = 0;
   #scheduled = false;
   #closed = false;
-  readonly #flushBound = (): void => this.flush();
 
   constructor(sink: (bytes: Uint8Array) => void) {
     this.#sink = sink;
@@ -45,7 +49,7 @@ export class FrameWriter {
     if (this.#queuedBytes >= EARLY_FLUSH_BYTES) this.flush();
     else if (!this.#scheduled) {
       this.#scheduled = true;
-      defer(this.#flushBound);
+      deferFlush(this);
     }
   }
 
