@@ -106,6 +106,13 @@ export class FrameTooLargeError extends ProtocolError {
   }
 }
 
+/** An HTTP CONNECT head that is not rpcx's handshake: too long, or not sent in time. The connection is closed. */
+export class HandshakeError extends ProtocolError {
+  constructor(message: string) {
+    super(message, 'ERR_RPCX_HANDSHAKE');
+  }
+}
+
 /** A payload could not be (de)compressed, or would decompress past the configured cap. */
 export class CompressionError extends ProtocolError {
   constructor(message: string) {

@@ -4,7 +4,6 @@
  */
 import {
   ConfigError,
-  createDiscovery,
   FailMode,
   MultipleServersDiscovery,
   SelectMode,
@@ -12,7 +11,7 @@ import {
   type ClientOptions,
   type Discovery,
 } from '../index.js';
-import { isRegistryUrl } from '../registry/url.js';
+import { createDiscovery, isRegistryUrl } from '../registry/url.js';
 import { clientOptionsFor } from './network-options.js';
 
 export const xclientFlags = {

@@ -23,7 +23,7 @@ import { compress, decompress } from '../protocol/compression.js';
 import { FrameParser } from '../protocol/frame-parser.js';
 import { FrameWriter } from '../protocol/frame-writer.js';
 import { Message, type Metadata } from '../protocol/message.js';
-import { getTransport, parseEndpoint } from '../transport/registry.js';
+import { getTransport, parseEndpoint } from '../transport/networks.js';
 import type { Conn, DialOptions, TlsOptions } from '../transport/transport.js';
 import type { CallOptions, CallResult } from './call-options.js';
 import { DeadlineQueue } from './deadline-queue.js';

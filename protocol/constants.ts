@@ -1,4 +1,4 @@
-/** Wire constants of the rpcx protocol (v1.9.x). See ../shared/rpcx-protocol.md §1. */
+/** Wire constants of the rpcx protocol (v1.9.x), as smallnest/rpcx's protocol/message.go defines them. */
 
 export const MAGIC = 0x08;
 export const VERSION = 0;
@@ -33,6 +33,9 @@ export const MetaKey = {
   Auth: '__AUTH',
   ServerTimeout: '__ServerTimeout',
 } as const;
+
+/** The HTTP path rpcx serves on: the CONNECT target and the WebSocket endpoint (Go's `share.DefaultRPCPath`). */
+export const RPCX_PATH = '/_rpcx_';
 
 /** Default cap on one frame (rpcx's default MaxMessageLength is unlimited; we bound it). */
 export const DEFAULT_MAX_FRAME_LENGTH = 64 * 1024 * 1024;

@@ -15,10 +15,10 @@ import { COMPRESS_THRESHOLD, CompressType, MetaKey, StatusType } from '../protoc
 import { compress, decompress } from '../protocol/compression.js';
 import type { Message, Metadata } from '../protocol/message.js';
 import { CallContext, type CallConnection } from './context.js';
-import { endObservation, runInContext, serverObserved, startObservation } from './observability.js';
+import { endObservation, runInContext, serverObserved, startObservation } from './observability/call-events.js';
 import { messageOf, PluginContainer, type ConnectionInfo } from './plugins.js';
 import type { MethodEntry, ServiceRegistry } from './service-registry.js';
-import type { MethodStats, Rpcz } from './stats.js';
+import type { MethodStats, Rpcz } from './observability/stats.js';
 
 /**
  * Decides whether a call may proceed. `token` is the `__AUTH` metadata (on HTTP, the `Authorization` header).

@@ -11,7 +11,7 @@ import 'reflect-metadata';
 import { ClosedError } from '../errors.js';
 import { stderrLogger, type Logger } from '../logger.js';
 import { DEFAULT_MAX_DECOMPRESSED_LENGTH, DEFAULT_MAX_FRAME_LENGTH } from '../protocol/constants.js';
-import { getTransport, parseEndpoint } from '../transport/registry.js';
+import { getTransport, parseEndpoint } from '../transport/networks.js';
 import type { Listener, ListenOptions } from '../transport/transport.js';
 import '../transport/builtin.js';
 import '../protocol/gzip.js';
@@ -21,15 +21,16 @@ import type { Socket } from 'node:net';
 import type { SocketConn } from '../transport/socket-conn.js';
 import type { Conn } from '../transport/transport.js';
 import { Dispatcher, type AuthFunction } from './dispatcher.js';
-import { HttpFrontend, type HttpConnection } from './http-frontend.js';
-import { ServerMetrics } from './metrics.js';
-import { servePage } from './pages.js';
+import type { HttpConnection } from './http/http-connection.js';
+import type { PagesHost } from './http/pages.js';
+import type { HttpFrontend } from './http/router.js';
+import { ServerMetrics } from './observability/metrics.js';
 import { PluginContainer, type ConnectionInfo, type ServerPlugin } from './plugins.js';
 import { RateLimitPlugin, type RateLimitOptions } from './rate-limit.js';
 import { ServerConnection } from './server-connection.js';
 import { ServiceRegistry, type Handler, type RegisterOptions, type ServiceClass, type ServiceEntry } from './service-registry.js';
 import { sniff, sniffable } from './sniffer.js';
-import { Rpcz } from './stats.js';
+import { Rpcz } from './observability/stats.js';
 import type { MethodOptions } from './decorators.js';
 import type { Registrar } from '../registry/registrar.js';
 
@@ -209,6 +210,8 @@ export class Server {
       ({ network, address } = parseEndpoint(networkOrEndpoint));
       options = addressOrOptions ?? {};
     }
+    // The HTTP front (router, gateway, JSON-RPC, pages) is loaded only once a listener will sniff for HTTP.
+    if (this.#servesHttp(network)) await this.#loadFrontend();
     const listener = await getTransport(network).listen(network, address, options, (conn) => this.#accept(conn));
     this.#listeners.push(listener);
     this.logger.info('serving', { network: listener.network, address: listener.address });
@@ -225,8 +228,7 @@ export class Server {
       conn.destroy();
       return;
     }
-    const options = this.#options;
-    if ((options.httpGateway || options.jsonRPC || options.pages) && options.sniffNetworks.has(conn.network) && sniffable(conn)) {
+    if (this.#frontend && this.#options.sniffNetworks.has(conn.network) && sniffable(conn)) {
       sniff(conn, {
         binary: (c, head) => this.#serveBinary(c, head),
         http: (c, socket) => this.#serveHttp(c, socket),
@@ -262,15 +264,21 @@ export class Server {
   }
 
   #serveHttp(conn: SocketConn, socket: Socket): void {
-    this.#frontend ??= this.#makeFrontend();
-    const connection = this.#frontend.accept(conn, socket);
+    const connection = this.#frontend!.accept(conn, socket);
     if (this.#draining) connection.draining = true;
     this.#httpConnections.add(connection);
   }
 
-  #makeFrontend(): HttpFrontend {
+  #servesHttp(network: string): boolean {
     const options = this.#options;
-    return new HttpFrontend({
+    return (options.httpGateway || options.jsonRPC || options.pages) && options.sniffNetworks.has(network);
+  }
+
+  async #loadFrontend(): Promise<void> {
+    if (this.#frontend) return;
+    const [{ HttpFrontend }, { servePage }] = await Promise.all([import('./http/router.js'), import('./http/pages.js')]);
+    const options = this.#options;
+    this.#frontend ??= new HttpFrontend({
       dispatcher: this.#dispatcher,
       plugins: this.plugins,
       logger: this.logger,
@@ -286,7 +294,7 @@ export class Server {
     });
   }
 
-  #pagesHost(): Parameters<typeof servePage>[0] {
+  #pagesHost(): PagesHost {
     const server = this;
     const dispatcher = this.#dispatcher;
     return {

@@ -1,21 +1,18 @@
 /**
  * msgpack against the library Go rpcx uses for serialize type 3 (vmihailenco/msgpack v5, default encoder and
- * decoder, from Debian's golang-github-vmihailenco-msgpack.v5-dev; .ci/run installs it): what Go encodes for a
+ * decoder, from Debian's golang-github-vmihailenco-msgpack.v5-dev; `npm test` installs it first): what Go encodes for a
  * struct with every common field type we decode to the right values, and what we encode Go decodes into the struct.
  * The Go peer is built in a temp dir from the program below.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { getCodec } from '../codec/index.js';
 import { SerializeType } from '../protocol/constants.js';
+import { buildGoPeer, type GoPeer } from './helpers/go-peer.js';
 
 const run = promisify(execFile);
-const GOPATH = '/usr/share/gocode';
 
 const PEER = `package main
 
@@ -71,25 +68,18 @@ func main() {
 `;
 
 describe('msgpack interop with Go (vmihailenco/msgpack v5, as rpcx uses it)', () => {
-  let dir: string;
+  let goPeer: GoPeer | undefined;
   let peer: string;
 
   before(async () => {
-    if (!existsSync(join(GOPATH, 'src/github.com/vmihailenco/msgpack/v5'))) {
-      throw new Error('Go msgpack sources missing: apt-get install -y golang-go golang-github-vmihailenco-msgpack.v5-dev (.ci/run does this)');
-    }
-    dir = mkdtempSync(join(tmpdir(), 'rpcx-msgpack-go-'));
-    writeFileSync(join(dir, 'main.go'), PEER);
-    peer = join(dir, 'peer');
-    await run('go', ['build', '-o', peer, 'main.go'], {
-      cwd: dir,
-      env: { ...process.env, GO111MODULE: 'off', GOPATH, GOFLAGS: '', GOCACHE: join(tmpdir(), 'rpcx-go-cache') },
-      timeout: 300_000,
+    goPeer = buildGoPeer({
+      name: 'msgpack-peer',
+      source: { text: PEER },
+      needs: { 'github.com/vmihailenco/msgpack/v5': 'golang-github-vmihailenco-msgpack.v5-dev' },
     });
+    peer = goPeer.binary;
   });
-  after(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => goPeer?.remove());
 
   const msgpack = getCodec(SerializeType.MsgPack);
 

@@ -42,7 +42,7 @@ import { ConfigError } from '../errors.js';
 import { dialKcp } from './kcp/dialer.js';
 import { KcpListener } from './kcp/listener.js';
 import { resolveKcpSettings } from './kcp/options.js';
-import { splitHostPort } from './registry.js';
+import { splitHostPort } from './networks.js';
 import type { Transport } from './transport.js';
 
 export { deriveKcpKey, DEFAULT_KCP_SALT } from './kcp/crypt.js';

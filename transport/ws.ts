@@ -3,17 +3,17 @@
  * Node http(s) server (`wss` requires TLS options). Node clients dial with the `ws` package (it takes TLS options: a
  * private CA, client certificates, insecure); browsers dial with the platform WebSocket (transport/websocket-browser.ts,
  * the `browser` entry). Both sides go through the same standard-API adapter, transport/websocket-conn.ts.
+ * The `ws` package loads on the first ws/wss listen or dial, not with rpcx-ts.
  */
 import http from 'node:http';
 import https from 'node:https';
-import { WebSocket as NodeWebSocket, WebSocketServer } from 'ws';
+import type { WebSocket as NodeWebSocket } from 'ws';
 import { ConfigError } from '../errors.js';
-import { splitHostPort } from './registry.js';
+import { RPCX_PATH } from '../protocol/constants.js';
+import { splitHostPort } from './networks.js';
 import { listenServer, tlsServerOptions } from './tcp.js';
 import type { Transport, TlsOptions } from './transport.js';
 import { openWebSocket, WebSocketConn, webSocketUrl, type WebSocketConstructor, type WebSocketLike } from './websocket-conn.js';
-
-export const RPCX_WS_PATH = '/_rpcx_';
 
 export const wsTransport: Transport = {
   networks: ['ws', 'wss'],
@@ -21,8 +21,9 @@ export const wsTransport: Transport = {
   async listen(network, address, options, onConn) {
     if (network === 'wss' && !options.tls) throw new ConfigError('rpcx: wss needs TLS options (cert and key)');
     const slash = address.indexOf('/');
-    const path = slash < 0 ? RPCX_WS_PATH : address.slice(slash);
+    const path = slash < 0 ? RPCX_PATH : address.slice(slash);
     const { host, port } = splitHostPort(slash < 0 ? address : address.slice(0, slash));
+    const { WebSocketServer } = await import('ws');
     const server = options.tls ? https.createServer(tlsServerOptions(options.tls)) : http.createServer();
     // Go rpcx's WebSocket client never sets a payload type, so x/net/websocket sends its binary frames as *text*
     // messages: take every message's raw bytes and skip the UTF-8 check that would reject them.
@@ -57,6 +58,7 @@ export const wsTransport: Transport = {
   async dial(network, address, options) {
     const url = webSocketUrl(network as 'ws' | 'wss', address);
     const timeoutMs = options.connectTimeoutMs ?? 10_000;
+    const { WebSocket: NodeWebSocket } = await import('ws');
     // On Node the `ws` package's client (faster than the global WebSocket, and it takes TLS options); browsers use
     // transport/websocket-browser.ts. Both go through the same standard-API adapter.
     const socket = await openWebSocket(NodeWebSocket as unknown as WebSocketConstructor, url, timeoutMs, options.signal, (_C, u) => {

@@ -6,7 +6,8 @@
  * SIGTERM or Ctrl-C: it deregisters, keeps serving while clients move away, drains in-flight calls, then exits.
  */
 import 'reflect-metadata';
-import { createRegistrar, Server } from '../../index.js';
+import { Server } from '../../index.js'; // rpcx-ts
+import { createRegistrar } from '../../registry/index.js'; // rpcx-ts/registry
 import { Arith } from '../services/arith.js';
 
 const [registryUrl = 'etcd://127.0.0.1:2379/rpcx_test', endpoint = 'tcp@127.0.0.1:0'] = process.argv.slice(2);

@@ -1,7 +1,7 @@
 /**
  * Real etcd and Redis servers for registry tests, on free loopback ports, in throwaway data directories. Each can be
  * stopped, restarted on the same port (etcd keeps its data directory; Redis restarts empty, as an unpersisted cache
- * would) or killed. `.ci/run` installs Debian's etcd-server and redis-server; a missing binary fails the test.
+ * would) or killed. `npm test` installs Debian's etcd-server and redis-server first; a missing binary fails the test.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,7 +24,7 @@ export interface StoreProcess {
 
 function requireBinary(name: string, pkg: string): void {
   if (spawnSync('sh', ['-c', `command -v ${name}`]).status !== 0) {
-    throw new Error(`${name} is not installed: apt-get install -y ${pkg} (.ci/run does this)`);
+    throw new Error(`${name} is not installed: apt-get install -y ${pkg} (npm test installs it first)`);
   }
 }
 

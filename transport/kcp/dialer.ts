@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { DialError } from '../../errors.js';
-import { joinHostPort } from '../registry.js';
+import { joinHostPort } from '../networks.js';
 import type { DialOptions } from '../transport.js';
 import { KcpSocketError } from './errors.js';
 import { applySocketBuffers, type KcpSettings } from './options.js';

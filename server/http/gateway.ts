@@ -16,11 +16,12 @@
  * 429; shutting down: 503; any other service error: 500.
  */
 import type http from 'node:http';
-import { hasCodec } from '../codec/codec.js';
-import { RATE_LIMIT_TEXT, SHUTTING_DOWN_TEXT } from '../errors.js';
-import { CompressType, MessageType, MetaKey, SerializeType } from '../protocol/constants.js';
-import { Message, type Metadata } from '../protocol/message.js';
-import { BodyTooLarge, dispatchHttp, pathOf, readBody, send, type FrontendHost, type HttpConnection } from './http-frontend.js';
+import { hasCodec } from '../../codec/codec.js';
+import { RATE_LIMIT_TEXT, SHUTTING_DOWN_TEXT } from '../../errors.js';
+import { CompressType, MessageType, MetaKey, SerializeType } from '../../protocol/constants.js';
+import { Message, type Metadata } from '../../protocol/message.js';
+import { BodyTooLarge, pathOf, readBody, send } from './helpers.js';
+import { dispatchHttp, type FrontendHost, type HttpConnection } from './http-connection.js';
 
 export const GatewayHeader = {
   Version: 'X-RPCX-Version',

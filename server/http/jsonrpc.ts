@@ -9,12 +9,13 @@
  * rpcx's error text as the message.
  */
 import type http from 'node:http';
-import { UNKNOWN_METHOD_PREFIX, UNKNOWN_SERVICE_PREFIX } from '../errors.js';
-import { MessageType, MetaKey, SerializeType } from '../protocol/constants.js';
-import { Message, type Metadata } from '../protocol/message.js';
-import { utf8Encode } from '../protocol/utf8.js';
+import { UNKNOWN_METHOD_PREFIX, UNKNOWN_SERVICE_PREFIX } from '../../errors.js';
+import { MessageType, MetaKey, SerializeType } from '../../protocol/constants.js';
+import { Message, type Metadata } from '../../protocol/message.js';
+import { utf8Encode } from '../../protocol/utf8.js';
 import { GatewayHeader } from './gateway.js';
-import { BodyTooLarge, dispatchHttp, readBody, send, type FrontendHost, type HttpConnection } from './http-frontend.js';
+import { BodyTooLarge, readBody, send } from './helpers.js';
+import { dispatchHttp, type FrontendHost, type HttpConnection } from './http-connection.js';
 
 export const JsonRpcCode = {
   ParseError: -32700,
