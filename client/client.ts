@@ -29,6 +29,7 @@ import type { CallOptions, CallResult } from './call-options.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { clientInstrument, type ClientCall, type ClientPlugin } from './plugins.js';
 import { createProxy, type ServiceProxy } from './proxy.js';
+import { promiseFor, type Settlers } from './promise-for.js';
 import { PushQueue } from './push-queue.js';
 
 export interface HeartbeatOptions {
@@ -82,6 +83,18 @@ export interface PushMessage {
 export interface CallSink {
   resolve(value: unknown): void;
   reject(error: Error): void;
+}
+
+/** The sink of `call()` and `invoke()`: settles the promise they return. */
+class PromiseSink implements CallSink, Settlers {
+  resolveCall!: (value: unknown) => void;
+  rejectCall!: (error: unknown) => void;
+  resolve(value: unknown): void {
+    this.resolveCall(value);
+  }
+  reject(error: Error): void {
+    this.rejectCall(error);
+  }
 }
 
 /** One outstanding call. */
@@ -202,16 +215,18 @@ export class Client {
 
   /** Calls `service.method` with `args` and resolves with the decoded reply. */
   call<T = unknown>(service: string, method: string, args: unknown, options: CallOptions = {}): Promise<T> {
-    return new Promise<unknown>((resolve, reject) =>
-      this.start(service, method, args, options, { resolve, reject }, false, options.timeoutMs),
-    ) as Promise<T>;
+    const sink = new PromiseSink();
+    const promise = promiseFor<T>(sink);
+    this.start(service, method, args, options, sink, false, options.timeoutMs);
+    return promise;
   }
 
   /** Like call, and also hands back the response metadata. */
   invoke<T = unknown>(service: string, method: string, args: unknown, options: CallOptions = {}): Promise<CallResult<T>> {
-    return new Promise<unknown>((resolve, reject) =>
-      this.start(service, method, args, options, { resolve, reject }, true, options.timeoutMs),
-    ) as Promise<CallResult<T>>;
+    const sink = new PromiseSink();
+    const promise = promiseFor<CallResult<T>>(sink);
+    this.start(service, method, args, options, sink, true, options.timeoutMs);
+    return promise;
   }
 
   /**
@@ -361,17 +376,27 @@ export class Client {
     this.#writer.write(message);
   }
 
+  // The closures below live in their own methods: a closure made in #track would give every call a context object
+  // (V8 allocates it on entry, whichever branch runs), and the deadline queue's callback would keep the first
+  // call's context, with its Pending and reply, alive for the connection's lifetime.
   #track(pending: Pending, timeoutMs: number, signal: AbortSignal | undefined): void {
     this.#pending.set(pending.seq, pending);
     if (timeoutMs > 0) {
       pending.deadline = Date.now() + timeoutMs;
-      (this.#deadlines ??= new DeadlineQueue<Pending>((expired) => this.#settle(expired, new TimeoutError()))).add(pending, timeoutMs);
+      (this.#deadlines ?? this.#makeDeadlineQueue()).add(pending, timeoutMs);
     }
-    if (signal) {
-      pending.signal = signal;
-      pending.onAbort = () => this.#settle(pending, new AbortedError(signal.reason));
-      signal.addEventListener('abort', pending.onAbort, { once: true });
-    }
+    if (signal) this.#listenForAbort(pending, signal);
+  }
+
+  #makeDeadlineQueue(): DeadlineQueue<Pending> {
+    this.#deadlines = new DeadlineQueue<Pending>((expired) => this.#settle(expired, new TimeoutError()));
+    return this.#deadlines;
+  }
+
+  #listenForAbort(pending: Pending, signal: AbortSignal): void {
+    pending.signal = signal;
+    pending.onAbort = () => this.#settle(pending, new AbortedError(signal.reason));
+    signal.addEventListener('abort', pending.onAbort, { once: true });
   }
 
   #request(service: string, method: string, args: unknown, options: CallOptions, seq: number, timeoutMs: number): Message {

@@ -21,6 +21,7 @@ import { ConnectionPool } from './connection-pool.js';
 import type { Discovery, ServicePair } from './discovery/discovery.js';
 import { filterServers } from './discovery/filter.js';
 import { countsAsServerFailure, isRetryable, type FailMode } from './fail-modes.js';
+import { promiseFor, type Settlers } from './promise-for.js';
 import { createProxy, type ServiceProxy } from './proxy.js';
 import { createSelector, type SelectMode } from './selectors/index.js';
 import type { Selector } from './selectors/selector.js';
@@ -66,7 +67,7 @@ type Kind = 'call' | 'invoke' | 'send';
  * The first attempt of a call, made at once on an already connected server: the Client reports straight to it (no
  * promise per attempt, no async frames). If it fails, the retry loop takes over from attempt 1.
  */
-class FirstAttempt implements CallSink {
+class FirstAttempt implements CallSink, Settlers {
   resolveCall!: (value: unknown) => void;
   rejectCall!: (error: unknown) => void;
   constructor(
@@ -313,11 +314,9 @@ export class XClient {
     if (breaker !== undefined && !breaker.ready()) return this.#retryLoop(method, args, options, kind, deadline, 0, server, undefined, undefined);
     const attempt = new FirstAttempt(XClient.#firstAttemptEnded, this, server, method, args, options, kind, deadline, breaker);
     this.pool.acquire(server);
-    return new Promise((resolve, reject) => {
-      attempt.resolveCall = resolve;
-      attempt.rejectCall = reject;
-      client.start(this.servicePath, method, args, options, attempt, kind === 'invoke', timeoutMs);
-    });
+    const promise = promiseFor<unknown>(attempt);
+    client.start(this.servicePath, method, args, options, attempt, kind === 'invoke', timeoutMs);
+    return promise;
   }
 
   /** How a first attempt ended (one function for every XClient: the attempt knows its owner). */
