@@ -5,7 +5,7 @@
  */
 import { ProtocolError } from '../errors.js';
 import { Flag, HEADER_LENGTH, MAGIC, MessageType, StatusType, VERSION } from './constants.js';
-import { allocBytes, EMPTY_BYTES, utf8Cached, utf8Decode, utf8Length, utf8Write } from './utf8.js';
+import { allocBytes, EMPTY_BYTES, utf8Cached, utf8DecodeSection, utf8Length, utf8Write } from './utf8.js';
 
 export type Metadata = Record<string, string>;
 
@@ -165,10 +165,10 @@ export class Message {
       return length;
     };
     let length = section();
-    message.servicePath = utf8Decode(frame, at, at + length);
+    message.servicePath = utf8DecodeSection(frame, at, at + length);
     at += length;
     length = section();
-    message.serviceMethod = utf8Decode(frame, at, at + length);
+    message.serviceMethod = utf8DecodeSection(frame, at, at + length);
     at += length;
     length = section();
     if (length > 0) message.metadata = decodeMetadata(frame, at, at + length);
@@ -191,13 +191,13 @@ function decodeMetadata(frame: Uint8Array, start: number, end: number): Metadata
     const keyLength = readU32(frame, at);
     at += 4;
     if (keyLength > end - at) throw new ProtocolError('rpcx: malformed metadata');
-    const key = utf8Decode(frame, at, at + keyLength);
+    const key = utf8DecodeSection(frame, at, at + keyLength);
     at += keyLength;
     if (at + 4 > end) throw new ProtocolError('rpcx: malformed metadata');
     const valueLength = readU32(frame, at);
     at += 4;
     if (valueLength > end - at) throw new ProtocolError('rpcx: malformed metadata');
-    const value = utf8Decode(frame, at, at + valueLength);
+    const value = utf8DecodeSection(frame, at, at + valueLength);
     if (key === '__proto__') Object.defineProperty(metadata, key, { value, enumerable: true, writable: true, configurable: true });
     else metadata[key] = value;
     at += valueLength;

@@ -58,6 +58,20 @@ describe('FrameParser', () => {
     }
   });
 
+  it('decodes section strings exactly, repeated or not (the decoded-string cache never mixes them up)', () => {
+    const names = Array.from({ length: 3000 }, (_, i) => (i % 3 === 0 ? `Svc${i}` : i % 3 === 1 ? `métho∂-${i}-✓` : 'x'.repeat(i % 40)));
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < names.length; i++) {
+        const name = names[i]!;
+        const other = names[(i * 7 + round) % names.length]!;
+        const decoded = Message.decode(new Message({ servicePath: name, serviceMethod: other, metadata: { [name || 'k']: other } }).encode());
+        assert.equal(decoded.servicePath, name);
+        assert.equal(decoded.serviceMethod, other);
+        assert.deepEqual(decoded.metadata, { [name || 'k']: other });
+      }
+    }
+  });
+
   it('decodes many frames from one chunk', () => {
     const frames = Array.from({ length: 500 }, (_, i) => sample(i, i % 7));
     const got: Message[] = [];
