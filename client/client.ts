@@ -15,7 +15,6 @@ import {
   CompressType,
   DEFAULT_MAX_DECOMPRESSED_LENGTH,
   DEFAULT_MAX_FRAME_LENGTH,
-  MessageType,
   MetaKey,
   SerializeType,
 } from '../protocol/constants.js';
@@ -412,16 +411,16 @@ export class Client {
     if (this.#options.auth !== undefined || timeoutMs > 0) {
       metadata = metadata ? { ...metadata, ...this.#reservedMetadata(timeoutMs) } : this.#reservedMetadata(timeoutMs);
     }
-    return new Message({
-      type: MessageType.Request,
-      serializeType,
-      compressType: wireCompress,
-      seq,
-      servicePath: service,
-      serviceMethod: method,
-      payload,
-      ...(metadata ? { metadata } : {}),
-    });
+    // Fields set directly: no init object (or spread) per call.
+    const message = new Message();
+    message.serializeType = serializeType;
+    message.compressType = wireCompress;
+    message.seq = seq;
+    message.servicePath = service;
+    message.serviceMethod = method;
+    message.payload = payload;
+    if (metadata) message.metadata = metadata;
+    return message;
   }
 
   /**

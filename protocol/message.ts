@@ -11,6 +11,8 @@ export type Metadata = Record<string, string>;
 
 const EMPTY_METADATA: Metadata = Object.freeze({}) as Metadata;
 const TWO_32 = 0x1_0000_0000;
+/** Defaults for `new Message()` without a fresh `{}` per message. */
+const NO_INIT: MessageInit = Object.freeze({});
 
 export interface MessageInit {
   type?: MessageType;
@@ -41,7 +43,7 @@ export class Message {
   /** The payload as it is on the wire (still compressed when compressType says so). */
   payload: Uint8Array;
 
-  constructor(init: MessageInit = {}) {
+  constructor(init: MessageInit = NO_INIT) {
     this.type = init.type ?? MessageType.Request;
     this.heartbeat = init.heartbeat ?? false;
     this.oneway = init.oneway ?? false;
@@ -145,40 +147,45 @@ export class Message {
   static decode(frame: Uint8Array): Message {
     if (frame.length < HEADER_LENGTH + 16) throw new ProtocolError(`rpcx: frame of ${frame.length} bytes is too short`);
     const flags = frame[2]!;
-    const message = new Message({
-      type: flags & Flag.Response ? MessageType.Response : MessageType.Request,
-      heartbeat: (flags & Flag.Heartbeat) !== 0,
-      oneway: (flags & Flag.Oneway) !== 0,
-      compressType: (flags & Flag.CompressMask) >>> Flag.CompressShift,
-      status: (flags & Flag.StatusMask) === StatusType.Error ? StatusType.Error : StatusType.Normal,
-      serializeType: frame[3]! >>> 4,
-      seq: readU32(frame, 4) * TWO_32 + readU32(frame, 8),
-    });
+    // Fields set one by one and sections read by a plain function: no init object, closure or context per frame.
+    const message = new Message();
+    if (flags & Flag.Response) message.type = MessageType.Response;
+    message.heartbeat = (flags & Flag.Heartbeat) !== 0;
+    message.oneway = (flags & Flag.Oneway) !== 0;
+    message.compressType = (flags & Flag.CompressMask) >>> Flag.CompressShift;
+    if ((flags & Flag.StatusMask) === StatusType.Error) message.status = StatusType.Error;
+    message.serializeType = frame[3]! >>> 4;
+    message.seq = readU32(frame, 4) * TWO_32 + readU32(frame, 8);
     const end = frame.length;
     if (HEADER_LENGTH + readU32(frame, 12) !== end) throw new ProtocolError('rpcx: frame length field does not match the frame');
     let at = HEADER_LENGTH;
-    const section = (): number => {
-      if (at + 4 > end) throw new ProtocolError('rpcx: malformed frame (truncated section length)');
-      const length = readU32(frame, at);
-      at += 4;
-      if (length > end - at) throw new ProtocolError('rpcx: malformed frame (section runs past the frame)');
-      return length;
-    };
-    let length = section();
+    let length = sectionLength(frame, at, end);
+    at += 4;
     message.servicePath = utf8DecodeSection(frame, at, at + length);
     at += length;
-    length = section();
+    length = sectionLength(frame, at, end);
+    at += 4;
     message.serviceMethod = utf8DecodeSection(frame, at, at + length);
     at += length;
-    length = section();
+    length = sectionLength(frame, at, end);
+    at += 4;
     if (length > 0) message.metadata = decodeMetadata(frame, at, at + length);
     at += length;
-    length = section();
+    length = sectionLength(frame, at, end);
+    at += 4;
     message.payload = frame.subarray(at, at + length);
     at += length;
     if (at !== end) throw new ProtocolError('rpcx: malformed frame (trailing bytes)');
     return message;
   }
+}
+
+/** The length of the section whose u32 length prefix is at `at`, checked against the frame's end. */
+function sectionLength(frame: Uint8Array, at: number, end: number): number {
+  if (at + 4 > end) throw new ProtocolError('rpcx: malformed frame (truncated section length)');
+  const length = readU32(frame, at);
+  if (length > end - at - 4) throw new ProtocolError('rpcx: malformed frame (section runs past the frame)');
+  return length;
 }
 
 function decodeMetadata(frame: Uint8Array, start: number, end: number): Metadata {
