@@ -4,12 +4,14 @@
  * Prints calls/s, p50 and p99 per stack; then what the client side costs (plain Client against the XClient on one and
  * three servers, with and without a per-call deadline, interleaved rounds against one server process); then the
  * ratios the performance targets are stated in, all from this same run. BENCH_NETWORKS=tcp,unix,... limits the
- * networks ("xclient" names the client-cost section).
+ * networks ("xclient" names the client-cost section, "idle" the idle-connection memory).
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Client, SerializeType, type ClientOptions } from '../index.js';
 import { silentLogger } from '../logger.js';
 import { clientCostRatios, clientVariants, measureClientCost, type ClientCostResult, type ClientVariant } from './client-cost.js';
@@ -131,6 +133,14 @@ async function main(): Promise<void> {
         `  ${variant.padEnd(36)} ${Math.round(r.callsPerSecond).toString().padStart(8)} calls/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  cpu/call client ${r.cpuUsPerCall.toFixed(2)} µs, server ${r.serverCpuUsPerCall?.toFixed(2) ?? '?'} µs\n`,
       );
     }
+  }
+
+  if (!only || only.includes('idle')) {
+    // In a process of its own (a fresh heap, GC exposed), so that nothing measured above is counted.
+    const count = process.env.BENCH_IDLE_CONNECTIONS ?? '10000';
+    process.stdout.write(`\nidle connections (${count}; needs ulimit -n above that):\n`);
+    const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', join(distDir, 'bench', 'idle-connections.js'), count], { timeout: 300_000 });
+    process.stdout.write(`  ${stdout.trim()}   (target: client under 100 MB; server ~2.7 KB a connection)\n`);
   }
 
   const by = (prefix: string): LoadResult | undefined => rows.find((r) => r.name.startsWith(prefix))?.result;

@@ -167,7 +167,7 @@ export class Client {
     this.#serializeType = options.serializeType ?? SerializeType.MsgPack;
     this.#compressType = options.compressType ?? CompressType.None;
     this.#maxDecompressed = options.maxDecompressedLength ?? DEFAULT_MAX_DECOMPRESSED_LENGTH;
-    this.#writer = new FrameWriter((bytes) => conn.write(bytes));
+    this.#writer = new FrameWriter(conn);
     this.#parser = new FrameParser((message) => this.#onMessage(message), options.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH);
     if (options.onPush) this.#pushHandlers.push(options.onPush);
     conn.onData((chunk) => {

@@ -18,14 +18,32 @@ function flushWriter(writer: FrameWriter): void {
   writer.flush();
 }
 
+/** Where a FrameWriter's batches go: a transport connection, or anything with its write. */
+export interface FrameSink {
+  write(bytes: Uint8Array): unknown;
+  /** True when the bytes of the last write are no longer referenced, so the batch buffer can be reused. */
+  writeReleased?(): boolean;
+}
+
+/**
+ * One batch buffer shared by every writer whose sink says when a write has released its bytes. Most writes to a
+ * socket complete synchronously, so the same memory serves batch after batch instead of a fresh buffer per flush
+ * (whose external memory otherwise drives V8 into a full GC every few hundred milliseconds under load). Only one
+ * flush runs at a time, and a writer takes the buffer out while it uses it.
+ */
+let sharedBatch: Uint8Array | undefined;
+const SHARED_BATCH_MIN = 64 * 1024;
+/** Batches never exceed this (early flush at EARLY_FLUSH_BYTES, plus one frame smaller than that). */
+const SHARED_BATCH_MAX = 2 * EARLY_FLUSH_BYTES;
+
 export class FrameWriter {
-  readonly #sink: (bytes: Uint8Array) => void;
+  readonly #sink: FrameSink;
   #queue: Message[] = [];
   #queuedBytes = 0;
   #scheduled = false;
   #closed = false;
 
-  constructor(sink: (bytes: Uint8Array) => void) {
+  constructor(sink: FrameSink) {
     this.#sink = sink;
   }
 
@@ -41,7 +59,7 @@ export class FrameWriter {
       this.flush();
       const out = allocBytes(length);
       message.encodeInto(out, 0);
-      this.#sink(out);
+      this.#sink.write(out);
       return;
     }
     this.#queue.push(message);
@@ -57,7 +75,18 @@ export class FrameWriter {
     this.#scheduled = false;
     if (this.#queue.length === 0) return;
     const queue = this.#queue;
-    const out = allocBytes(this.#queuedBytes);
+    const size = this.#queuedBytes;
+    const sink = this.#sink;
+    let batch: Uint8Array | undefined;
+    let out: Uint8Array;
+    if (sink.writeReleased !== undefined) {
+      batch = sharedBatch;
+      sharedBatch = undefined;
+      if (batch === undefined || batch.length < size) batch = allocBytes(Math.max(size, SHARED_BATCH_MIN));
+      out = batch.length === size ? batch : batch.subarray(0, size);
+    } else {
+      out = allocBytes(size);
+    }
     this.#queue = [];
     this.#queuedBytes = 0;
     let at = 0;
@@ -65,7 +94,8 @@ export class FrameWriter {
       // encodedLength() ran at enqueue; encodeInto reuses the lengths it measured.
       at = queue[i]!.encodeInto(out, at);
     }
-    this.#sink(out);
+    sink.write(out);
+    if (batch !== undefined && batch.length <= SHARED_BATCH_MAX && sink.writeReleased!()) sharedBatch = batch;
   }
 
   /** Drops anything still queued; later writes are ignored. */

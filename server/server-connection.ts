@@ -55,7 +55,7 @@ export class ServerConnection implements DispatchTarget, ConnectionInfo {
     this.conn = conn;
     this.#dispatcher = dispatcher;
     this.#logger = options.logger;
-    this.#writer = new FrameWriter((bytes) => conn.write(bytes));
+    this.#writer = new FrameWriter(conn);
     this.#parser = new FrameParser((message) => {
       if (this.#closing) return; // refused (auth) or closing: read no further requests
       this.requests++;

@@ -54,6 +54,11 @@ export class SocketConn implements Conn {
     return this.#socket.write(data);
   }
 
+  /** Nothing left in the socket's write queue: the last write went to the kernel at once and its buffer is free. */
+  writeReleased(): boolean {
+    return this.#socket.writableLength === 0;
+  }
+
   onData(listener: (chunk: Uint8Array) => void): void {
     const head = this.#head;
     this.#head = undefined;

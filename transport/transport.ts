@@ -19,6 +19,11 @@ export interface Conn {
    * before writing more (writes are still accepted and buffered).
    */
   write(data: Uint8Array): boolean;
+  /**
+   * Optional: true when the bytes of the last write are no longer referenced (the transport handed them on
+   * synchronously), so the caller may reuse that buffer for the next write. Transports that cannot tell omit it.
+   */
+  writeReleased?(): boolean;
   /** Sets the single consumer of incoming bytes. Chunk boundaries carry no meaning. */
   onData(listener: (chunk: Uint8Array) => void): void;
   /** Called once when the connection closes, with the error that closed it, if any. */
