@@ -99,7 +99,8 @@ export class XClient {
   readonly #options: XClientOptions;
   readonly #retries: number;
   readonly #breakerOptions: BreakerOptions | undefined;
-  readonly #breakers = new Map<string, CircuitBreaker>();
+  /** Per-server breakers (made only when breakers are on). */
+  readonly #breakers: Map<string, CircuitBreaker> | undefined;
   #servers: ReadonlyMap<string, string> = new Map();
   #stickyServer: string | undefined;
   #unwatch: (() => void) | undefined;
@@ -113,6 +114,7 @@ export class XClient {
     this.logger = options.logger ?? stderrLogger;
     this.#retries = Math.max(0, Math.floor(options.retries ?? 3));
     this.#breakerOptions = options.breaker === true ? {} : options.breaker ? options.breaker : undefined;
+    this.#breakers = this.#breakerOptions ? new Map() : undefined;
     this.selector = createSelector(selectMode, {
       ...(options.latitude !== undefined ? { latitude: options.latitude } : {}),
       ...(options.longitude !== undefined ? { longitude: options.longitude } : {}),
@@ -165,7 +167,7 @@ export class XClient {
 
   /** The circuit breaker state of `server` ('closed' when breakers are off or it never failed). */
   breakerState(server: string): BreakerState {
-    return this.#breakers.get(server)?.state ?? 'closed';
+    return this.#breakers?.get(server)?.state ?? 'closed';
   }
 
   /** Calls `method` of the service on a selected server, with the fail mode's retries, and resolves with the reply. */
@@ -274,7 +276,7 @@ export class XClient {
     this.#servers = servers;
     this.selector.update(servers);
     this.pool.setServers(servers.keys());
-    for (const server of this.#breakers.keys()) if (!servers.has(server)) this.#breakers.delete(server);
+    if (this.#breakers) for (const server of this.#breakers.keys()) if (!servers.has(server)) this.#breakers.delete(server);
     if (this.#stickyServer !== undefined && !servers.has(this.#stickyServer)) this.#stickyServer = undefined;
     this.logger.debug('servers updated', { service: this.servicePath, servers: [...servers.keys()] });
   }
@@ -456,7 +458,7 @@ export class XClient {
     const sticky = this.#stickyServer;
     if (sticky !== undefined && servers.has(sticky) && !tried?.has(sticky) && this.#usable(sticky)) return sticky;
     let exclude: Set<string> | undefined = tried;
-    if (this.#breakers.size > 0 || this.pool.backoffCount > 0) {
+    if ((this.#breakers !== undefined && this.#breakers.size > 0) || this.pool.backoffCount > 0) {
       for (const server of servers.keys()) {
         if (!this.#usable(server)) {
           if (exclude === tried) exclude = new Set(tried);
@@ -470,13 +472,13 @@ export class XClient {
   }
 
   #usable(server: string): boolean {
-    const breaker = this.#breakers.get(server);
+    const breaker = this.#breakers?.get(server);
     if (breaker && !breaker.available()) return false;
     return !this.pool.inBackoff(server);
   }
 
   #breaker(server: string): CircuitBreaker | undefined {
-    if (!this.#breakerOptions) return undefined;
+    if (!this.#breakerOptions || !this.#breakers) return undefined;
     let breaker = this.#breakers.get(server);
     if (!breaker && this.#servers.has(server)) {
       breaker = new CircuitBreaker(this.#breakerOptions);
