@@ -71,6 +71,7 @@ class FirstAttempt implements CallSink, Settlers {
   resolveCall!: (value: unknown) => void;
   rejectCall!: (error: unknown) => void;
   constructor(
+    /** The XClient's handler of ended attempts (one function shared by every XClient and call). */
     readonly ended: (attempt: FirstAttempt, error: Error | undefined, value: unknown) => void,
     readonly owner: XClient,
     readonly server: string,
@@ -343,8 +344,8 @@ export class XClient {
   };
 
   /**
-   * Attempts `start` and on of a call (fail mode's retries, retry interval, deadline). `server`: the server of attempt
-   * `start - 1` (or, with `start` 0, the one already picked for attempt 0).
+   * Runs attempts `start`, `start + 1`, ... of a call (the fail mode's retries, retry interval, deadline). `server`:
+   * the server of attempt `start - 1`, or with `start` 0 the one already picked for attempt 0 (if any).
    */
   async #retryLoop(
     method: string,
