@@ -112,15 +112,15 @@ async function main(): Promise<void> {
 
   let clientCost: Map<ClientVariant, ClientCostResult> | undefined;
   if (!only || only.includes('xclient')) {
-    process.stdout.write('\nclient cost (one server process on three tcp ports; best of 2 interleaved rounds):\n');
+    process.stdout.write('\nclient cost (one server process on three tcp ports; best of 4 interleaved rounds; lowest CPU per call of any round):\n');
     const listen = ['--listen', 'tcp@127.0.0.1:0', '--listen', 'tcp@127.0.0.1:0', '--listen', 'tcp@127.0.0.1:0'];
     const { child, endpoints } = await startServer([join(distDir, 'bin', 'rpcx-ts.js'), 'serve-examples', ...listen], 3);
     try {
       clientCost = await measureClientCost({
         endpoints,
         concurrency,
-        durationMs: durationMs / 2,
-        rounds: 2,
+        durationMs: durationMs / 4,
+        rounds: 4,
         payload,
         ...(child.pid !== undefined ? { serverPid: child.pid } : {}),
       });
