@@ -80,9 +80,18 @@ export function utf8DecodeSection(bytes: Uint8Array, start: number, end: number)
     while (i < length && cached[i] === bytes[start + i]) i++;
     if (i === length) return sectionText[slot]!;
   }
-  const text = utf8Decode(bytes, start, end);
+  const text = internalized(utf8Decode(bytes, start, end));
   sectionBytes[slot] = new Uint8Array(bytes.subarray(start, end));
   sectionText[slot] = text;
+  return text;
+}
+
+/**
+ * The engine's canonical copy of `text` (a property key comes back from Object.keys canonical): metadata keys made
+ * from it then take the fast path of property stores and loads instead of a string-table lookup on every frame.
+ */
+function internalized(text: string): string {
+  for (const key in { [text]: 0 }) return key;
   return text;
 }
 
