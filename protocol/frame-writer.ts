@@ -9,13 +9,28 @@ import { allocBytes } from './utf8.js';
 /** Flush at once when this many bytes are queued, without waiting for the end of the turn. */
 const EARLY_FLUSH_BYTES = 256 * 1024;
 
-/** Flushes `writer` after the current turn's I/O and microtasks (setImmediate on Node; a macrotask in browsers). */
-const deferFlush: (writer: FrameWriter) => void =
-  typeof setImmediate === 'function' ? (writer) => setImmediate(flushWriter, writer) : (writer) => setTimeout(flushWriter, 0, writer);
+/**
+ * Writers with frames queued this turn, flushed together after the turn's I/O and microtasks (setImmediate on Node; a
+ * macrotask in browsers): one scheduled callback per turn however many connections wrote, not one per connection.
+ */
+let dueWriters: FrameWriter[] = [];
+const scheduleFlushAll: () => void =
+  typeof setImmediate === 'function' ? () => setImmediate(flushAll) : () => setTimeout(flushAll, 0);
 
-/** The deferred callback, shared by every writer (a closure per writer would cost every connection its size). */
-function flushWriter(writer: FrameWriter): void {
-  writer.flush();
+function deferFlush(writer: FrameWriter): void {
+  if (dueWriters.push(writer) === 1) scheduleFlushAll();
+}
+
+function flushAll(): void {
+  const writers = dueWriters;
+  dueWriters = [];
+  let i = 0;
+  try {
+    for (; i < writers.length; i++) writers[i]!.flush();
+  } finally {
+    // A sink that threw must not leave the other connections' frames unsent: they go in the next round.
+    for (i++; i < writers.length; i++) deferFlush(writers[i]!);
+  }
 }
 
 /** Where a FrameWriter's batches go: a transport connection, or anything with its write. */
