@@ -436,6 +436,8 @@ export class Client {
       metadata = {};
       if (auth !== undefined) metadata[MetaKey.Auth] = auth;
       if (timeoutMs > 0) metadata[MetaKey.ServerTimeout] = String(timeoutMs);
+      // Frozen: Message encodes a frozen metadata object once, not on every frame.
+      Object.freeze(metadata);
       if (cache.size > 64) cache.clear();
       cache.set(timeoutMs, metadata);
     }

@@ -82,14 +82,21 @@ export class Message {
   #pathLength = -1;
   #methodLength = -1;
   #metadataLength = -1;
+  /** The encoded metadata pairs when the metadata object is frozen (see frozenMetadataSection). */
+  #metadataSection: Uint8Array | undefined;
 
   /** Bytes this message takes on the wire. Caches string lengths for the following encodeInto. */
   encodedLength(): number {
     this.#pathLength = stringLength(this.servicePath);
     this.#methodLength = stringLength(this.serviceMethod);
+    const metadata = this.metadata;
     let meta = 0;
-    for (const key in this.metadata) {
-      meta += 8 + stringLength(key) + stringLength(this.metadata[key]!);
+    this.#metadataSection = metadata === EMPTY_METADATA ? undefined : frozenMetadataSection(metadata);
+    if (this.#metadataSection !== undefined) meta = this.#metadataSection.length;
+    else {
+      for (const key in metadata) {
+        meta += 8 + stringLength(key) + stringLength(metadata[key]!);
+      }
     }
     this.#metadataLength = meta;
     return HEADER_LENGTH + 16 + this.#pathLength + this.#methodLength + meta + this.payload.length;
@@ -110,9 +117,15 @@ export class Message {
     at = writeString(target, at, this.serviceMethod, this.#methodLength);
     writeU32(target, at, this.#metadataLength);
     at += 4;
-    for (const key in this.metadata) {
-      at = writeString(target, at, key, -1);
-      at = writeString(target, at, this.metadata[key]!, -1);
+    const section = this.#metadataSection;
+    if (section !== undefined) {
+      target.set(section, at);
+      at += section.length;
+    } else {
+      for (const key in this.metadata) {
+        at = writeString(target, at, key, -1);
+        at = writeString(target, at, this.metadata[key]!, -1);
+      }
     }
     writeU32(target, at, this.payload.length);
     at += 4;
@@ -178,6 +191,35 @@ export class Message {
     if (at !== end) throw new ProtocolError('rpcx: malformed frame (trailing bytes)');
     return message;
   }
+}
+
+/**
+ * The encoded key/value pairs of a frozen metadata object, made once per object. A frozen object cannot change, so
+ * senders that share one frozen object across calls (the Client's `__ServerTimeout` per deadline value) skip
+ * measuring and encoding its strings on every frame. Unfrozen metadata is encoded afresh each time.
+ */
+const frozenSections = new WeakMap<Metadata, Uint8Array>();
+let lastFrozen: Metadata | undefined;
+let lastFrozenSection: Uint8Array = EMPTY_BYTES;
+
+function frozenMetadataSection(metadata: Metadata): Uint8Array | undefined {
+  if (metadata === lastFrozen) return lastFrozenSection;
+  if (!Object.isFrozen(metadata)) return undefined;
+  let section = frozenSections.get(metadata);
+  if (section === undefined) {
+    let length = 0;
+    for (const key in metadata) length += 8 + stringLength(key) + stringLength(metadata[key]!);
+    section = allocBytes(length);
+    let at = 0;
+    for (const key in metadata) {
+      at = writeString(section, at, key, -1);
+      at = writeString(section, at, metadata[key]!, -1);
+    }
+    frozenSections.set(metadata, section);
+  }
+  lastFrozen = metadata;
+  lastFrozenSection = section;
+  return section;
 }
 
 /** The length of the section whose u32 length prefix is at `at`, checked against the frame's end. */

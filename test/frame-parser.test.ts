@@ -72,6 +72,19 @@ describe('FrameParser', () => {
     }
   });
 
+  it('encodes frozen metadata (encoded once per object) exactly as the same metadata unfrozen', () => {
+    const a = Object.freeze({ __ServerTimeout: '10000' });
+    const b = Object.freeze({ __AUTH: 'tøken', __ServerTimeout: '999' });
+    for (let i = 0; i < 6; i++) {
+      const frozen = i % 3 === 0 ? a : i % 3 === 1 ? b : Object.freeze({ k: `v${i}` });
+      const plain = { ...frozen };
+      const encode = (metadata: Record<string, string>): string =>
+        hex(new Message({ seq: i, servicePath: 'Echo', serviceMethod: 'Echo', metadata, payload: new Uint8Array([i]) }).encode());
+      assert.equal(encode(frozen), encode(plain), `metadata ${JSON.stringify(plain)}`);
+      assert.deepEqual(Message.decode(Buffer.from(encode(frozen), 'hex')).metadata, plain);
+    }
+  });
+
   it('decodes many frames from one chunk', () => {
     const frames = Array.from({ length: 500 }, (_, i) => sample(i, i % 7));
     const got: Message[] = [];
