@@ -1,22 +1,28 @@
 /**
  * `npm run bench`: one run, one machine, every stack measured the same way: 1 KiB echo, 100 calls outstanding,
- * client in this process and server in a child process, for BENCH_DURATION seconds each (default 10).
- * Prints calls/s, p50 and p99 per stack, then the ratios against the peers measured in this same run.
+ * client in this process and server in a child process, for BENCH_DURATION seconds each (default 5).
+ * Prints calls/s, p50 and p99 per stack; then what the client side costs (plain Client against the XClient on one and
+ * three servers, with and without a per-call deadline, interleaved rounds against one server process); then the
+ * ratios the performance targets are stated in, all from this same run. BENCH_NETWORKS=tcp,unix,... limits the
+ * networks ("xclient" names the client-cost section, "idle" the idle-connection memory).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Client, SerializeType, type ClientOptions } from '../index.js';
 import { silentLogger } from '../logger.js';
+import { clientCostRatios, clientVariants, measureClientCost, type ClientCostResult, type ClientVariant } from './client-cost.js';
 import { runLoad, type LoadResult } from './load.js';
+import { startServer, stopServer } from './server-process.js';
 import { RawEchoClient } from './peers/raw-echo-client.js';
 import { createClient, type EchoClientInstance } from './peers/grpc-echo.js';
 
 const distDir = dirname(dirname(fileURLToPath(import.meta.url)));
 const repoDir = dirname(distDir);
-const durationMs = Number(process.env.BENCH_DURATION ?? 10) * 1000;
+const durationMs = Number(process.env.BENCH_DURATION ?? 5) * 1000;
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 100);
 const payloadSize = Number(process.env.BENCH_PAYLOAD ?? 1024);
 const payload = Buffer.alloc(payloadSize, 0x78);
@@ -26,33 +32,13 @@ interface Row {
   result: LoadResult;
 }
 
-/** Starts a server process and resolves with the endpoint it prints (`listening network@addr`). */
-async function startProcess(args: string[]): Promise<{ child: ChildProcess; endpoint: string }> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /listening (\S+)/.exec(out);
-      if (match) resolve(match[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
-  });
-  return { child, endpoint };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
-
 function portOf(endpoint: string): number {
   return Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
 }
 
 async function measure(name: string, server: string[], makeCaller: (endpoint: string) => Promise<{ call: (worker: number) => Promise<unknown>; close: () => unknown }>): Promise<Row> {
-  const { child, endpoint } = await startProcess(server);
+  const { child, endpoints } = await startServer(server, 1);
+  const endpoint = endpoints[0]!;
   try {
     const caller = await makeCaller(endpoint);
     // Warm up the JIT on both sides before measuring.
@@ -62,7 +48,7 @@ async function measure(name: string, server: string[], makeCaller: (endpoint: st
     process.stdout.write(`  ${name.padEnd(36)} ${Math.round(result.callsPerSecond).toString().padStart(8)} calls/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}\n`);
     return { name, result };
   } finally {
-    await stop(child);
+    await stopServer(child);
   }
 }
 
@@ -125,13 +111,60 @@ async function main(): Promise<void> {
     }),
   );
 
-  const by = (prefix: string): LoadResult => rows.find((r) => r.name.startsWith(prefix))!.result;
+  let clientCost: Map<ClientVariant, ClientCostResult> | undefined;
+  if (!only || only.includes('xclient')) {
+    process.stdout.write('\nclient cost (one server process on three tcp ports; best of 4 interleaved rounds; lowest CPU per call of any round):\n');
+    const listen = ['--listen', 'tcp@127.0.0.1:0', '--listen', 'tcp@127.0.0.1:0', '--listen', 'tcp@127.0.0.1:0'];
+    const { child, endpoints } = await startServer([join(distDir, 'bin', 'rpcx-ts.js'), 'serve-examples', ...listen], 3);
+    try {
+      clientCost = await measureClientCost({
+        endpoints,
+        concurrency,
+        durationMs: durationMs / 4,
+        rounds: 4,
+        payload,
+        ...(child.pid !== undefined ? { serverPid: child.pid } : {}),
+      });
+    } finally {
+      await stopServer(child);
+    }
+    for (const variant of clientVariants) {
+      const r = clientCost.get(variant)!;
+      process.stdout.write(
+        `  ${variant.padEnd(36)} ${Math.round(r.callsPerSecond).toString().padStart(8)} calls/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  cpu/call client ${r.cpuUsPerCall.toFixed(2)} µs, server ${r.serverCpuUsPerCall?.toFixed(2) ?? '?'} µs\n`,
+      );
+    }
+  }
+
+  if (!only || only.includes('idle')) {
+    // In a process of its own (a fresh heap, GC exposed), so that nothing measured above is counted.
+    const count = process.env.BENCH_IDLE_CONNECTIONS ?? '10000';
+    process.stdout.write(`\nidle connections (${count}; needs ulimit -n above that):\n`);
+    const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', join(distDir, 'bench', 'idle-connections.js'), count], { timeout: 300_000 });
+    process.stdout.write(`  ${stdout.trim()}   (target: client under 100 MB; server ~2.7 KB a connection)\n`);
+  }
+
+  const by = (prefix: string): LoadResult | undefined => rows.find((r) => r.name.startsWith(prefix))?.result;
+  const line = (name: string, value: string, target?: string, note = ''): void => {
+    process.stdout.write(`  ${name.padEnd(44)} ${value.padStart(8)}${note}${target ? `   (target ${target})` : ''}\n`);
+  };
   const ours = by('rpcx-ts tcp');
-  const ratio = (other: LoadResult): string => (ours.callsPerSecond / other.callsPerSecond).toFixed(2);
-  process.stdout.write('\nratios (rpcx-ts tcp, raw 1 KiB ÷ peer, calls/s):\n');
-  process.stdout.write(`  vs grpc-js 1 channel:  ${ratio(by('grpc-js unary, 1'))}x\n`);
-  process.stdout.write(`  vs grpc-js 4 channels: ${ratio(by('grpc-js unary, 4'))}x\n`);
-  process.stdout.write(`  vs raw net ceiling:    ${ratio(by('raw net'))}x\n`);
+  if (ours) {
+    const ratio = (other: LoadResult | undefined): string => (other ? `${(ours.callsPerSecond / other.callsPerSecond).toFixed(2)}x` : '-');
+    process.stdout.write('\nratios (rpcx-ts tcp Client, raw 1 KiB ÷ peer, calls/s):\n');
+    line('vs grpc-js 1 channel', ratio(by('grpc-js unary, 1')));
+    line('vs grpc-js 4 channels', ratio(by('grpc-js unary, 4')));
+    line('vs raw net ceiling', ratio(by('raw net')), '>= 0.65x');
+    line('p99 at 100 outstanding (tcp)', `${ours.p99Ms.toFixed(2)} ms`, '<= 4 ms');
+  }
+  if (clientCost) {
+    process.stdout.write('\nclient cost ratios (calls/s; in brackets the same ratio of client CPU per call, inverted):\n');
+    for (const { name, value, target, cpu } of clientCostRatios(clientCost)) {
+      line(name, `${value.toFixed(2)}x`, target, `  [cpu ${cpu !== undefined ? `${cpu.toFixed(2)}x` : '-'}]`);
+    }
+    const xclientP99 = clientCost.get('xclient1+deadline')!.p99Ms;
+    line('p99, XClient with deadline (tcp)', `${xclientP99.toFixed(2)} ms`, '<= 4 ms');
+  }
 }
 
 main().catch((error: unknown) => {
