@@ -153,3 +153,10 @@ export const RATE_LIMIT_TEXT = 'request reached rate limit';
 
 /** The error text when the server's auth function refuses a call without giving a reason of its own. */
 export const AUTH_FAILED_TEXT = 'rpcx: authentication failed';
+
+/** A file transfer or stream-service data connection failed (reset by the server, dropped, timed out). */
+export class TransferError extends RpcError {
+  constructor(message: string, cause?: unknown) {
+    super('ERR_RPCX_TRANSFER', message, { cause });
+  }
+}

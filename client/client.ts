@@ -30,6 +30,9 @@ import { DeadlineQueue } from './deadline-queue.js';
 import { clientInstrument, type ClientCall, type ClientPlugin } from './plugins.js';
 import { createProxy, type ServiceProxy } from './proxy.js';
 import { PushQueue } from './push-queue.js';
+import { downloadFile, openStream, sendFile, type SendFileOptions, type TransferHost, type TransferOptions, type TransferResult } from './file-transfer.js';
+import type { Readable, Writable } from 'node:stream';
+import type { Socket } from 'node:net';
 
 export interface HeartbeatOptions {
   /** How often to send a heartbeat. */
@@ -209,6 +212,34 @@ export class Client {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** rpcx's SendFile: uploads a file (path or Readable) through the server's `_filetransfer` service. */
+  sendFile(source: string | Readable, meta?: Record<string, string>, options?: SendFileOptions): Promise<TransferResult> {
+    return sendFile(this.#transferHost(), source, meta, options);
+  }
+
+  /** rpcx's DownloadFile: writes the server's file `name` to `target` (a Writable or a path). */
+  downloadFile(name: string, target: Writable | string, meta?: Record<string, string>, options?: TransferOptions): Promise<TransferResult> {
+    return downloadFile(this.#transferHost(), name, target, meta, options);
+  }
+
+  /** rpcx's Stream: a raw byte stream to the server's `_streamservice` handler, as a Node Duplex. */
+  stream(meta?: Record<string, string>, options?: TransferOptions): Promise<Socket> {
+    return openStream(this.#transferHost(), meta, options);
+  }
+
+  #transferHost(): TransferHost {
+    const { network, address } = parseEndpoint(this.endpoint);
+    const colon = address.lastIndexOf(':');
+    const host = network === 'unix' || colon < 0 ? '127.0.0.1' : address.slice(0, colon).replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
+    return {
+      call: (service, method, args, options) => this.call(service, method, args, options),
+      remoteHost: host,
+      serializeType: this.#serializeType,
+      tls: this.#options.tls,
+      connectTimeoutMs: this.#options.connectTimeoutMs ?? 1000,
+    };
   }
 
   /** A typed proxy: `client.proxy<Arith>('Arith').mul({ A: 1, B: 2 })`. */

@@ -24,6 +24,9 @@ import { countsAsServerFailure, isRetryable, type FailMode } from './fail-modes.
 import { createProxy, type ServiceProxy } from './proxy.js';
 import { createSelector, type SelectMode } from './selectors/index.js';
 import type { Selector } from './selectors/selector.js';
+import type { Socket } from 'node:net';
+import type { Readable, Writable } from 'node:stream';
+import type { SendFileOptions, TransferOptions, TransferResult } from './file-transfer.js';
 
 export interface XClientOptions extends Omit<ClientOptions, 'signal' | 'heartbeat' | 'connectTimeoutMs' | 'timeoutMs'> {
   /** Extra attempts for failover and failtry (default 3, so up to 4 attempts). */
@@ -220,6 +223,27 @@ export class XClient {
         ),
       ),
     );
+  }
+
+  /** rpcx's SendFile through one selected server (the token call goes to this XClient's service path). */
+  async sendFile(source: string | Readable, meta?: Record<string, string>, options: SendFileOptions = {}): Promise<TransferResult> {
+    return (await this.#clientFor('TransferFile')).sendFile(source, meta, { service: this.servicePath, ...options });
+  }
+
+  /** rpcx's DownloadFile through one selected server. */
+  async downloadFile(name: string, target: Writable | string, meta?: Record<string, string>, options: TransferOptions = {}): Promise<TransferResult> {
+    return (await this.#clientFor('DownloadFile')).downloadFile(name, target, meta, { service: this.servicePath, ...options });
+  }
+
+  /** rpcx's Stream through one selected server: a raw byte stream as a Node Duplex. */
+  async stream(meta?: Record<string, string>, options: TransferOptions = {}): Promise<Socket> {
+    return (await this.#clientFor('Stream')).stream(meta, { service: this.servicePath, ...options });
+  }
+
+  /** The connection to the server the selector picks for `method`. */
+  async #clientFor(method: string): Promise<Client> {
+    if (this.#closed) throw new ClosedError('rpcx: xclient closed');
+    return this.pool.get(this.#pick(method, undefined, undefined));
   }
 
   /** A typed proxy of the service: `xclient.proxy<Arith>().mul({ A: 1, B: 2 })`. */

@@ -32,6 +32,10 @@ import { sniff, sniffable } from './sniffer.js';
 import { Rpcz } from './stats.js';
 import type { MethodOptions } from './decorators.js';
 import type { Registrar } from '../registry/registrar.js';
+import { FILE_TRANSFER_SERVICE, STREAM_SERVICE } from '../protocol/transfer-structs.js';
+import type { TlsOptions } from '../transport/transport.js';
+import { FileTransferService, type FileTransferOptions } from './transfer/file-transfer.js';
+import { StreamService, type StreamServiceOptions } from './transfer/stream-service.js';
 
 export interface ServerOptions {
   /** A frame larger than this closes its connection (default 64 MiB). */
@@ -107,6 +111,9 @@ export class Server {
   #metrics: ServerMetrics | undefined;
   #draining = false;
   #closing: Promise<void> | undefined;
+  /** TLS settings of the first TLS listener: the default for file-transfer and stream-service listeners. */
+  #tls: TlsOptions | undefined;
+  readonly #sideServices: Array<{ close(): Promise<void> }> = [];
 
   constructor(options: ServerOptions = {}) {
     this.logger = options.logger ?? stderrLogger;
@@ -210,10 +217,33 @@ export class Server {
       options = addressOrOptions ?? {};
     }
     const listener = await getTransport(network).listen(network, address, options, (conn) => this.#accept(conn));
+    if (options.tls) this.#tls ??= options.tls;
     this.#listeners.push(listener);
     this.logger.info('serving', { network: listener.network, address: listener.address });
     for (const registrar of this.#registrars) await registrar.register(advertise(listener, this.#options.advertiseHost), this.#serviceRecords());
     return listener;
+  }
+
+  /**
+   * rpcx's file transfer: registers `_filetransfer` (TransferFile, DownloadFile) and listens for data connections
+   * on `options.listen`. TLS when the server already serves TLS (or `options.tls`); see FileTransferOptions.
+   */
+  async enableFileTransfer(options: FileTransferOptions): Promise<FileTransferService> {
+    if (this.#closing) throw new ClosedError('rpcx: server is closed');
+    const service = await FileTransferService.start(options, this.#tls, this.logger);
+    this.#sideServices.push(service);
+    this.registerFunction(FILE_TRANSFER_SERVICE, 'TransferFile', (args, ctx) => service.transferFile(args, ctx));
+    this.registerFunction(FILE_TRANSFER_SERVICE, 'DownloadFile', (args, ctx) => service.downloadFile(args, ctx));
+    return service;
+  }
+
+  /** rpcx's stream service: registers `_streamservice.Stream` and listens for data connections on `options.listen`. */
+  async enableStreamService(options: StreamServiceOptions): Promise<StreamService> {
+    if (this.#closing) throw new ClosedError('rpcx: server is closed');
+    const service = await StreamService.start(options, this.#tls, this.logger);
+    this.#sideServices.push(service);
+    this.registerFunction(STREAM_SERVICE, 'Stream', (args, ctx) => service.stream(args, ctx));
+    return service;
   }
 
   #accept(conn: Conn): void {
@@ -349,6 +379,7 @@ export class Server {
       await new Promise((resolve) => setTimeout(resolve, this.#options.deregisterDelayMs));
     }
     await Promise.all(this.#listeners.map((l) => l.close().catch(() => undefined)));
+    await Promise.all(this.#sideServices.map((s) => s.close().catch(() => undefined)));
     this.#draining = true;
     const connections: Array<ServerConnection | HttpConnection> = [...this.#connections, ...this.#httpConnections];
     for (const c of connections) c.draining = true;

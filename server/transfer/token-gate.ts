@@ -1,0 +1,180 @@
+/**
+ * The side listener behind rpcx's file transfer and stream service. A token call on the rpcx connection gets a
+ * token (32 random bytes) and this listener's address; the client dials here and writes the token before anything
+ * else, with no framing; the listener sends nothing back. A valid token hands the connection (positioned right after
+ * the token) to its owner; an unknown, reused or expired token closes it without a byte, as Go's rpcx does.
+ *
+ * Unlike Go (an LRU of 1000 tokens, never expiring), tokens here also expire: an unused one is forgotten after
+ * `tokenTtlMs`, and at most `maxWaiting` wait at once (the oldest goes first). A client that connects and does not
+ * send its token within `handshakeTimeoutMs` is dropped.
+ */
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Logger } from '../../logger.js';
+import { TOKEN_LENGTH, type TransferReply } from '../../protocol/transfer-structs.js';
+import { tlsServerOptions } from '../../transport/tcp.js';
+import { joinHostPort, splitHostPort } from '../../transport/registry.js';
+import type { TlsOptions } from '../../transport/transport.js';
+
+export interface TokenGateOptions {
+  /** `host:port` to listen on (TCP; port 0 picks one). */
+  listen: string;
+  /** The address handed to clients instead of the bound one (e.g. a public `host:port`). */
+  advertise?: string;
+  /**
+   * TLS for the data connections. Go rpcx clients always dial these in plain TCP: pass `false` to serve them
+   * when the main listener is TLS. Default: the server's TLS settings when it serves TLS, else none.
+   */
+  tls?: TlsOptions | false;
+  /** An unused token is forgotten after this long (default 60 s). */
+  tokenTtlMs?: number;
+  /** Most tokens waiting at once; issuing one more forgets the oldest (default 1000, as rpcx). */
+  maxWaiting?: number;
+  /** A data connection must deliver its token within this time (default 10 s). */
+  handshakeTimeoutMs?: number;
+}
+
+interface Waiting<T> {
+  readonly value: T;
+  readonly expiresAt: number;
+}
+
+/** An accepted data connection with its token's payload: `socket` is paused, its next byte is the first after the token. */
+export type TokenHandler<T> = (socket: net.Socket, value: T) => void;
+
+export class TokenGate<T> {
+  readonly #server: net.Server;
+  readonly #options: Required<Omit<TokenGateOptions, 'advertise' | 'tls'>>;
+  readonly #logger: Logger;
+  readonly #waiting = new Map<string, Waiting<T>>();
+  readonly #sockets = new Set<net.Socket>();
+  #expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** What clients are told to dial. */
+  readonly address: string;
+  /** True when the data connections are TLS. */
+  readonly secure: boolean;
+
+  static async open<T>(options: TokenGateOptions, tlsDefault: TlsOptions | undefined, logger: Logger, onConnection: TokenHandler<T>): Promise<TokenGate<T>> {
+    const tlsOptions = options.tls === false ? undefined : (options.tls ?? tlsDefault);
+    // Half-open: an upload ends its side when the file is sent; the server still answers by closing its own.
+    const server = tlsOptions ? tls.createServer({ ...tlsServerOptions(tlsOptions), allowHalfOpen: true }) : net.createServer({ allowHalfOpen: true, noDelay: true });
+    const { host, port } = splitHostPort(options.listen);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const bound = server.address() as net.AddressInfo;
+    // Like Go, a wildcard listen address is handed out without a host (`:port`): the client dials the host it
+    // already reached the rpcx server on.
+    const wildcard = host === '' || host === '0.0.0.0' || host === '::' || host === '[::]';
+    const address = options.advertise ?? joinHostPort(wildcard ? '' : bound.address, bound.port);
+    return new TokenGate<T>(server, options, address, tlsOptions !== undefined, logger, onConnection);
+  }
+
+  private constructor(server: net.Server, options: TokenGateOptions, address: string, secure: boolean, logger: Logger, onConnection: TokenHandler<T>) {
+    this.#server = server;
+    this.address = address;
+    this.secure = secure;
+    this.#logger = logger;
+    this.#options = {
+      listen: options.listen,
+      tokenTtlMs: options.tokenTtlMs ?? 60_000,
+      maxWaiting: options.maxWaiting ?? 1000,
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
+    };
+    server.on(secure ? 'secureConnection' : 'connection', (socket: net.Socket) => this.#accept(socket, onConnection));
+    server.on('tlsClientError', (error: Error) => this.#logger.debug('data connection TLS handshake failed', { error: error.message }));
+  }
+
+  /** Tokens issued and not yet used or expired. */
+  get waiting(): number {
+    this.#expire();
+    return this.#waiting.size;
+  }
+
+  /** Issues a single-use token for `value` and the reply a token call answers with. */
+  issue(value: T): TransferReply {
+    const token = randomBytes(TOKEN_LENGTH);
+    this.#expire();
+    while (this.#waiting.size >= this.#options.maxWaiting) {
+      const oldest = this.#waiting.keys().next().value as string;
+      this.#waiting.delete(oldest);
+    }
+    this.#waiting.set(token.toString('hex'), { value, expiresAt: Date.now() + this.#options.tokenTtlMs });
+    this.#scheduleExpiry();
+    return { Token: new Uint8Array(token), Addr: this.address };
+  }
+
+  /** Stops listening, forgets every token and cuts data connections still open. */
+  async close(): Promise<void> {
+    if (this.#expiryTimer) clearTimeout(this.#expiryTimer);
+    this.#waiting.clear();
+    await new Promise<void>((resolve) => {
+      this.#server.close(() => resolve());
+      for (const socket of this.#sockets) socket.destroy();
+    });
+  }
+
+  #accept(socket: net.Socket, onConnection: TokenHandler<T>): void {
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+    socket.on('error', (error) => this.#logger.debug('data connection error', { remote: socket.remoteAddress, error: error.message }));
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const timer = setTimeout(() => {
+      this.#logger.debug('data connection sent no token in time', { remote: socket.remoteAddress });
+      socket.destroy();
+    }, this.#options.handshakeTimeoutMs);
+    timer.unref();
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      received += chunk.length;
+      if (received < TOKEN_LENGTH) return;
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.pause();
+      const head = Buffer.concat(chunks);
+      const key = head.subarray(0, TOKEN_LENGTH).toString('hex');
+      if (head.length > TOKEN_LENGTH) socket.unshift(head.subarray(TOKEN_LENGTH));
+      const waiting = this.#waiting.get(key);
+      this.#waiting.delete(key); // single use, whatever happens next
+      if (!waiting || waiting.expiresAt <= Date.now()) {
+        this.#logger.debug('data connection with an unknown or expired token', { remote: socket.remoteAddress });
+        socket.destroy();
+        return;
+      }
+      onConnection(socket, waiting.value);
+    };
+    const onEnd = (): void => {
+      clearTimeout(timer);
+      socket.destroy();
+    };
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+  }
+
+  #expire(): void {
+    const now = Date.now();
+    // Insertion order is expiry order (one TTL for all), so expired tokens are at the front.
+    for (const [key, waiting] of this.#waiting) {
+      if (waiting.expiresAt > now) break;
+      this.#waiting.delete(key);
+    }
+  }
+
+  #scheduleExpiry(): void {
+    if (this.#expiryTimer !== undefined || this.#waiting.size === 0) return;
+    const first = this.#waiting.values().next().value as Waiting<T>;
+    this.#expiryTimer = setTimeout(() => {
+      this.#expiryTimer = undefined;
+      this.#expire();
+      this.#scheduleExpiry();
+    }, Math.max(1, first.expiresAt - Date.now()));
+    this.#expiryTimer.unref();
+  }
+}
