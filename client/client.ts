@@ -379,9 +379,22 @@ export class Client {
     }
     if (signal) {
       pending.signal = signal;
-      pending.onAbort = () => this.#settle(pending, new AbortedError(signal.reason));
+      pending.onAbort = () => {
+        this.#settle(pending, new AbortedError(signal.reason));
+        this.#sendCancel(pending.seq);
+      };
       signal.addEventListener('abort', pending.onAbort, { once: true });
     }
+  }
+
+  /**
+   * Tells the server the call `seq` was abandoned, so an rpcx-ts server aborts its handler's ctx.signal. Sent as a
+   * heartbeat carrying `__rpcx_cancel`: a Go rpcx server skips auth for heartbeats and only echoes them (the echo
+   * matches no pending call and is dropped), so Go peers are not disturbed.
+   */
+  #sendCancel(seq: number): void {
+    if (this.#closedError) return;
+    this.#writer.write(new Message({ heartbeat: true, serializeType: SerializeType.MsgPack, seq: this.#seq++, metadata: { [MetaKey.Cancel]: String(seq) } }));
   }
 
   #request(service: string, method: string, args: unknown, options: CallOptions, seq: number): Message {

@@ -32,6 +32,11 @@ export const MetaKey = {
   Error: '__rpcx_error__',
   Auth: '__AUTH',
   ServerTimeout: '__ServerTimeout',
+  /**
+   * rpcx-ts only: on a heartbeat frame, the seq of a call the client gave up on (see docs/streams.md). Go servers
+   * skip auth for heartbeats and echo them, so they never see it as a call.
+   */
+  Cancel: '__rpcx_cancel',
 } as const;
 
 /** Default cap on one frame (rpcx's default MaxMessageLength is unlimited; we bound it). */

@@ -47,6 +47,8 @@ export interface DispatchTarget extends CallConnection {
   callFinished(): void;
   /** The auth function refused the request; `reply` is the error reply to send (none for oneway requests). */
   authFailed(text: string, reply: Message | undefined): void;
+  /** The client gave up on call `seq` (an rpcx-ts cancel heartbeat): abort its context's signal. */
+  cancelCall?(seq: number): void;
   /** A oneway request failed before or while running (nothing is sent back on binary connections). */
   onewayFailed?(text: string): void;
 }
@@ -93,6 +95,8 @@ export class Dispatcher {
   dispatch(request: Message, target: DispatchTarget, receivedAt = performance.now()): void {
     if (request.isResponse) return; // a reply to a server push: nothing waits for it
     if (request.heartbeat) {
+      const cancelled = request.metadata[MetaKey.Cancel];
+      if (cancelled !== undefined) return target.cancelCall?.(Number(cancelled));
       const reply = request.reply();
       reply.compressType = request.compressType;
       reply.payload = request.payload;

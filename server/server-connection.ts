@@ -126,6 +126,10 @@ export class ServerConnection implements DispatchTarget, ConnectionInfo {
     this.#calls.finished();
   }
 
+  cancelCall(seq: number): void {
+    this.#calls.cancel(seq);
+  }
+
   track(ctx: CallContext): void {
     this.#calls.track(ctx);
   }
