@@ -160,3 +160,10 @@ export class TransferError extends RpcError {
     super('ERR_RPCX_TRANSFER', message, { cause });
   }
 }
+
+/** A typed message stream could not go on: the peer does not speak rpcx-ts streams, or broke their rules. */
+export class StreamError extends RpcError {
+  constructor(message: string) {
+    super('ERR_RPCX_STREAM', message);
+  }
+}

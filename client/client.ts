@@ -33,6 +33,8 @@ import { PushQueue } from './push-queue.js';
 import { downloadFile, openStream, sendFile, type SendFileOptions, type TransferHost, type TransferOptions, type TransferResult } from './file-transfer.js';
 import type { Readable, Writable } from 'node:stream';
 import type { Socket } from 'node:net';
+import { ClientStreamCall, type StreamCallOptions, type StreamChannel, type StreamChannelHandler } from './message-stream.js';
+import { StreamFrame, streamFrame } from '../protocol/stream-frames.js';
 
 export interface HeartbeatOptions {
   /** How often to send a heartbeat. */
@@ -84,6 +86,8 @@ class Pending {
   settled = false;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
+  /** Set for typed streams: receives every frame with this seq instead of one resolve. */
+  onFrame: ((message: Message) => void) | undefined;
   constructor(
     readonly seq: number,
     readonly resolve: (value: unknown) => void,
@@ -227,6 +231,49 @@ export class Client {
   /** rpcx's Stream: a raw byte stream to the server's `_streamservice` handler, as a Node Duplex. */
   stream(meta?: Record<string, string>, options?: TransferOptions): Promise<Socket> {
     return openStream(this.#transferHost(), meta, options);
+  }
+
+  /** Typed server stream: `for await (const event of client.serverStream('Feed', 'Watch', args)) ...` (rpcx-ts servers). */
+  serverStream<T = unknown>(service: string, method: string, args: unknown, options: StreamCallOptions = {}): AsyncIterableIterator<T> {
+    return new ClientStreamCall<T>(this, 'server', service, method, args, undefined, options).messages;
+  }
+
+  /** Typed client stream: sends every message of `input`, resolves with the method's reply (rpcx-ts servers). */
+  clientStream<R = unknown>(service: string, method: string, input: AsyncIterable<unknown> | Iterable<unknown>, options: StreamCallOptions = {}): Promise<R> {
+    try {
+      return new ClientStreamCall<never>(this, 'client', service, method, null, input, options).reply as Promise<R>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Typed bidirectional stream: sends `input`, yields the server's messages (rpcx-ts servers). */
+  bidiStream<T = unknown>(service: string, method: string, input: AsyncIterable<unknown> | Iterable<unknown>, options: StreamCallOptions = {}): AsyncIterableIterator<T> {
+    return new ClientStreamCall<T>(this, 'bidi', service, method, null, input, options).messages;
+  }
+
+  /** @internal the frames of one typed stream (client/message-stream.ts). */
+  openStreamChannel(service: string, method: string, args: unknown, options: CallOptions, window: number, handler: StreamChannelHandler): StreamChannel {
+    if (this.#closedError) throw this.#closedError;
+    const seq = this.#seq++;
+    const serializeType = options.serializeType ?? this.#serializeType;
+    const metadata: Metadata = { ...options.metadata, [MetaKey.Stream]: StreamFrame.Open, [MetaKey.StreamCredit]: String(window) };
+    const message = this.#request(service, method, args, { ...options, metadata }, seq);
+    const pending = new Pending(seq, () => undefined, (error) => handler.closed(error), options, false);
+    pending.onFrame = (frame) => handler.frame(frame);
+    this.#pending.set(seq, pending);
+    this.#writer.write(message);
+    return {
+      send: (kind, payload, credit) => {
+        if (!this.#closedError) this.#writer.write(streamFrame(true, seq, kind, serializeType, payload, credit));
+      },
+      close: () => this.#settle(pending),
+    };
+  }
+
+  /** The default serialize type of this client's calls. */
+  get serializeType(): number {
+    return this.#serializeType;
   }
 
   #transferHost(): TransferHost {
@@ -443,6 +490,7 @@ export class Client {
     if (!message.isResponse) return this.#onPushMessage(message);
     const pending = this.#pending.get(message.seq);
     if (!pending) return; // late reply to a call that timed out or was aborted
+    if (pending.onFrame !== undefined) return pending.onFrame(message);
     if (pending.onHeartbeat) {
       this.#settle(pending);
       pending.onHeartbeat(message);

@@ -37,6 +37,10 @@ export const MetaKey = {
    * skip auth for heartbeats and echo them, so they never see it as a call.
    */
   Cancel: '__rpcx_cancel',
+  /** rpcx-ts only: marks a frame of a typed message stream and says which kind (docs/streams.md). */
+  Stream: '__rpcx_stream',
+  /** rpcx-ts only: on a stream's open or credit frame, how many more messages the peer may send. */
+  StreamCredit: '__rpcx_stream_credit',
 } as const;
 
 /** Default cap on one frame (rpcx's default MaxMessageLength is unlimited; we bound it). */

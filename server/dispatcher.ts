@@ -19,6 +19,8 @@ import { endObservation, runInContext, serverObserved, startObservation } from '
 import { messageOf, PluginContainer, type ConnectionInfo } from './plugins.js';
 import type { MethodEntry, ServiceRegistry } from './service-registry.js';
 import type { MethodStats, Rpcz } from './stats.js';
+import { StreamFrame } from '../protocol/stream-frames.js';
+import { startStream, streamFrameReceived } from './streams/stream-call.js';
 
 /**
  * Decides whether a call may proceed. `token` is the `__AUTH` metadata (on HTTP, the `Authorization` header).
@@ -103,6 +105,11 @@ export class Dispatcher {
       this.#respond(request, target, reply);
       return;
     }
+    if (request.oneway) {
+      // Frames of an open typed stream belong to it, not to a new call (the open request was authenticated).
+      const streamFrame = request.metadata[MetaKey.Stream];
+      if (streamFrame !== undefined) return streamFrameReceived(request, target, streamFrame);
+    }
     const plugins = this.#plugins;
     if (plugins.postReadRequest.length !== 0) {
       const refusal = plugins.runPostReadRequest(request, target.info);
@@ -164,6 +171,7 @@ export class Dispatcher {
       entry.stats.refused();
       return this.#fail(request, target, messageOf(error));
     }
+    if (entry.stream !== undefined || request.metadata[MetaKey.Stream] !== undefined) return this.#openStream(request, target, entry, receivedAt, args);
 
     const ctx = new CallContext(request, target);
     ctx.startedAt = receivedAt;
@@ -200,6 +208,28 @@ export class Dispatcher {
     } else {
       this.#complete(request, target, entry, ctx, args, result, undefined);
     }
+  }
+
+  /**
+   * A typed message stream (docs/streams.md). Only rpcx-ts clients open them; anyone else calling a streaming method
+   * (a Go client, the HTTP gateway) gets a clear error reply at once.
+   */
+  #openStream(request: Message, target: DispatchTarget, entry: MethodEntry, receivedAt: number, args: unknown): void {
+    const name = `${entry.service}.${entry.method}`;
+    if (entry.stream === undefined) return this.#fail(request, target, `rpcx: ${name} is not a streaming method`);
+    if (request.metadata[MetaKey.Stream] !== StreamFrame.Open || request.oneway || (target.protocol ?? 'rpcx') !== 'rpcx') {
+      return this.#fail(request, target, `rpcx: ${name} is a ${entry.stream}-streaming method; call it with an rpcx-ts stream client`);
+    }
+    const ctx = new CallContext(request, target);
+    ctx.startedAt = receivedAt;
+    entry.stats.started();
+    target.callStarted();
+    startStream(request, target, entry, ctx, args, (error) => {
+      ctx.finish();
+      target.callFinished();
+      entry.stats.ended(error !== undefined);
+      entry.stats.observe(performance.now() - ctx.startedAt);
+    });
   }
 
   #complete(request: Message, target: DispatchTarget, entry: MethodEntry, ctx: CallContext, args: unknown, value: unknown, error: Error | undefined): void {

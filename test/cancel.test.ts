@@ -4,11 +4,10 @@
  * echoes heartbeats verbatim), so the cancel is invisible to Go peers.
  */
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { AbortedError, CallContext, Client, Message, MetaKey, Server } from '../index.js';
 import { silentLogger } from '../logger.js';
-import { FrameParser } from '../protocol/frame-parser.js';
+import { fakeRpcxServer } from './helpers/raw-rpcx.js';
 
 describe('unary call cancellation', () => {
   let server: Server;
@@ -54,20 +53,11 @@ describe('unary call cancellation', () => {
   it('the cancel goes out as a heartbeat frame (Go servers skip auth for it and only echo it)', async () => {
     // A stand-in server that records frames and, like Go's serveConn, echoes heartbeats as responses.
     const frames: Message[] = [];
-    const fake = net.createServer((socket) => {
-      const parser = new FrameParser((m) => {
-        frames.push(m);
-        if (m.heartbeat) {
-          const echo = new Message({ type: 1, heartbeat: true, serializeType: m.serializeType, seq: m.seq, metadata: m.metadata });
-          const bytes = new Uint8Array(echo.encodedLength());
-          echo.encodeInto(bytes, 0);
-          socket.write(bytes);
-        }
-      }, 1 << 20);
-      socket.on('data', (c: Buffer) => parser.push(c));
+    const fake = await fakeRpcxServer((m, reply) => {
+      frames.push(m);
+      if (m.heartbeat) reply(new Message({ type: 1, heartbeat: true, serializeType: m.serializeType, seq: m.seq, metadata: m.metadata }));
     });
-    await new Promise<void>((r) => fake.listen(0, '127.0.0.1', r));
-    const client = await Client.connect(`tcp@127.0.0.1:${(fake.address() as net.AddressInfo).port}`, { logger: silentLogger });
+    const client = await Client.connect(fake.endpoint, { logger: silentLogger });
     try {
       const controller = new AbortController();
       const call = client.call('Any', 'Thing', { a: 1 }, { signal: controller.signal });

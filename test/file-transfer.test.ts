@@ -15,30 +15,12 @@ import { after, before, describe, it } from 'node:test';
 import { Client, Message, MessageType, Peer2PeerDiscovery, SerializeType, Server, ServiceError, XClient } from '../index.js';
 import { TransferError } from '../errors.js';
 import { silentLogger } from '../logger.js';
-import { FrameParser } from '../protocol/frame-parser.js';
 import { getCodec } from '../codec/index.js';
+import { rawCall } from './helpers/raw-rpcx.js';
 import { createTestCerts, type TestCerts } from './helpers/tls-certs.js';
 
 const msgpack = getCodec(SerializeType.MsgPack);
 const json = getCodec(SerializeType.JSON);
-
-/** One rpcx request on a raw socket, answered by one reply frame (as a Go client would send it). */
-async function rawCall(endpoint: string, request: Message): Promise<Message> {
-  const [host, port] = endpoint.replace(/^tcp@/, '').split(':');
-  const socket = net.connect({ host: host!, port: Number(port) });
-  try {
-    return await new Promise<Message>((resolve, reject) => {
-      const parser = new FrameParser((m) => resolve(m), 1 << 20);
-      socket.on('data', (chunk) => parser.push(chunk));
-      socket.on('error', reject);
-      const bytes = new Uint8Array(request.encodedLength());
-      request.encodeInto(bytes, 0);
-      socket.write(bytes);
-    });
-  } finally {
-    socket.destroy();
-  }
-}
 
 /** Connects to `addr`, writes `chunks` (with a pause between them), ends, and collects what comes back until close. */
 function dataConnection(addr: string, chunks: Uint8Array[], end = true): Promise<{ received: Buffer; error?: Error }> {
@@ -159,7 +141,7 @@ describe('file transfer (rpcx _filetransfer)', () => {
       serviceMethod: 'TransferFile',
       payload: goFileTransferArgs('go.bin', 10),
     });
-    const reply = await rawCall(endpoint, request);
+    const reply = await rawCall(endpoint.replace(/^tcp@/, ''), request);
     assert.equal(reply.isError, false, reply.metadata.__rpcx_error__);
     const payload = Buffer.from(reply.payload);
     // fixmap of 2: "Token" bin8 of 32 bytes, "Addr" string.
@@ -191,7 +173,7 @@ describe('file transfer (rpcx _filetransfer)', () => {
       serviceMethod: 'DownloadFile',
       payload: json.encode({ File_Name: 'go.bin' }),
     });
-    const reply = await rawCall(endpoint, request);
+    const reply = await rawCall(endpoint.replace(/^tcp@/, ''), request);
     const value = JSON.parse(Buffer.from(reply.payload).toString()) as { token: string; addr: string };
     assert.deepEqual(Object.keys(value).sort(), ['addr', 'token']);
     const token = Buffer.from(value.token, 'base64');
