@@ -5,18 +5,22 @@ import { RpcError } from '../index.js';
 import { bench, usage as benchUsage } from './commands/bench.js';
 import { call, usage as callUsage } from './commands/call.js';
 import { serveExamples, usage as serveUsage } from './commands/serve-examples.js';
+import { upload, usage as uploadUsage } from './commands/upload.js';
+import { download, usage as downloadUsage } from './commands/download.js';
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
   call,
   'serve-examples': serveExamples,
   bench,
+  upload,
+  download,
 };
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   const command = name ? commands[name] : undefined;
   if (!command) {
-    process.stderr.write(`usage:\n  ${callUsage}\n  ${serveUsage}\n  ${benchUsage}\n`);
+    process.stderr.write(`usage:\n  ${callUsage}\n  ${serveUsage}\n  ${benchUsage}\n  ${uploadUsage}\n  ${downloadUsage}\n`);
     return name === undefined || name === '--help' || name === 'help' ? 0 : 2;
   }
   return command(rest);

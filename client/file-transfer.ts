@@ -4,7 +4,7 @@
  * the reply's `Addr` (TLS when the client uses TLS), the 32 token bytes first, then the data.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import net from 'node:net';
 import { basename } from 'node:path';
 import { Transform, type Readable, type Writable } from 'node:stream';
@@ -102,6 +102,8 @@ export async function downloadFile(host: TransferHost, fileName: string, target:
   try {
     await pipeline(socket, progress(options, undefined, (n) => (bytes = n)), output, options.signal ? { signal: options.signal } : {});
   } catch (error) {
+    // No half-written file left behind under the name the caller asked for.
+    if (typeof target === 'string') await rm(target, { force: true });
     throw failure(error, options.signal, `rpcx: download of ${fileName} failed`);
   } finally {
     socket.destroy();

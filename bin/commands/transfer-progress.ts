@@ -1,0 +1,40 @@
+/** The progress bar and closing MB/s line of `upload` and `download`. */
+import type { TransferResult } from '../../client/file-transfer.js';
+
+export class TransferProgress {
+  readonly #verb: string;
+  readonly #tty: boolean;
+  #lastDraw = 0;
+
+  constructor(verb: string) {
+    this.#verb = verb;
+    this.#tty = process.stderr.isTTY === true;
+  }
+
+  /** Redraws the bar on stderr (a terminal only), at most ten times a second. */
+  update = (bytes: number, total: number | undefined): void => {
+    if (!this.#tty) return;
+    const now = performance.now();
+    if (now - this.#lastDraw < 100 && bytes !== total) return;
+    this.#lastDraw = now;
+    const width = 30;
+    const bar = total ? '#'.repeat(Math.round((bytes / total) * width)).padEnd(width, '.') : '';
+    const percent = total ? ` ${((bytes / total) * 100).toFixed(0).padStart(3)}%` : '';
+    process.stderr.write(`\r${this.#verb} [${bar}]${percent} ${formatBytes(bytes)}${total ? ' / ' + formatBytes(total) : ''}   `);
+  };
+
+  /** The summary: bytes, seconds and MB/s, on stdout. */
+  done(name: string, result: TransferResult): void {
+    if (this.#tty) process.stderr.write('\n');
+    const seconds = result.ms / 1000;
+    const rate = seconds > 0 ? result.bytes / 1e6 / seconds : 0;
+    process.stdout.write(`${this.#verb} ${name}: ${result.bytes} bytes in ${seconds.toFixed(2)} s (${rate.toFixed(1)} MB/s)\n`);
+  }
+}
+
+function formatBytes(n: number): string {
+  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(2)} GiB`;
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(1)} KiB`;
+  return `${n} B`;
+}
