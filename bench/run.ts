@@ -3,7 +3,6 @@
  * client in this process and server in a child process, for BENCH_DURATION seconds each (default 10).
  * Prints calls/s, p50 and p99 per stack, then the ratios against the peers measured in this same run.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -13,6 +12,8 @@ import { silentLogger } from '../logger.js';
 import { runLoad, type LoadResult } from './load.js';
 import { RawEchoClient } from './peers/raw-echo-client.js';
 import { createClient, type EchoClientInstance } from './peers/grpc-echo.js';
+import { benchStreams, benchTransfers } from './transfer-bench.js';
+import { startProcess, stop } from './processes.js';
 
 const distDir = dirname(dirname(fileURLToPath(import.meta.url)));
 const repoDir = dirname(distDir);
@@ -24,27 +25,6 @@ const payload = Buffer.alloc(payloadSize, 0x78);
 interface Row {
   name: string;
   result: LoadResult;
-}
-
-/** Starts a server process and resolves with the endpoint it prints (`listening network@addr`). */
-async function startProcess(args: string[]): Promise<{ child: ChildProcess; endpoint: string }> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /listening (\S+)/.exec(out);
-      if (match) resolve(match[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
-  });
-  return { child, endpoint };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
 }
 
 function portOf(endpoint: string): number {
@@ -131,6 +111,11 @@ async function main(): Promise<void> {
   process.stdout.write(`  vs grpc-js 1 channel:  ${ratio(by('grpc-js unary, 1'))}x\n`);
   process.stdout.write(`  vs grpc-js 4 channels: ${ratio(by('grpc-js unary, 4'))}x\n`);
   process.stdout.write(`  vs raw net ceiling:    ${ratio(by('raw net'))}x\n`);
+
+  if (process.env.BENCH_TRANSFERS !== '0') {
+    await benchTransfers();
+    await benchStreams();
+  }
 }
 
 main().catch((error: unknown) => {

@@ -7,7 +7,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import net from 'node:net';
 import { basename } from 'node:path';
-import { Transform, type Readable, type Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tls from 'node:tls';
 import { AbortedError, ConfigError, TransferError } from '../errors.js';
@@ -82,7 +82,11 @@ export async function sendFile(host: TransferHost, source: string | Readable, me
   });
   closedByServer.catch(() => undefined);
   try {
-    await pipeline(input, progress(options, fileSize, (n) => (bytes = n)), socket, options.signal ? { signal: options.signal } : {});
+    input.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      options.onProgress?.(bytes, fileSize);
+    });
+    await pipeline(input, socket, options.signal ? { signal: options.signal } : {});
     await within(closedByServer, options.finishTimeoutMs ?? 10_000);
   } catch (error) {
     throw failure(error, options.signal, `rpcx: upload of ${fileName} failed`);
@@ -100,7 +104,11 @@ export async function downloadFile(host: TransferHost, fileName: string, target:
   const output = typeof target === 'string' ? createWriteStream(target) : target;
   let bytes = 0;
   try {
-    await pipeline(socket, progress(options, undefined, (n) => (bytes = n)), output, options.signal ? { signal: options.signal } : {});
+    socket.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      options.onProgress?.(bytes, undefined);
+    });
+    await pipeline(socket, output, options.signal ? { signal: options.signal } : {});
   } catch (error) {
     // No half-written file left behind under the name the caller asked for.
     if (typeof target === 'string') await rm(target, { force: true });
@@ -141,18 +149,6 @@ async function dialData(host: TransferHost, reply: TransferReply, options: Trans
   // Go reads the token in its accept loop without a deadline: send it at once.
   socket.write(reply.Token);
   return socket;
-}
-
-function progress(options: TransferOptions, total: number | undefined, update: (bytes: number) => void): Transform {
-  let bytes = 0;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      bytes += chunk.length;
-      update(bytes);
-      options.onProgress?.(bytes, total);
-      done(null, chunk);
-    },
-  });
 }
 
 function within(promise: Promise<void>, ms: number): Promise<void> {
