@@ -6,16 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { getCodec } from '../codec/index.js';
 import { SerializeType } from '../protocol/constants.js';
+import { buildGoMsgpackPeer } from './helpers/go-msgpack-peer.js';
 
 const run = promisify(execFile);
-const GOPATH = '/usr/share/gocode';
 
 const PEER = `package main
 
@@ -75,17 +73,7 @@ describe('msgpack interop with Go (vmihailenco/msgpack v5, as rpcx uses it)', ()
   let peer: string;
 
   before(async () => {
-    if (!existsSync(join(GOPATH, 'src/github.com/vmihailenco/msgpack/v5'))) {
-      throw new Error('Go msgpack sources missing: apt-get install -y golang-go golang-github-vmihailenco-msgpack.v5-dev (.ci/run does this)');
-    }
-    dir = mkdtempSync(join(tmpdir(), 'rpcx-msgpack-go-'));
-    writeFileSync(join(dir, 'main.go'), PEER);
-    peer = join(dir, 'peer');
-    await run('go', ['build', '-o', peer, 'main.go'], {
-      cwd: dir,
-      env: { ...process.env, GO111MODULE: 'off', GOPATH, GOFLAGS: '', GOCACHE: join(tmpdir(), 'rpcx-go-cache') },
-      timeout: 300_000,
-    });
+    ({ dir, peer } = await buildGoMsgpackPeer(PEER));
   });
   after(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,118 @@
+/**
+ * File transfer and stream service against a Go peer built here (test/fixtures/go-transfer-peer): rpcx's share
+ * structs encoded by the msgpack library Go rpcx uses, in rpcx frames, with Go's data-connection handshake. Go client
+ * → our server (upload, download, stream) and our client → Go server (upload, download).
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import type { ChildProcess } from 'node:child_process';
+import { Client, Server } from '../index.js';
+import { silentLogger } from '../logger.js';
+import type { FileTransferArgs } from '../protocol/transfer-structs.js';
+import { buildGoMsgpackPeer } from './helpers/go-msgpack-peer.js';
+import { repoRoot } from './helpers/paths.js';
+import { stopProcess } from './helpers/processes.js';
+
+const run = promisify(execFile);
+
+describe('file transfer and stream service with a Go peer', () => {
+  let dir: string;
+  let peer: string;
+
+  before(async () => {
+    ({ dir, peer } = await buildGoMsgpackPeer(readFileSync(join(repoRoot, 'test', 'fixtures', 'go-transfer-peer', 'main.go'), 'utf8')));
+  });
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('Go client → rpcx-ts server', () => {
+    let server: Server;
+    let address: string;
+    let store: string;
+    const seen: FileTransferArgs[] = [];
+
+    before(async () => {
+      store = join(dir, 'ts-store');
+      mkdirSync(store);
+      server = new Server({ logger: silentLogger });
+      address = (await server.serve('tcp@127.0.0.1:0')).address;
+      await server.enableFileTransfer({ listen: '127.0.0.1:0', dir: store, authorize: (args) => void seen.push(args as FileTransferArgs) });
+      await server.enableStreamService({ listen: '127.0.0.1:0', handler: (conn, args) => {
+        conn.write(`hi ${args.Meta.name}: `);
+        conn.pipe(conn);
+      } });
+    });
+    after(() => server.close());
+
+    it("Go's SendFile uploads; its FileTransferArgs decode field for field", async () => {
+      const content = randomBytes(1024 * 1024 + 3);
+      const file = join(dir, 'from-go.bin');
+      writeFileSync(file, content);
+      const { stdout } = await run(peer, ['upload', address, file]);
+      assert.equal(stdout, 'token 32\n');
+      assert.deepEqual(seen.at(-1), { FileName: 'from-go.bin', FileSize: content.length, Meta: { by: 'go' } });
+      // Go's client returns after its last write, with no acknowledgement: wait for the file to be stored.
+      const deadline = Date.now() + 5000;
+      while (!existsSync(join(store, 'from-go.bin')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(readFileSync(join(store, 'from-go.bin')), content);
+    });
+
+    it("Go's DownloadFile reads the file until the server closes", async () => {
+      const content = randomBytes(300_000);
+      writeFileSync(join(store, 'to-go.bin'), content);
+      const { stdout } = await run(peer, ['download', address, 'to-go.bin'], { encoding: 'buffer', maxBuffer: 1 << 24 });
+      assert.deepEqual(stdout, content);
+    });
+
+    it("Go's Stream gets a raw byte stream to the handler", async () => {
+      const { stdout } = await run(peer, ['stream', address, 'ping']);
+      assert.equal(stdout, 'hi go: ping');
+    });
+  });
+
+  describe('rpcx-ts client → Go server', () => {
+    let child: ChildProcess;
+    let endpoint: string;
+    let store: string;
+
+    before(async () => {
+      store = join(dir, 'go-store');
+      mkdirSync(store);
+      child = spawn(peer, ['server', store], { stdio: ['ignore', 'pipe', 'inherit'] });
+      endpoint = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (c: Buffer) => {
+          out += c.toString();
+          const match = /listening (\S+)/.exec(out);
+          if (match) resolve(match[1]!);
+        });
+        child.once('exit', (code) => reject(new Error(`Go peer exited with ${code}`)));
+      });
+    });
+    after(() => stopProcess(child));
+
+    it('our sendFile is decoded by Go into FileTransferArgs and stored; downloadFile reads it back', async () => {
+      const client = await Client.connect(endpoint, { logger: silentLogger });
+      try {
+        const content = randomBytes(700_000);
+        const file = join(dir, 'from-ts.bin');
+        writeFileSync(file, content);
+        // The Go handler closes after storing; rpcx has no other acknowledgement.
+        await client.sendFile(file, { by: 'ts' });
+        assert.equal(readFileSync(join(store, 'from-ts.bin.args'), 'utf8'), `from-ts.bin ${content.length} map[by:ts]`);
+        assert.deepEqual(readFileSync(join(store, 'from-ts.bin')), content);
+        const copy = join(dir, 'back.bin');
+        await client.downloadFile('from-ts.bin', copy);
+        assert.deepEqual(readFileSync(copy), content);
+      } finally {
+        await client.close();
+      }
+    });
+  });
+});
