@@ -298,4 +298,19 @@ describe('file transfer over TLS', () => {
       await client.close();
     }
   });
+
+  it('with allowPlain, one data listener takes TLS clients and plain-TCP (Go) ones', async () => {
+    const transfer = await server.enableFileTransfer({ listen: '127.0.0.1:0', dir, allowPlain: true });
+    const client = await Client.connect(endpoint, { logger: silentLogger, tls: { ca: certs.caPem } });
+    try {
+      // Both calls reach the newest _filetransfer registration.
+      await client.sendFile(Readable.from([Buffer.from('over tls')]), {}, { fileName: 't.txt' });
+      assert.equal(readFileSync(join(dir, 't.txt'), 'utf8'), 'over tls');
+      await client.sendFile(Readable.from([Buffer.from('plain')]), {}, { fileName: 'g.txt', tls: false });
+      assert.equal(readFileSync(join(dir, 'g.txt'), 'utf8'), 'plain');
+      assert.equal(transfer.gate.secure, true);
+    } finally {
+      await client.close();
+    }
+  });
 });

@@ -27,6 +27,11 @@ export interface TokenGateOptions {
    * when the main listener is TLS. Default: the server's TLS settings when it serves TLS, else none.
    */
   tls?: TlsOptions | false;
+  /**
+   * With TLS: also take plain-TCP data connections on the same port, for Go rpcx clients (they always dial plain
+   * TCP). A connection whose first byte starts a TLS handshake (0x16) gets TLS; tokens never start with that byte.
+   */
+  allowPlain?: boolean;
   /** An unused token is forgotten after this long (default 60 s). */
   tokenTtlMs?: number;
   /** Most tokens waiting at once; issuing one more forgets the oldest (default 1000, as rpcx). */
@@ -34,6 +39,9 @@ export interface TokenGateOptions {
   /** A data connection must deliver its token within this time (default 10 s). */
   handshakeTimeoutMs?: number;
 }
+
+/** The first byte of a TLS record carrying a handshake (a ClientHello). */
+const TLS_HANDSHAKE = 0x16;
 
 interface Waiting<T> {
   readonly value: T;
@@ -45,7 +53,7 @@ export type TokenHandler<T> = (socket: net.Socket, value: T) => void;
 
 export class TokenGate<T> {
   readonly #server: net.Server;
-  readonly #options: Required<Omit<TokenGateOptions, 'advertise' | 'tls'>>;
+  readonly #options: Required<Omit<TokenGateOptions, 'advertise' | 'tls' | 'allowPlain'>>;
   readonly #logger: Logger;
   readonly #waiting = new Map<string, Waiting<T>>();
   readonly #sockets = new Set<net.Socket>();
@@ -58,7 +66,9 @@ export class TokenGate<T> {
   static async open<T>(options: TokenGateOptions, tlsDefault: TlsOptions | undefined, logger: Logger, onConnection: TokenHandler<T>): Promise<TokenGate<T>> {
     const tlsOptions = options.tls === false ? undefined : (options.tls ?? tlsDefault);
     // Half-open: an upload ends its side when the file is sent; the server still answers by closing its own.
-    const server = tlsOptions ? tls.createServer({ ...tlsServerOptions(tlsOptions), allowHalfOpen: true }) : net.createServer({ allowHalfOpen: true, noDelay: true });
+    const sniffing = tlsOptions !== undefined && options.allowPlain === true;
+    const server =
+      tlsOptions && !sniffing ? tls.createServer({ ...tlsServerOptions(tlsOptions), allowHalfOpen: true }) : net.createServer({ allowHalfOpen: true, noDelay: true });
     const { host, port } = splitHostPort(options.listen);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -72,10 +82,13 @@ export class TokenGate<T> {
     // already reached the rpcx server on.
     const wildcard = host === '' || host === '0.0.0.0' || host === '::' || host === '[::]';
     const address = options.advertise ?? joinHostPort(wildcard ? '' : bound.address, bound.port);
-    return new TokenGate<T>(server, options, address, tlsOptions !== undefined, logger, onConnection);
+    const gate = new TokenGate<T>(server, options, address, tlsOptions !== undefined, logger);
+    if (sniffing) server.on('connection', (socket: net.Socket) => gate.#sniff(socket, tlsOptions, onConnection));
+    else server.on(tlsOptions ? 'secureConnection' : 'connection', (socket: net.Socket) => gate.#accept(socket, onConnection));
+    return gate;
   }
 
-  private constructor(server: net.Server, options: TokenGateOptions, address: string, secure: boolean, logger: Logger, onConnection: TokenHandler<T>) {
+  private constructor(server: net.Server, options: TokenGateOptions, address: string, secure: boolean, logger: Logger) {
     this.#server = server;
     this.address = address;
     this.secure = secure;
@@ -86,7 +99,6 @@ export class TokenGate<T> {
       maxWaiting: options.maxWaiting ?? 1000,
       handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
     };
-    server.on(secure ? 'secureConnection' : 'connection', (socket: net.Socket) => this.#accept(socket, onConnection));
     server.on('tlsClientError', (error: Error) => this.#logger.debug('data connection TLS handshake failed', { error: error.message }));
   }
 
@@ -99,6 +111,8 @@ export class TokenGate<T> {
   /** Issues a single-use token for `value` and the reply a token call answers with. */
   issue(value: T): TransferReply {
     const token = randomBytes(TOKEN_LENGTH);
+    // Never the first byte of a TLS handshake, so a listener taking both can tell them apart.
+    while (token[0] === TLS_HANDSHAKE) token[0] = randomBytes(1)[0]!;
     this.#expire();
     while (this.#waiting.size >= this.#options.maxWaiting) {
       const oldest = this.#waiting.keys().next().value as string;
@@ -116,6 +130,34 @@ export class TokenGate<T> {
     await new Promise<void>((resolve) => {
       this.#server.close(() => resolve());
       for (const socket of this.#sockets) socket.destroy();
+    });
+  }
+
+  /** TLS or plain, by the first byte. */
+  #sniff(socket: net.Socket, tlsOptions: TlsOptions, onConnection: TokenHandler<T>): void {
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+    socket.on('error', () => undefined);
+    const timer = setTimeout(() => socket.destroy(), this.#options.handshakeTimeoutMs);
+    timer.unref();
+    socket.once('data', (first: Buffer) => {
+      clearTimeout(timer);
+      socket.pause();
+      socket.unshift(first);
+      if (first[0] !== TLS_HANDSHAKE) return this.#accept(socket, onConnection);
+      const options = tlsServerOptions(tlsOptions);
+      const secure = new tls.TLSSocket(socket, {
+        isServer: true,
+        secureContext: tls.createSecureContext(options),
+        requestCert: options.requestCert === true,
+        rejectUnauthorized: options.rejectUnauthorized === true,
+        ...(options.ALPNProtocols ? { ALPNProtocols: options.ALPNProtocols } : {}),
+      });
+      secure.once('secure', () => this.#accept(secure, onConnection));
+      secure.on('error', (error) => {
+        this.#logger.debug('data connection TLS handshake failed', { error: error.message });
+        socket.destroy();
+      });
     });
   }
 
@@ -156,6 +198,7 @@ export class TokenGate<T> {
     };
     socket.on('data', onData);
     socket.once('end', onEnd);
+    socket.resume(); // a sniffed socket was paused
   }
 
   #expire(): void {
