@@ -33,7 +33,7 @@ import { PushQueue } from './push-queue.js';
 import { downloadFile, openStream, sendFile, type SendFileOptions, type TransferHost, type TransferOptions, type TransferResult } from './file-transfer.js';
 import type { Readable, Writable } from 'node:stream';
 import type { Socket } from 'node:net';
-import { ClientStreamCall, type StreamCallOptions, type StreamChannel, type StreamChannelHandler } from './message-stream.js';
+import { ClientStreamCall, failedStream, type StreamCallOptions, type StreamChannel, type StreamChannelHandler } from './message-stream.js';
 import { StreamFrame, streamFrame } from '../protocol/stream-frames.js';
 
 export interface HeartbeatOptions {
@@ -235,7 +235,11 @@ export class Client {
 
   /** Typed server stream: `for await (const event of client.serverStream('Feed', 'Watch', args)) ...` (rpcx-ts servers). */
   serverStream<T = unknown>(service: string, method: string, args: unknown, options: StreamCallOptions = {}): AsyncIterableIterator<T> {
-    return new ClientStreamCall<T>(this, 'server', service, method, args, undefined, options).messages;
+    try {
+      return new ClientStreamCall<T>(this, 'server', service, method, args, undefined, options).messages;
+    } catch (error) {
+      return failedStream<T>(error);
+    }
   }
 
   /** Typed client stream: sends every message of `input`, resolves with the method's reply (rpcx-ts servers). */
@@ -249,7 +253,11 @@ export class Client {
 
   /** Typed bidirectional stream: sends `input`, yields the server's messages (rpcx-ts servers). */
   bidiStream<T = unknown>(service: string, method: string, input: AsyncIterable<unknown> | Iterable<unknown>, options: StreamCallOptions = {}): AsyncIterableIterator<T> {
-    return new ClientStreamCall<T>(this, 'bidi', service, method, null, input, options).messages;
+    try {
+      return new ClientStreamCall<T>(this, 'bidi', service, method, null, input, options).messages;
+    } catch (error) {
+      return failedStream<T>(error);
+    }
   }
 
   /** @internal the frames of one typed stream (client/message-stream.ts). */

@@ -172,3 +172,8 @@ export class ClientStreamCall<T> {
     }
   }
 }
+
+/** A stream that could not even open (closed client, aborted signal): its iterator throws `error`. */
+export async function* failedStream<T>(error: unknown): AsyncGenerator<T, void, undefined> {
+  throw error;
+}

@@ -113,7 +113,7 @@ export class Server {
   #closing: Promise<void> | undefined;
   /** TLS settings of the first TLS listener: the default for file-transfer and stream-service listeners. */
   #tls: TlsOptions | undefined;
-  readonly #sideServices: Array<{ close(): Promise<void> }> = [];
+  readonly #sideServices: Array<{ close(graceMs?: number): Promise<void> }> = [];
 
   constructor(options: ServerOptions = {}) {
     this.logger = options.logger ?? stderrLogger;
@@ -379,7 +379,8 @@ export class Server {
       await new Promise((resolve) => setTimeout(resolve, this.#options.deregisterDelayMs));
     }
     await Promise.all(this.#listeners.map((l) => l.close().catch(() => undefined)));
-    await Promise.all(this.#sideServices.map((s) => s.close().catch(() => undefined)));
+    // File transfers under way get the same grace as in-flight calls.
+    const sideServicesClosed = Promise.all(this.#sideServices.map((s) => s.close(timeoutMs).catch(() => undefined)));
     this.#draining = true;
     const connections: Array<ServerConnection | HttpConnection> = [...this.#connections, ...this.#httpConnections];
     for (const c of connections) c.draining = true;
@@ -394,6 +395,7 @@ export class Server {
     if (this.#connections.size > 0 || this.#httpConnections.size > 0) await new Promise<void>((resolve) => setTimeout(resolve, 20));
     for (const c of this.#connections) c.destroy();
     for (const c of this.#httpConnections) c.destroy();
+    await sideServicesClosed;
   }
 }
 

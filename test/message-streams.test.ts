@@ -177,6 +177,14 @@ describe('typed message streams', () => {
     assert.equal(await client.clientStream<number>('Feed', 'SlowSum', input), 200);
   });
 
+  it('a stream that cannot open (aborted signal, closed client) fails through its iterator', async () => {
+    await assert.rejects(collect(client.serverStream('Feed', 'Count', { N: 1 }, { signal: AbortSignal.abort() })), AbortedError);
+    const closed = await Client.connect(`tcp@127.0.0.1:${port}`, { logger: silentLogger });
+    await closed.close();
+    await assert.rejects(collect(closed.bidiStream('Feed', 'Shout', ['a'])), /closed/);
+    await assert.rejects(closed.clientStream('Feed', 'Sum', [1]), /closed/);
+  });
+
   it('bidirectional: messages flow both ways on one stream', async () => {
     const words = ['alpha', 'beta', 'gamma'];
     const out = await collect(client.bidiStream<string>('Feed', 'Shout', words));

@@ -93,8 +93,9 @@ export class FileTransferService {
     return structToWire({ ...this.#gate.issue({ kind: 'download', args }) }, ctx.serializeType);
   }
 
-  close(): Promise<void> {
-    return this.#gate.close();
+  /** Stops taking data connections; transfers under way get up to `graceMs` to finish. */
+  close(graceMs = 0): Promise<void> {
+    return this.#gate.close(graceMs);
   }
 
   #serve(socket: net.Socket, ticket: Ticket): void {

@@ -54,7 +54,8 @@ export class StreamService {
     return structToWire({ ...this.#gate.issue(args) }, ctx.serializeType);
   }
 
-  close(): Promise<void> {
-    return this.#gate.close();
+  /** Stops taking data connections; transfers under way get up to `graceMs` to finish. */
+  close(graceMs = 0): Promise<void> {
+    return this.#gate.close(graceMs);
   }
 }

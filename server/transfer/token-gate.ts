@@ -123,14 +123,16 @@ export class TokenGate<T> {
     return { Token: new Uint8Array(token), Addr: this.address };
   }
 
-  /** Stops listening, forgets every token and cuts data connections still open. */
-  async close(): Promise<void> {
+  /**
+   * Stops listening and forgets every token; transfers under way get up to `graceMs` to finish, then are cut.
+   */
+  async close(graceMs = 0): Promise<void> {
     if (this.#expiryTimer) clearTimeout(this.#expiryTimer);
     this.#waiting.clear();
-    await new Promise<void>((resolve) => {
-      this.#server.close(() => resolve());
-      for (const socket of this.#sockets) socket.destroy();
-    });
+    this.#server.close();
+    const deadline = Date.now() + graceMs;
+    while (this.#sockets.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    for (const socket of this.#sockets) socket.destroy();
   }
 
   /** TLS or plain, by the first byte. */
