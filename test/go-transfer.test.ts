@@ -114,5 +114,19 @@ describe('file transfer and stream service with a Go peer', () => {
         await client.close();
       }
     });
+
+    it('our stream() reaches the Go stream handler as a raw byte stream', async () => {
+      const client = await Client.connect(endpoint, { logger: silentLogger });
+      try {
+        const conn = await client.stream({ who: 'ts' });
+        const got: Buffer[] = [];
+        conn.on('data', (c: Buffer) => got.push(c));
+        conn.end('ping');
+        await new Promise((resolve) => conn.once('close', resolve));
+        assert.equal(Buffer.concat(got).toString(), 'go heard map[who:ts]: ping');
+      } finally {
+        await client.close();
+      }
+    });
   });
 });

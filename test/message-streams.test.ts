@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { AbortedError, CallContext, Client, Message, MessageType, method, MetaKey, SerializeType, Server, service, ServiceError, TimeoutError } from '../index.js';
+import { AbortedError, CallContext, Client, Message, MessageType, method, MetaKey, Peer2PeerDiscovery, SerializeType, Server, service, ServiceError, TimeoutError, XClient } from '../index.js';
 import { StreamError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import { getCodec } from '../codec/index.js';
@@ -189,6 +189,17 @@ describe('typed message streams', () => {
     const words = ['alpha', 'beta', 'gamma'];
     const out = await collect(client.bidiStream<string>('Feed', 'Shout', words));
     assert.deepEqual(out, ['ALPHA', 'BETA', 'GAMMA']);
+  });
+
+  it('XClient streams through a selected server', async () => {
+    const xclient = new XClient('Feed', 'failfast', 'random', new Peer2PeerDiscovery(`tcp@127.0.0.1:${port}`), { logger: silentLogger });
+    try {
+      assert.equal((await collect(xclient.serverStream('Count', { N: 5 }))).length, 5);
+      assert.equal(await xclient.clientStream('Sum', [1, 2, 3]), 6);
+      assert.deepEqual(await collect(xclient.bidiStream('Shout', ['q'])), ['Q']);
+    } finally {
+      await xclient.close();
+    }
   });
 
   it('a Go client calling a streaming method gets a clear rpcx error reply, not a hang', async () => {
