@@ -52,6 +52,10 @@ export class ClientStreamCall<T> {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #onAbort: (() => void) | undefined;
   #done = false;
+  /** The server has sent a stream frame: it speaks rpcx-ts streams, so a `cancel` frame is safe to send. */
+  #confirmed = false;
+  /** Cancelled before the server confirmed: send `cancel` once it does (never to a Go server, see #cancel). */
+  #cancelOnConfirm = false;
 
   constructor(host: StreamHost, kind: StreamKind, service: string, method: string, args: unknown, input: Input | undefined, options: StreamCallOptions) {
     this.#kind = kind;
@@ -100,6 +104,13 @@ export class ClientStreamCall<T> {
 
   #frame(message: Message): void {
     const kind = message.metadata[MetaKey.Stream];
+    if (this.#done) {
+      // Only still listening to learn whether a cancel may be sent.
+      if (kind !== undefined && kind !== StreamFrame.End) this.#channel.send(StreamFrame.Cancel);
+      this.#channel.close();
+      return;
+    }
+    if (kind !== undefined) this.#confirmed = true;
     if (kind === undefined) {
       // A plain reply: the server (a Go rpcx one, say) ran the method as a unary call or refused it.
       const text = message.metadata[MetaKey.Error];
@@ -150,16 +161,22 @@ export class ClientStreamCall<T> {
   }
 
   /** Stops the stream from this side: tells the server, then ends with `error`. */
+  /**
+   * Stops the stream from this side. The `cancel` frame goes out only once the server has shown it speaks streams
+   * (it answers every open with a `credit` frame at once): a Go rpcx server would run a stray frame as a call, and
+   * with auth configured would close the connection over it.
+   */
   #cancel(error: Error): void {
     if (this.#done) return;
-    this.#channel.send(StreamFrame.Cancel);
+    if (this.#confirmed) this.#channel.send(StreamFrame.Cancel);
+    else this.#cancelOnConfirm = true;
     this.#finish(error);
   }
 
   #finish(error?: Error): void {
     if (this.#done) return;
     this.#done = true;
-    this.#channel.close();
+    if (!this.#cancelOnConfirm) this.#channel.close();
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#onAbort) this.#options.signal!.removeEventListener('abort', this.#onAbort);
     this.#credit.fail(error ?? new StreamError('rpcx: stream ended'));

@@ -177,6 +177,28 @@ describe('typed message streams', () => {
     assert.equal(await client.clientStream<number>('Feed', 'SlowSum', input), 200);
   });
 
+  it('a Go rpcx server never gets a stray frame: a stream that times out before any answer sends no cancel', async () => {
+    const frames: Message[] = [];
+    let answer: (() => void) | undefined;
+    const fake = await fakeRpcxServer((m, reply) => {
+      frames.push(m);
+      // Like a slow Go method: the plain reply comes after the client gave up.
+      answer = () => reply(m.reply());
+    });
+    const goLike = await Client.connect(fake.endpoint, { logger: silentLogger });
+    try {
+      await assert.rejects(collect(goLike.serverStream('Slow', 'Method', {}, { timeoutMs: 50 })), TimeoutError);
+      answer!();
+      await sleep(50);
+      assert.equal(frames.length, 1);
+      assert.equal(frames[0]!.metadata[MetaKey.Stream], 'open');
+      assert.equal(goLike.closed, false);
+    } finally {
+      await goLike.close();
+      fake.close();
+    }
+  });
+
   it('a stream that cannot open (aborted signal, closed client) fails through its iterator', async () => {
     await assert.rejects(collect(client.serverStream('Feed', 'Count', { N: 1 }, { signal: AbortSignal.abort() })), AbortedError);
     const closed = await Client.connect(`tcp@127.0.0.1:${port}`, { logger: silentLogger });

@@ -68,7 +68,8 @@ class StreamCall {
   }
 
   start(args: unknown): void {
-    if (this.#input) this.#send(StreamFrame.Credit, undefined, DEFAULT_STREAM_WINDOW);
+    // Sent at once for every stream (0 for server streams): it also tells the client this server speaks streams.
+    this.#send(StreamFrame.Credit, undefined, this.#input ? DEFAULT_STREAM_WINDOW : 0);
     let result: unknown;
     try {
       result = this.#entry.handler(this.#input ?? args, this.#ctx);
