@@ -9,7 +9,7 @@ import { registerCodec } from './codec/codec.js';
 import { jsonCodec } from './codec/json.js';
 import { msgpackCodec } from './codec/msgpack.js';
 import { rawCodec } from './codec/raw.js';
-import { registerTransport } from './transport/registry.js';
+import { registerTransport } from './transport/networks.js';
 import { browserWebSocketTransport } from './transport/websocket-browser.js';
 
 registerCodec(rawCodec);

@@ -10,7 +10,7 @@ export { CompressType, MessageType, MetaKey, SerializeType, StatusType, serializ
 export { Message, type Metadata, type MessageInit } from './protocol/message.js';
 export { FrameParser } from './protocol/frame-parser.js';
 export { getCodec, registerCodec, type Codec } from './codec/index.js';
-export { registerTransport, getTransport, parseEndpoint, registeredNetworks } from './transport/registry.js';
+export { registerTransport, getTransport, parseEndpoint, registeredNetworks } from './transport/networks.js';
 export type { Conn, Listener, ListenOptions, DialOptions, TlsOptions, Transport } from './transport/transport.js';
 export { service, method, type ServiceOptions, type MethodOptions } from './server/decorators.js';
 export { Server, type ServerOptions, type CloseOptions } from './server/server.js';
@@ -45,15 +45,15 @@ export {
   type SelectFunction,
 } from './client/selectors/index.js';
 export { jumpHash, jumpConsistentHash, fnv1a64, rpcxHashKey } from './client/selectors/jump-hash.js';
-export { createDiscovery, createRegistrar, EtcdDiscovery, EtcdRegistrar, RedisDiscovery, RedisRegistrar, RegistryError, type Registrar } from './registry/index.js';
+export { createDiscovery, createRegistrar, EtcdDiscovery, EtcdRegistrar, RedisDiscovery, RedisRegistrar, type Registrar } from './registry/index.js';
 export { type ConnectionInfo, type ServerPlugin, PluginContainer } from './server/plugins.js';
 export { type AuthFunction, type DispatchTarget } from './server/dispatcher.js';
 export { RateLimitPlugin, TokenBucket, type RateLimitOptions } from './server/rate-limit.js';
-export { ServerMetrics } from './server/metrics.js';
-export { MethodStats, Rpcz, LATENCY_BOUNDS_MS, type RpczEntry, type MethodStatsJSON } from './server/stats.js';
-export { ServerChannels, type ServerCallEvent } from './server/observability.js';
-export { GatewayHeader } from './server/gateway.js';
-export { JsonRpcCode } from './server/jsonrpc.js';
-export { PAGE_PATHS, type StatusJSON } from './server/pages.js';
+export { ServerMetrics } from './server/observability/metrics.js';
+export { MethodStats, Rpcz, LATENCY_BOUNDS_MS, type RpczEntry, type MethodStatsJSON } from './server/observability/stats.js';
+export { ServerChannels, type ServerCallEvent } from './server/observability/call-events.js';
+export { GatewayHeader } from './server/http/gateway.js';
+export { JsonRpcCode } from './server/http/jsonrpc.js';
+export { PAGE_PATHS, type StatusJSON } from './server/http/pages.js';
 export { type ClientPlugin, type ClientCall } from './client/plugins.js';
 export { ClientChannels, clientInstrumentation, type ClientCallEvent } from './client/instrumentation.js';

@@ -8,7 +8,7 @@
  *   await client.close();
  */
 import { decodeWith, encodeWith, getCodec } from '../codec/codec.js';
-import { AbortedError, ClosedError, CodecError, ConnectionClosedError, ProtocolError, remoteError, RpcError, TimeoutError, UnavailableError } from '../errors.js';
+import { AbortedError, asError, ClosedError, CodecError, ConnectionClosedError, ProtocolError, remoteError, RpcError, TimeoutError, UnavailableError } from '../errors.js';
 import { stderrLogger, type Logger } from '../logger.js';
 import {
   COMPRESS_THRESHOLD,
@@ -23,7 +23,7 @@ import { compress, decompress } from '../protocol/compression.js';
 import { FrameParser } from '../protocol/frame-parser.js';
 import { FrameWriter } from '../protocol/frame-writer.js';
 import { Message, type Metadata } from '../protocol/message.js';
-import { getTransport, parseEndpoint } from '../transport/registry.js';
+import { getTransport, parseEndpoint } from '../transport/networks.js';
 import type { Conn, DialOptions, TlsOptions } from '../transport/transport.js';
 import type { CallOptions, CallResult } from './call-options.js';
 import { DeadlineQueue } from './deadline-queue.js';
@@ -385,7 +385,7 @@ export class Client {
     try {
       for (const hook of hooks) hook.preCall?.(call);
     } catch (error) {
-      const failure = error instanceof Error ? error : new Error(String(error));
+      const failure = asError(error);
       after(undefined, failure);
       return Promise.reject(failure);
     }

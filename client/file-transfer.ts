@@ -10,7 +10,7 @@ import { basename } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tls from 'node:tls';
-import { AbortedError, ConfigError, TransferError } from '../errors.js';
+import { AbortedError, asError, ConfigError, TransferError } from '../errors.js';
 import { SerializeType } from '../protocol/constants.js';
 import {
   FILE_TRANSFER_SERVICE,
@@ -19,7 +19,7 @@ import {
   structToWire,
   type TransferReply,
 } from '../protocol/transfer-structs.js';
-import { splitHostPort, joinHostPort } from '../transport/registry.js';
+import { splitHostPort, joinHostPort } from '../transport/networks.js';
 import { tlsClientOptions, waitConnected } from '../transport/tcp.js';
 import type { TlsOptions } from '../transport/transport.js';
 import type { CallOptions } from './call-options.js';
@@ -158,5 +158,5 @@ function within(promise: Promise<void>, ms: number): Promise<void> {
 
 function failure(error: unknown, signal: AbortSignal | undefined, text: string): Error {
   if (signal?.aborted) return new AbortedError(signal.reason);
-  return new TransferError(`${text}: ${(error as Error).message}`, error);
+  return new TransferError(`${text}: ${asError(error).message}`, error);
 }

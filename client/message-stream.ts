@@ -5,7 +5,7 @@
  * deadline (sending `cancel` so the server stops too).
  */
 import { decodeWith, encodeWith, getCodec } from '../codec/codec.js';
-import { AbortedError, ProtocolError, remoteError, StreamError, TimeoutError } from '../errors.js';
+import { AbortedError, asError, ProtocolError, remoteError, StreamError, TimeoutError } from '../errors.js';
 import { MetaKey } from '../protocol/constants.js';
 import type { Message } from '../protocol/message.js';
 import { CreditGate, InboundQueue } from '../protocol/stream-flow.js';
@@ -122,7 +122,7 @@ export class ClientStreamCall<T> {
         try {
           value = decodeWith(getCodec(message.serializeType), message.payload, this.#options.replyType) as T;
         } catch (error) {
-          return this.#cancel(error as Error);
+          return this.#cancel(asError(error));
         }
         if (this.#kind === 'client' || !this.#messages.push(value)) this.#cancel(new ProtocolError('rpcx: the server sent stream messages beyond its credit'));
         return;
@@ -136,7 +136,7 @@ export class ClientStreamCall<T> {
           try {
             this.#resolveReply(decodeWith(getCodec(message.serializeType), message.payload, this.#options.replyType));
           } catch (error) {
-            return this.#finish(error as Error);
+            return this.#finish(asError(error));
           }
         }
         return this.#finish();
@@ -156,7 +156,7 @@ export class ClientStreamCall<T> {
       }
       if (!this.#done) this.#channel.send(StreamFrame.End);
     } catch (error) {
-      if (!this.#done) this.#cancel(error instanceof Error ? error : new Error(String(error)));
+      if (!this.#done) this.#cancel(asError(error));
     }
   }
 
@@ -191,6 +191,11 @@ export class ClientStreamCall<T> {
 }
 
 /** A stream that could not even open (closed client, aborted signal): its iterator throws `error`. */
-export async function* failedStream<T>(error: unknown): AsyncGenerator<T, void, undefined> {
-  throw error;
+export function failedStream<T>(error: unknown): AsyncIterableIterator<T> {
+  const iterator: AsyncIterableIterator<T> = {
+    next: () => Promise.reject(asError(error)),
+    return: () => Promise.resolve({ value: undefined, done: true }),
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
 }

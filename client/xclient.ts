@@ -469,9 +469,10 @@ export class XClient {
         breaker?.cancel();
         throw new TimeoutError();
       }
-      attemptOptions = { ...options, signal };
+      attemptOptions = { ...options };
       if (deadline !== Infinity) attemptOptions.timeoutMs = remaining;
-      if (!signal) delete attemptOptions.signal;
+      if (signal) attemptOptions.signal = signal;
+      else delete attemptOptions.signal;
     }
     this.pool.acquire(server);
     try {

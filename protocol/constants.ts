@@ -43,6 +43,9 @@ export const MetaKey = {
   StreamCredit: '__rpcx_stream_credit',
 } as const;
 
+/** The HTTP path rpcx serves on: the CONNECT target and the WebSocket endpoint (Go's `share.DefaultRPCPath`). */
+export const RPCX_PATH = '/_rpcx_';
+
 /** Default cap on one frame (rpcx's default MaxMessageLength is unlimited; we bound it). */
 export const DEFAULT_MAX_FRAME_LENGTH = 64 * 1024 * 1024;
 /** Default cap on a decompressed payload. */

@@ -14,7 +14,7 @@ import type { Discovery, DiscoveryListener, ServicePair } from '../client/discov
 import { stderrLogger, type Logger } from '../logger.js';
 import { nodeKey, normalizeBasePath, ROOT_VALUE, serverFromKey, serviceKey, servicePrefix, type ServiceRecord } from './layout.js';
 import type { Registrar } from './registrar.js';
-import { RegistryError } from './registry-error.js';
+import { RegistryError } from '../errors.js';
 import { ServerSet } from './server-set.js';
 
 export interface EtcdOptions {
@@ -109,7 +109,8 @@ export class EtcdRegistrar implements Registrar {
 
   /** Registers again on a fresh lease, retrying with backoff until it works or the server deregisters. */
   #recover(): void {
-    this.#recovering ??= (async () => {
+    if (this.#recovering) return;
+    this.#recovering = (async () => {
       let delay = 200;
       while (!this.#stopped) {
         try {

@@ -4,4 +4,3 @@ export { EtcdDiscovery, EtcdRegistrar, type EtcdDiscoveryOptions, type EtcdRegis
 export { RedisDiscovery, RedisRegistrar, type RedisDiscoveryOptions, type RedisRegistrarOptions } from './redis.js';
 export { createDiscovery, createRegistrar, isRegistryUrl, parseRegistryUrl, type RegistryLocation } from './url.js';
 export { nodeKey, servicePrefix, type ServiceRecord } from './layout.js';
-export { RegistryError } from './registry-error.js';

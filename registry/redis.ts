@@ -13,7 +13,7 @@ import type { Discovery, DiscoveryListener, ServicePair } from '../client/discov
 import { stderrLogger, type Logger } from '../logger.js';
 import { nodeKey, normalizeBasePath, ROOT_VALUE, serverFromKey, serviceKey, servicePrefix, type ServiceRecord } from './layout.js';
 import type { Registrar } from './registrar.js';
-import { RegistryError } from './registry-error.js';
+import { RegistryError } from '../errors.js';
 import { ServerSet } from './server-set.js';
 
 export interface RedisOptions {

@@ -7,7 +7,7 @@ import { AbortedError, TimeoutError } from '../errors.js';
 import { MetaKey } from '../protocol/constants.js';
 import type { Message, Metadata } from '../protocol/message.js';
 import type { Span } from '@opentelemetry/api';
-import type { Observation } from './observability.js';
+import type { Observation } from './observability/call-events.js';
 
 /** The connection-side view a context needs; implemented by ServerConnection. */
 export interface CallConnection {

@@ -9,16 +9,16 @@
  * Whatever is not configured costs one check.
  */
 import { decodeWith, encodeWith, getCodec } from '../codec/codec.js';
-import { AUTH_FAILED_TEXT, SHUTTING_DOWN_TEXT, UNKNOWN_METHOD_PREFIX, UNKNOWN_SERVICE_PREFIX } from '../errors.js';
+import { asError, AUTH_FAILED_TEXT, SHUTTING_DOWN_TEXT, UNKNOWN_METHOD_PREFIX, UNKNOWN_SERVICE_PREFIX } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { COMPRESS_THRESHOLD, CompressType, MetaKey, StatusType } from '../protocol/constants.js';
 import { compress, decompress } from '../protocol/compression.js';
 import type { Message, Metadata } from '../protocol/message.js';
 import { CallContext, type CallConnection } from './context.js';
-import { endObservation, runInContext, serverObserved, startObservation } from './observability.js';
+import { endObservation, runInContext, serverObserved, startObservation } from './observability/call-events.js';
 import { messageOf, PluginContainer, type ConnectionInfo } from './plugins.js';
 import type { MethodEntry, ServiceRegistry } from './service-registry.js';
-import type { MethodStats, Rpcz } from './stats.js';
+import type { MethodStats, Rpcz } from './observability/stats.js';
 import { StreamFrame } from '../protocol/stream-frames.js';
 import { startStream, streamFrameReceived } from './streams/stream-call.js';
 
@@ -198,12 +198,12 @@ export class Dispatcher {
       const traceContext = ctx.observation?.context;
       result = traceContext === undefined ? entry.handler(args, ctx) : runInContext(traceContext, () => entry.handler(args, ctx));
     } catch (error) {
-      return this.#complete(request, target, entry, ctx, args, undefined, toError(error));
+      return this.#complete(request, target, entry, ctx, args, undefined, asError(error));
     }
     if (result instanceof Promise) {
       result.then(
         (value) => this.#complete(request, target, entry, ctx, args, value, undefined),
-        (error: unknown) => this.#complete(request, target, entry, ctx, args, undefined, toError(error)),
+        (error: unknown) => this.#complete(request, target, entry, ctx, args, undefined, asError(error)),
       );
     } else {
       this.#complete(request, target, entry, ctx, args, result, undefined);
@@ -327,8 +327,4 @@ export function errorReply(request: Message, text: string, metadata?: Metadata):
   meta[MetaKey.Error] = text;
   reply.metadata = meta;
   return reply;
-}
-
-function toError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }

@@ -11,7 +11,7 @@ import 'reflect-metadata';
 import { ClosedError } from '../errors.js';
 import { stderrLogger, type Logger } from '../logger.js';
 import { DEFAULT_MAX_DECOMPRESSED_LENGTH, DEFAULT_MAX_FRAME_LENGTH } from '../protocol/constants.js';
-import { getTransport, parseEndpoint } from '../transport/registry.js';
+import { getTransport, parseEndpoint } from '../transport/networks.js';
 import type { Listener, ListenOptions } from '../transport/transport.js';
 import '../transport/builtin.js';
 import '../protocol/gzip.js';
@@ -21,15 +21,16 @@ import type { Socket } from 'node:net';
 import type { SocketConn } from '../transport/socket-conn.js';
 import type { Conn } from '../transport/transport.js';
 import { Dispatcher, type AuthFunction } from './dispatcher.js';
-import { HttpFrontend, type HttpConnection } from './http-frontend.js';
-import { ServerMetrics } from './metrics.js';
-import { servePage } from './pages.js';
+import type { HttpConnection } from './http/http-connection.js';
+import type { PagesHost } from './http/pages.js';
+import type { HttpFrontend } from './http/router.js';
+import { ServerMetrics } from './observability/metrics.js';
 import { PluginContainer, type ConnectionInfo, type ServerPlugin } from './plugins.js';
 import { RateLimitPlugin, type RateLimitOptions } from './rate-limit.js';
 import { ServerConnection } from './server-connection.js';
 import { ServiceRegistry, type Handler, type RegisterOptions, type ServiceClass, type ServiceEntry } from './service-registry.js';
 import { sniff, sniffable } from './sniffer.js';
-import { Rpcz } from './stats.js';
+import { Rpcz } from './observability/stats.js';
 import type { MethodOptions } from './decorators.js';
 import type { Registrar } from '../registry/registrar.js';
 import { FILE_TRANSFER_SERVICE, STREAM_SERVICE } from '../protocol/transfer-structs.js';
@@ -44,6 +45,12 @@ export interface ServerOptions {
   maxDecompressedLength?: number;
   /** How long close() waits for in-flight calls before closing connections anyway (default 10 s). */
   shutdownTimeoutMs?: number;
+  /**
+   * On close, a binary connection is ended only once it has had no call in flight and received nothing for this long,
+   * so that requests already on their way are refused with "shutting down" (which clients retry elsewhere) rather
+   * than lost with the connection (default 100 ms; bounded by shutdownTimeoutMs).
+   */
+  drainQuietMs?: number;
   /**
    * On close, how long to keep serving normally after deregistering from registries, so that clients watching the
    * registry move away before this server refuses anything (default 300 ms; only when registrars are attached).
@@ -94,6 +101,7 @@ export class Server {
     maxFrameLength: number;
     maxDecompressedLength: number;
     shutdownTimeoutMs: number;
+    drainQuietMs: number;
     deregisterDelayMs: number;
     advertiseHost: string;
     maxHttpBodyLength: number;
@@ -122,6 +130,7 @@ export class Server {
       maxFrameLength,
       maxDecompressedLength: options.maxDecompressedLength ?? DEFAULT_MAX_DECOMPRESSED_LENGTH,
       shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000,
+      drainQuietMs: options.drainQuietMs ?? 100,
       deregisterDelayMs: options.deregisterDelayMs ?? 300,
       advertiseHost: options.advertiseHost ?? '127.0.0.1',
       maxHttpBodyLength: options.maxHttpBodyLength ?? maxFrameLength,
@@ -216,6 +225,8 @@ export class Server {
       ({ network, address } = parseEndpoint(networkOrEndpoint));
       options = addressOrOptions ?? {};
     }
+    // The HTTP front (router, gateway, JSON-RPC, pages) is loaded only once a listener will sniff for HTTP.
+    if (this.#servesHttp(network)) await this.#loadFrontend();
     const listener = await getTransport(network).listen(network, address, options, (conn) => this.#accept(conn));
     if (options.tls) this.#tls ??= options.tls;
     this.#listeners.push(listener);
@@ -255,8 +266,7 @@ export class Server {
       conn.destroy();
       return;
     }
-    const options = this.#options;
-    if ((options.httpGateway || options.jsonRPC || options.pages) && options.sniffNetworks.has(conn.network) && sniffable(conn)) {
+    if (this.#frontend && this.#options.sniffNetworks.has(conn.network) && sniffable(conn)) {
       sniff(conn, {
         binary: (c, head) => this.#serveBinary(c, head),
         http: (c, socket) => this.#serveHttp(c, socket),
@@ -292,15 +302,21 @@ export class Server {
   }
 
   #serveHttp(conn: SocketConn, socket: Socket): void {
-    this.#frontend ??= this.#makeFrontend();
-    const connection = this.#frontend.accept(conn, socket);
+    const connection = this.#frontend!.accept(conn, socket);
     if (this.#draining) connection.draining = true;
     this.#httpConnections.add(connection);
   }
 
-  #makeFrontend(): HttpFrontend {
+  #servesHttp(network: string): boolean {
     const options = this.#options;
-    return new HttpFrontend({
+    return (options.httpGateway || options.jsonRPC || options.pages) && options.sniffNetworks.has(network);
+  }
+
+  async #loadFrontend(): Promise<void> {
+    if (this.#frontend) return;
+    const [{ HttpFrontend }, { servePage }] = await Promise.all([import('./http/router.js'), import('./http/pages.js')]);
+    const options = this.#options;
+    this.#frontend ??= new HttpFrontend({
       dispatcher: this.#dispatcher,
       plugins: this.plugins,
       logger: this.logger,
@@ -316,8 +332,7 @@ export class Server {
     });
   }
 
-  #pagesHost(): Parameters<typeof servePage>[0] {
-    const server = this;
+  #pagesHost(): PagesHost {
     const dispatcher = this.#dispatcher;
     return {
       startedAt: this.startedAt,
@@ -327,8 +342,8 @@ export class Server {
       rpcz: this.rpcz,
       refused: dispatcher.refused,
       unknown: dispatcher.unknown,
-      connectionList: () => server.connectionList(),
-      metrics: () => server.metrics,
+      connectionList: () => this.connectionList(),
+      metrics: () => this.metrics,
     };
   }
 
@@ -388,7 +403,8 @@ export class Server {
     const timedOut = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, timeoutMs);
     });
-    await Promise.race([Promise.all(connections.map((c) => c.idle())), timedOut]);
+    const quietMs = this.#options.drainQuietMs;
+    await Promise.race([Promise.all(connections.map((c) => (c instanceof ServerConnection ? c.quiet(quietMs) : c.idle()))), timedOut]);
     if (timer) clearTimeout(timer);
     for (const c of connections) c.close();
     // Give graceful ends a moment, then cut whatever is left.

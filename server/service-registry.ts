@@ -7,7 +7,7 @@ import { container as rootContainer, type DependencyContainer } from 'tsyringe';
 import { ConfigError } from '../errors.js';
 import type { CallContext } from './context.js';
 import { goName, methodDefinitionsOf, serviceDefinitionOf, type MethodDefinition, type MethodOptions } from './decorators.js';
-import { MethodStats } from './stats.js';
+import { MethodStats } from './observability/stats.js';
 import type { StreamKind } from '../protocol/stream-frames.js';
 
 export type Handler = (args: unknown, ctx: CallContext) => unknown;

@@ -9,15 +9,11 @@
  * The binary check is one byte of the first chunk, so binary connections pay nothing after it.
  */
 import type { Socket } from 'node:net';
+import { HandshakeError } from '../errors.js';
 import { MAGIC } from '../protocol/constants.js';
+import { classifyRequestHead, CONNECT_ANSWER, MAX_CONNECT_HEAD } from '../transport/connect-handshake.js';
 import { SocketConn } from '../transport/socket-conn.js';
 import type { Conn } from '../transport/transport.js';
-
-export const RPCX_CONNECT_PATH = '/_rpcx_';
-const CONNECT_PREFIX = Buffer.from(`CONNECT ${RPCX_CONNECT_PATH} HTTP/1.`, 'latin1');
-const CONNECTED = 'HTTP/1.0 200 Connected to rpcx\n\n';
-/** A CONNECT request head longer than this is not rpcx's. */
-const MAX_CONNECT_HEAD = 8192;
 
 export interface SniffHandlers {
   /** Binary rpcx from here on; `head` holds bytes already read (start of the first frame), if any. */
@@ -48,26 +44,27 @@ export function sniff(conn: SocketConn, handlers: SniffHandlers): void {
       return;
     }
     received = received === undefined ? chunk : Buffer.concat([received, chunk]);
-    const prefix = Math.min(received.length, CONNECT_PREFIX.length);
-    if (received.compare(CONNECT_PREFIX, 0, prefix, 0, prefix) !== 0) {
-      // Not rpcx's CONNECT: an HTTP request. Give the bytes back and let the HTTP parser take the socket.
-      finish();
-      socket.pause();
-      socket.unshift(received);
-      handlers.http(conn, socket);
-      socket.resume();
-      return;
-    }
-    const end = headEnd(received);
-    if (end >= 0) {
-      finish();
-      conn.write(Buffer.from(CONNECTED, 'latin1'));
-      handlers.binary(conn, end < received.length ? received.subarray(end) : undefined);
-      return;
-    }
-    if (received.length > MAX_CONNECT_HEAD) {
-      finish();
-      conn.destroy(new Error('oversized CONNECT request head'));
+    const head = classifyRequestHead(received);
+    switch (head.kind) {
+      case 'other':
+        // Not rpcx's CONNECT: an HTTP request. Give the bytes back and let the HTTP parser take the socket.
+        finish();
+        socket.pause();
+        socket.unshift(received);
+        handlers.http(conn, socket);
+        socket.resume();
+        return;
+      case 'connect':
+        finish();
+        conn.write(CONNECT_ANSWER);
+        handlers.binary(conn, head.headEnd < received.length ? received.subarray(head.headEnd) : undefined);
+        return;
+      case 'oversized':
+        finish();
+        conn.destroy(new HandshakeError(`rpcx: CONNECT request head over ${MAX_CONNECT_HEAD} bytes`));
+        return;
+      case 'partial':
+        return;
     }
   };
   socket.on('data', onData);
@@ -75,14 +72,4 @@ export function sniff(conn: SocketConn, handlers: SniffHandlers): void {
     // Replaced by the connection's own close listener once the protocol is known.
     if (!done) handlers.closed(conn, error);
   });
-}
-
-/** Offset just past the blank line ending a request head (`\n\n` as Go writes it, or `\r\n\r\n`), or -1. */
-function headEnd(bytes: Buffer): number {
-  for (let i = 0; i < bytes.length - 1; i++) {
-    if (bytes[i] !== 0x0a) continue;
-    if (bytes[i + 1] === 0x0a) return i + 2;
-    if (bytes[i + 1] === 0x0d && bytes[i + 2] === 0x0a) return i + 3;
-  }
-  return -1;
 }

@@ -69,7 +69,7 @@ describe('file transfer (rpcx _filetransfer)', () => {
   let dir: string;
   let server: Server;
   let endpoint: string;
-  let uploadsSeen: Array<{ FileName: string; FileSize: number; Meta: Record<string, string> }> = [];
+  const uploadsSeen: Array<{ FileName: string; FileSize: number; Meta: Record<string, string> }> = [];
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'rpcx-ft-'));

@@ -2,7 +2,7 @@
 import { httpConnectTransport } from './http-connect.js';
 import { kcpTransport } from './kcp.js';
 import { quicTransport } from './quic.js';
-import { registerTransport } from './registry.js';
+import { registerTransport } from './networks.js';
 import { reuseportTransport } from './reuseport.js';
 import { tcpTransport } from './tcp.js';
 import { unixTransport } from './unix.js';

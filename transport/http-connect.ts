@@ -6,14 +6,16 @@
 import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
-import { DialError } from '../errors.js';
-import { splitHostPort } from './registry.js';
+import { DialError, HandshakeError } from '../errors.js';
+import { RPCX_PATH } from '../protocol/constants.js';
+import { classifyRequestHead, CONNECT_ANSWER, CONNECT_REQUEST, MAX_CONNECT_HEAD, parseConnectAnswer } from './connect-handshake.js';
+import { splitHostPort } from './networks.js';
 import { SocketConn } from './socket-conn.js';
 import { listenServer, tlsClientOptions, tlsServerOptions, waitConnected } from './tcp.js';
 import type { Transport } from './transport.js';
 
-export const RPCX_HTTP_PATH = '/_rpcx_';
-const CONNECTED = '200 Connected to rpcx';
+/** How long a server waits for an incoming connection's request head. */
+const REQUEST_HEAD_TIMEOUT_MS = 10_000;
 
 export const httpConnectTransport: Transport = {
   networks: ['http'],
@@ -23,7 +25,7 @@ export const httpConnectTransport: Transport = {
     // Node's HTTP parser refuses CONNECT with a path (and Go sends bare LFs), so the request line is read here:
     // rpcx's CONNECT is answered directly, anything else goes to an ordinary HTTP server for its 405/404.
     const fallback = http.createServer((req, res) => {
-      const status = req.url === RPCX_HTTP_PATH ? 405 : 404;
+      const status = req.url === RPCX_PATH ? 405 : 404;
       res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' });
       res.end(status === 405 ? '405 must CONNECT\n' : '404 page not found\n');
     });
@@ -37,7 +39,7 @@ export const httpConnectTransport: Transport = {
             socket.resume();
             return;
           }
-          socket.write(`HTTP/1.0 ${CONNECTED}\n\n`);
+          socket.write(CONNECT_ANSWER);
           onConn(new SocketConn(network, socket, undefined, undefined, received.subarray(headEnd)));
         },
         () => socket.destroy(),
@@ -52,7 +54,7 @@ export const httpConnectTransport: Transport = {
     const socket = options.tls ? tls.connect({ host, port, ...tlsClientOptions(options.tls, host) }) : net.connect({ host, port, noDelay: true });
     const target = `${network}@${address}`;
     await waitConnected(socket, options, target, options.tls ? 'secureConnect' : 'connect');
-    socket.write(`CONNECT ${RPCX_HTTP_PATH} HTTP/1.0\n\n`);
+    socket.write(CONNECT_REQUEST);
     const head = await readHandshake(socket, target, options.connectTimeoutMs ?? 10_000);
     return new SocketConn(network, socket, undefined, undefined, head);
   },
@@ -78,25 +80,25 @@ function readHandshake(socket: net.Socket, target: string, timeoutMs: number): P
     const onClose = (): void => fail(new DialError(`rpcx: ${target} closed during the CONNECT handshake`));
     const onData = (chunk: Buffer): void => {
       received = Buffer.concat([received, chunk]);
-      const end = headerEnd(received);
-      if (end < 0) {
-        if (received.length > 8192) fail(new DialError(`rpcx: ${target}: oversized CONNECT answer`));
-        return;
+      const answer = parseConnectAnswer(received);
+      switch (answer.kind) {
+        case 'partial':
+          return;
+        case 'oversized':
+          return fail(new DialError(`rpcx: ${target}: CONNECT answer over ${MAX_CONNECT_HEAD} bytes`));
+        case 'refused':
+          return fail(new DialError(`rpcx: ${target}: unexpected HTTP response "${answer.statusLine}"`));
+        case 'connected':
+          cleanup();
+          socket.pause();
+          resolve(received.subarray(answer.headEnd));
       }
-      const statusLine = received.subarray(0, received.indexOf(0x0a)).toString('latin1').trim();
-      const status = statusLine.replace(/^HTTP\/1\.[01] /, '');
-      if (status !== CONNECTED) return fail(new DialError(`rpcx: ${target}: unexpected HTTP response "${statusLine}"`));
-      cleanup();
-      socket.pause();
-      resolve(received.subarray(end.valueOf()));
     };
     socket.on('data', onData);
     socket.once('error', onError);
     socket.once('close', onClose);
   });
 }
-
-const CONNECT_LINE = Buffer.from(`CONNECT ${RPCX_HTTP_PATH} HTTP/1.`);
 
 /**
  * Reads an incoming request's head. `isConnect` when it is rpcx's CONNECT (then `headEnd` is where the binary stream
@@ -105,7 +107,7 @@ const CONNECT_LINE = Buffer.from(`CONNECT ${RPCX_HTTP_PATH} HTTP/1.`);
 function readRequestHead(socket: net.Socket): Promise<{ isConnect: boolean; received: Buffer; headEnd: number }> {
   return new Promise((resolve, reject) => {
     let received: Buffer = Buffer.alloc(0);
-    const timer = setTimeout(() => finish(new Error('request head timeout')), 10_000);
+    const timer = setTimeout(() => finish(new HandshakeError(`rpcx: no CONNECT request head within ${REQUEST_HEAD_TIMEOUT_MS} ms`)), REQUEST_HEAD_TIMEOUT_MS);
     const finish = (error: Error | undefined, result?: { isConnect: boolean; received: Buffer; headEnd: number }): void => {
       clearTimeout(timer);
       socket.off('data', onData);
@@ -116,24 +118,19 @@ function readRequestHead(socket: net.Socket): Promise<{ isConnect: boolean; rece
     };
     const onData = (chunk: Buffer): void => {
       received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
-      const prefix = Math.min(received.length, CONNECT_LINE.length);
-      if (!received.subarray(0, prefix).equals(CONNECT_LINE.subarray(0, prefix))) {
-        return finish(undefined, { isConnect: false, received, headEnd: 0 });
+      const head = classifyRequestHead(received);
+      switch (head.kind) {
+        case 'other':
+          return finish(undefined, { isConnect: false, received, headEnd: 0 });
+        case 'connect':
+          return finish(undefined, { isConnect: true, received, headEnd: head.headEnd });
+        case 'oversized':
+          return finish(new HandshakeError(`rpcx: CONNECT request head over ${MAX_CONNECT_HEAD} bytes`));
+        case 'partial':
+          return;
       }
-      const end = headerEnd(received);
-      if (end >= 0) return finish(undefined, { isConnect: true, received, headEnd: end });
-      if (received.length > 8192) finish(new Error('oversized request head'));
     };
     socket.on('data', onData);
     socket.once('error', finish);
   });
-}
-
-/** Offset just past the blank line ending the header (accepting `\n\n` and `\r\n\r\n`), or -1. */
-function headerEnd(bytes: Buffer): number {
-  for (let i = 0; i < bytes.length - 1; i++) {
-    if (bytes[i] === 0x0a && bytes[i + 1] === 0x0a) return i + 2;
-    if (bytes[i] === 0x0a && bytes[i + 1] === 0x0d && bytes[i + 2] === 0x0a) return i + 3;
-  }
-  return -1;
 }

@@ -13,7 +13,7 @@ import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { ConfigError, DialError } from '../errors.js';
-import { splitHostPort } from './registry.js';
+import { splitHostPort } from './networks.js';
 import type { Conn, DialOptions, Listener, ListenOptions, Transport } from './transport.js';
 import { buildConfig, resolveSettings } from './quic/config.js';
 import { QuicConnection } from './quic/connection.js';
@@ -22,7 +22,6 @@ import { quiche } from './quic/native.js';
 
 export type { QuicSettings } from './quic/config.js';
 export { RPCX_ALPN } from './quic/config.js';
-export { QuicError, type QuicErrorCode } from './quic/errors.js';
 
 export const quicTransport: Transport = {
   networks: ['quic'],

@@ -4,6 +4,7 @@
  * messages; message boundaries carry no meaning (a message may hold several frames, or part of one).
  */
 import { ConnectionClosedError, DialError } from '../errors.js';
+import { RPCX_PATH } from '../protocol/constants.js';
 import type { Conn } from './transport.js';
 
 /** The subset of the WebSocket API this adapter uses. */
@@ -165,6 +166,6 @@ export function openWebSocket(
 export function webSocketUrl(network: 'ws' | 'wss', address: string): string {
   const slash = address.indexOf('/');
   const hostPort = slash < 0 ? address : address.slice(0, slash);
-  const path = slash < 0 ? '/_rpcx_' : address.slice(slash);
+  const path = slash < 0 ? RPCX_PATH : address.slice(slash);
   return `${network}://${hostPort}${path}`;
 }

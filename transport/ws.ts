@@ -8,12 +8,11 @@ import http from 'node:http';
 import https from 'node:https';
 import { WebSocket as NodeWebSocket, WebSocketServer } from 'ws';
 import { ConfigError } from '../errors.js';
-import { splitHostPort } from './registry.js';
+import { RPCX_PATH } from '../protocol/constants.js';
+import { splitHostPort } from './networks.js';
 import { listenServer, tlsServerOptions } from './tcp.js';
 import type { Transport, TlsOptions } from './transport.js';
 import { openWebSocket, WebSocketConn, webSocketUrl, type WebSocketConstructor, type WebSocketLike } from './websocket-conn.js';
-
-export const RPCX_WS_PATH = '/_rpcx_';
 
 export const wsTransport: Transport = {
   networks: ['ws', 'wss'],
@@ -21,7 +20,7 @@ export const wsTransport: Transport = {
   async listen(network, address, options, onConn) {
     if (network === 'wss' && !options.tls) throw new ConfigError('rpcx: wss needs TLS options (cert and key)');
     const slash = address.indexOf('/');
-    const path = slash < 0 ? RPCX_WS_PATH : address.slice(slash);
+    const path = slash < 0 ? RPCX_PATH : address.slice(slash);
     const { host, port } = splitHostPort(slash < 0 ? address : address.slice(0, slash));
     const server = options.tls ? https.createServer(tlsServerOptions(options.tls)) : http.createServer();
     // Go rpcx's WebSocket client never sets a payload type, so x/net/websocket sends its binary frames as *text*

@@ -6,7 +6,7 @@
  * stops the method.
  */
 import { decodeWith, encodeWith, getCodec } from '../../codec/codec.js';
-import { AbortedError, ProtocolError } from '../../errors.js';
+import { AbortedError, asError, ProtocolError, StreamError } from '../../errors.js';
 import { MetaKey, StatusType } from '../../protocol/constants.js';
 import type { Message } from '../../protocol/message.js';
 import { CreditGate, InboundQueue } from '../../protocol/stream-flow.js';
@@ -74,18 +74,18 @@ class StreamCall {
     try {
       result = this.#entry.handler(this.#input ?? args, this.#ctx);
     } catch (error) {
-      return this.end(toError(error));
+      return this.end(asError(error));
     }
     if (this.#entry.stream === 'client') {
       Promise.resolve(result).then(
         (value) => this.end(undefined, value),
-        (error: unknown) => this.end(toError(error)),
+        (error: unknown) => this.end(asError(error)),
       );
       return;
     }
     const iterable = result as AsyncIterable<unknown> | null;
     if (iterable === null || typeof iterable !== 'object' || typeof iterable[Symbol.asyncIterator] !== 'function') {
-      return this.end(new Error(`rpcx: ${this.#entry.service}.${this.#entry.method} must return an async iterable (write it as an async generator)`));
+      return this.end(new StreamError(`rpcx: ${this.#entry.service}.${this.#entry.method} must return an async iterable (write it as an async generator)`));
     }
     this.#iterator = iterable[Symbol.asyncIterator]();
     void this.#pump();
@@ -104,7 +104,7 @@ class StreamCall {
         this.#send(StreamFrame.Msg, encodeWith(codec, next.value, this.#entry.replyType));
       }
     } catch (error) {
-      this.end(toError(error));
+      this.end(asError(error));
     }
   }
 
@@ -116,7 +116,7 @@ class StreamCall {
         try {
           value = decodeWith(getCodec(request.serializeType), request.payload, this.#entry.requestType);
         } catch (error) {
-          return this.end(toError(error));
+          return this.end(asError(error));
         }
         if (!this.#input.push(value)) this.end(new ProtocolError('rpcx: the client sent stream messages beyond its credit'));
         return;
@@ -151,7 +151,7 @@ class StreamCall {
         try {
           payload = encodeWith(getCodec(this.#request.serializeType), reply, this.#entry.replyType);
         } catch (encodeError) {
-          error = toError(encodeError);
+          error = asError(encodeError);
         }
       }
       const frame = streamFrame(false, this.#request.seq, StreamFrame.End, this.#request.serializeType, payload);
@@ -167,10 +167,6 @@ class StreamCall {
   #send(kind: StreamFrame, payload?: Uint8Array, credit?: number): void {
     if (!this.#target.closed) this.#target.respond(streamFrame(false, this.#request.seq, kind, this.#request.serializeType, payload, credit));
   }
-}
-
-function toError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }
 
 function reasonOf(reason: unknown): Error {

@@ -10,7 +10,7 @@ import type net from 'node:net';
 import { basename, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ServiceError } from '../../errors.js';
+import { asError, ServiceError, TransferError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import {
   readDownloadFileArgs,
@@ -108,7 +108,7 @@ export class FileTransferService {
         setTimeout(() => socket.destroy(), 30_000).unref();
       },
       (error: unknown) => {
-        this.#logger.warn(`file ${ticket.kind} failed`, { file: ticket.args.FileName, remote: remoteAddress, error: (error as Error).message });
+        this.#logger.warn(`file ${ticket.kind} failed`, { file: ticket.args.FileName, remote: remoteAddress, error: asError(error).message });
         // rpcx has no error channel here: a reset tells the client the transfer failed.
         if (!socket.destroyed) socket.resetAndDestroy();
       },
@@ -134,7 +134,7 @@ export class FileTransferService {
     try {
       await pipeline(socket, counter, createWriteStream(partial));
       if (args.FileSize > 0 && received !== args.FileSize) {
-        throw new Error(`received ${received} bytes of a ${args.FileSize}-byte file`);
+        throw new TransferError(`rpcx: received ${received} bytes of a ${args.FileSize}-byte file`);
       }
       await rename(partial, target);
     } catch (error) {

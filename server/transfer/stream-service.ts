@@ -5,7 +5,7 @@
  */
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ServiceError } from '../../errors.js';
+import { asError, ServiceError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { readStreamServiceArgs, structToWire, type StreamServiceArgs } from '../../protocol/transfer-structs.js';
 import type { TlsOptions } from '../../transport/transport.js';
@@ -31,7 +31,7 @@ export class StreamService {
       Promise.resolve()
         .then(() => options.handler(socket, args))
         .catch((error: unknown) => {
-          logger.warn('stream handler failed', { remote: socket.remoteAddress, error: (error as Error).message });
+          logger.warn('stream handler failed', { remote: socket.remoteAddress, error: asError(error).message });
           if (!socket.destroyed) socket.resetAndDestroy();
         });
     });

@@ -14,7 +14,7 @@ import tls from 'node:tls';
 import type { Logger } from '../../logger.js';
 import { TOKEN_LENGTH, type TransferReply } from '../../protocol/transfer-structs.js';
 import { tlsServerOptions } from '../../transport/tcp.js';
-import { joinHostPort, splitHostPort } from '../../transport/registry.js';
+import { joinHostPort, splitHostPort } from '../../transport/networks.js';
 import type { TlsOptions } from '../../transport/transport.js';
 
 export interface TokenGateOptions {

@@ -8,10 +8,10 @@
  * that does not know its session ended cannot resurrect it as a new, broken one; that peer then sees a dead link.
  */
 import dgram from 'node:dgram';
-import { joinHostPort } from '../registry.js';
+import { joinHostPort } from '../networks.js';
 import type { Conn, Listener } from '../transport.js';
 import { PacketCrypt } from './crypt.js';
-import { KcpSocketError } from './errors.js';
+import { KcpSocketError } from '../../errors.js';
 import { applySocketBuffers, type KcpSettings } from './options.js';
 import { conversationOf, openDatagram } from './packet.js';
 import { KcpSession } from './session.js';

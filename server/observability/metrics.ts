@@ -4,8 +4,8 @@
  * so serving calls costs nothing extra for metrics.
  */
 import { Counter, Gauge, Registry, type Metric } from 'prom-client';
-import type { ConnectionInfo } from './plugins.js';
-import type { ServiceRegistry } from './service-registry.js';
+import type { ConnectionInfo } from '../plugins.js';
+import type { ServiceRegistry } from '../service-registry.js';
 import { LATENCY_BOUNDS_MS, type MethodStats } from './stats.js';
 
 export interface MetricsSource {

@@ -6,7 +6,7 @@
  */
 import diagnostics from 'node:diagnostics_channel';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
-import { activeTracer, tracingRegistered } from '../tracing.js';
+import { activeTracer, tracingRegistered } from '../../tracing.js';
 
 /** Channel names; the client publishes the same events on `rpcx-ts:client:call:*`. */
 export const ServerChannels = {

@@ -16,11 +16,12 @@
  * 429; shutting down: 503; any other service error: 500.
  */
 import type http from 'node:http';
-import { hasCodec } from '../codec/codec.js';
-import { RATE_LIMIT_TEXT, SHUTTING_DOWN_TEXT } from '../errors.js';
-import { CompressType, MessageType, MetaKey, SerializeType } from '../protocol/constants.js';
-import { Message, type Metadata } from '../protocol/message.js';
-import { BodyTooLarge, dispatchHttp, pathOf, readBody, send, type FrontendHost, type HttpConnection } from './http-frontend.js';
+import { hasCodec } from '../../codec/codec.js';
+import { BodyTooLargeError, RATE_LIMIT_TEXT, SHUTTING_DOWN_TEXT } from '../../errors.js';
+import { CompressType, MessageType, MetaKey, SerializeType } from '../../protocol/constants.js';
+import { Message, type Metadata } from '../../protocol/message.js';
+import { pathOf, readBody, send } from './helpers.js';
+import { dispatchHttp, type FrontendHost, type HttpConnection } from './http-connection.js';
 
 export const GatewayHeader = {
   Version: 'X-RPCX-Version',
@@ -116,7 +117,7 @@ export async function handleGateway(req: http.IncomingMessage, res: http.ServerR
   try {
     body = await readBody(req, host.maxBodyLength);
   } catch (error) {
-    if (error instanceof BodyTooLarge) {
+    if (error instanceof BodyTooLargeError) {
       out[GatewayHeader.MessageStatusType] = 'Error';
       out[GatewayHeader.ErrorMessage] = error.message;
       send(res, 413, { ...out, Connection: 'close' });

@@ -10,11 +10,11 @@
  */
 import type http from 'node:http';
 import { DASHBOARD_HTML } from './dashboard.js';
-import { send, sendJson } from './http-frontend.js';
-import type { ServerMetrics } from './metrics.js';
-import type { ConnectionInfo } from './plugins.js';
-import type { ServiceRegistry } from './service-registry.js';
-import { LATENCY_BOUNDS_MS, type MethodStatsJSON, type Rpcz, type RpczEntry } from './stats.js';
+import { send, sendJson } from './helpers.js';
+import type { ServerMetrics } from '../observability/metrics.js';
+import type { ConnectionInfo } from '../plugins.js';
+import type { ServiceRegistry } from '../service-registry.js';
+import { LATENCY_BOUNDS_MS, type MethodStatsJSON, type Rpcz, type RpczEntry } from '../observability/stats.js';
 
 export const PAGE_PATHS: readonly string[] = ['/status', '/connections', '/metrics', '/rpcz', '/health', '/dashboard'];
 

@@ -1,0 +1,185 @@
+/**
+ * One socket speaking HTTP (keep-alive: many requests) and the way its requests go through the Dispatcher: each
+ * request becomes an rpcx Message and a DispatchTarget that settles one promise with how the call ended.
+ */
+import type http from 'node:http';
+import type { Socket } from 'node:net';
+import { UnsupportedError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import type { Message } from '../../protocol/message.js';
+import type { SocketConn } from '../../transport/socket-conn.js';
+import { CallTracker } from '../call-tracker.js';
+import type { CallContext } from '../context.js';
+import type { Dispatcher, DispatchTarget } from '../dispatcher.js';
+import type { ConnectionInfo, PluginContainer } from '../plugins.js';
+import { nextConnectionId } from '../server-connection.js';
+
+/** What the front end needs from its Server. */
+export interface FrontendHost {
+  readonly dispatcher: Dispatcher;
+  readonly plugins: PluginContainer;
+  readonly logger: Logger;
+  /** Largest request body accepted (413 above). */
+  readonly maxBodyLength: number;
+  readonly gateway: boolean;
+  readonly jsonRpc: boolean;
+  readonly pages: boolean;
+  /** Serves a builtin page. */
+  servePage(path: string, req: http.IncomingMessage, res: http.ServerResponse): void;
+  connectionClosed(connection: HttpConnection, error?: Error): void;
+}
+
+/** One socket speaking HTTP (keep-alive: many requests). */
+export class HttpConnection implements ConnectionInfo {
+  readonly id = nextConnectionId();
+  readonly protocol = 'http';
+  readonly conn: SocketConn;
+  readonly socket: Socket;
+  readonly openedAt = Date.now();
+  requests = 0;
+  /** Set when the server shuts down: calls are refused and responses close the connection. */
+  draining = false;
+  // The idle wake-up waits for setImmediate so the last response is written before waiters close the socket.
+  readonly #calls = new CallTracker(setImmediate);
+
+  constructor(conn: SocketConn, socket: Socket) {
+    this.conn = conn;
+    this.socket = socket;
+  }
+
+  get network(): string {
+    return this.conn.network;
+  }
+
+  get remoteAddress(): string {
+    return this.conn.remoteAddress;
+  }
+
+  get localAddress(): string {
+    return this.conn.localAddress;
+  }
+
+  get closed(): boolean {
+    return this.conn.closed;
+  }
+
+  /** Calls started and not yet answered. */
+  get inFlight(): number {
+    return this.#calls.inFlight;
+  }
+
+  track(ctx: CallContext): void {
+    this.#calls.track(ctx);
+  }
+
+  untrack(ctx: CallContext): void {
+    this.#calls.untrack(ctx);
+  }
+
+  callStarted(): void {
+    this.#calls.started();
+  }
+
+  callFinished(): void {
+    this.#calls.finished();
+  }
+
+  /** Resolves when no call is in flight (or the socket is gone). */
+  idle(): Promise<void> {
+    return this.#calls.idle(this.closed);
+  }
+
+  /** Closes gracefully once the current response (if any) is written. */
+  close(): void {
+    if (this.inFlight === 0) this.socket.end();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** @internal the socket closed. */
+  closedNow(): void {
+    this.#calls.connectionClosed();
+  }
+}
+
+/** How the dispatcher settled one HTTP-borne request. */
+export type HttpOutcome =
+  | { kind: 'reply'; reply: Message }
+  | { kind: 'unauthorized'; text: string }
+  /** A oneway call started (its handler runs; nothing more will come). */
+  | { kind: 'accepted' }
+  | { kind: 'oneway-failed'; text: string };
+
+/** The dispatcher's view of one HTTP-borne request. */
+class HttpCallTarget implements DispatchTarget {
+  readonly #connection: HttpConnection;
+  readonly protocol: string;
+  readonly #oneway: boolean;
+  #settle: ((outcome: HttpOutcome) => void) | undefined;
+
+  constructor(connection: HttpConnection, protocol: string, oneway: boolean, settle: (outcome: HttpOutcome) => void) {
+    this.#connection = connection;
+    this.protocol = protocol;
+    this.#oneway = oneway;
+    this.#settle = settle;
+  }
+
+  get network(): string {
+    return this.#connection.network;
+  }
+  get remoteAddress(): string {
+    return this.#connection.remoteAddress;
+  }
+  get localAddress(): string {
+    return this.#connection.localAddress;
+  }
+  get closed(): boolean {
+    return this.#connection.closed;
+  }
+  get draining(): boolean {
+    return this.#connection.draining;
+  }
+  get info(): ConnectionInfo {
+    return this.#connection;
+  }
+
+  push(): void {
+    throw new UnsupportedError('rpcx: server push is not available to HTTP callers');
+  }
+  track(ctx: CallContext): void {
+    this.#connection.track(ctx);
+  }
+  untrack(ctx: CallContext): void {
+    this.#connection.untrack(ctx);
+  }
+  respond(reply: Message): void {
+    this.#done({ kind: 'reply', reply });
+  }
+  callStarted(): void {
+    this.#connection.callStarted();
+    if (this.#oneway) this.#done({ kind: 'accepted' });
+  }
+  callFinished(): void {
+    this.#connection.callFinished();
+  }
+  authFailed(text: string): void {
+    this.#done({ kind: 'unauthorized', text });
+  }
+  onewayFailed(text: string): void {
+    this.#done({ kind: 'oneway-failed', text });
+  }
+
+  #done(outcome: HttpOutcome): void {
+    const settle = this.#settle;
+    this.#settle = undefined;
+    settle?.(outcome);
+  }
+}
+
+/** Runs one request through the dispatcher and resolves with how it ended. */
+export function dispatchHttp(dispatcher: Dispatcher, connection: HttpConnection, request: Message, protocol: string): Promise<HttpOutcome> {
+  return new Promise((resolve) => dispatcher.dispatch(request, new HttpCallTarget(connection, protocol, request.oneway, resolve)));
+}
+
