@@ -30,7 +30,7 @@ import { DeadlineQueue } from './deadline-queue.js';
 import { clientInstrument, type ClientCall, type ClientPlugin } from './plugins.js';
 import { createProxy, type ServiceProxy } from './proxy.js';
 import { PushQueue } from './push-queue.js';
-import { downloadFile, openStream, sendFile, type SendFileOptions, type TransferHost, type TransferOptions, type TransferResult } from './file-transfer.js';
+import type { SendFileOptions, TransferHost, TransferOptions, TransferResult } from './file-transfer.js';
 import type { Readable, Writable } from 'node:stream';
 import type { Socket } from 'node:net';
 import { ClientStreamCall, failedStream, type StreamCallOptions, type StreamChannel, type StreamChannelHandler } from './message-stream.js';
@@ -219,17 +219,21 @@ export class Client {
   }
 
   /** rpcx's SendFile: uploads a file (path or Readable) through the server's `_filetransfer` service. */
-  sendFile(source: string | Readable, meta?: Record<string, string>, options?: SendFileOptions): Promise<TransferResult> {
+  async sendFile(source: string | Readable, meta?: Record<string, string>, options?: SendFileOptions): Promise<TransferResult> {
+    // Loaded on use: file transfer needs node:fs, node:net and node:tls, which the browser build must not pull in.
+    const { sendFile } = await import('./file-transfer.js');
     return sendFile(this.#transferHost(), source, meta, options);
   }
 
   /** rpcx's DownloadFile: writes the server's file `name` to `target` (a Writable or a path). */
-  downloadFile(name: string, target: Writable | string, meta?: Record<string, string>, options?: TransferOptions): Promise<TransferResult> {
+  async downloadFile(name: string, target: Writable | string, meta?: Record<string, string>, options?: TransferOptions): Promise<TransferResult> {
+    const { downloadFile } = await import('./file-transfer.js');
     return downloadFile(this.#transferHost(), name, target, meta, options);
   }
 
   /** rpcx's Stream: a raw byte stream to the server's `_streamservice` handler, as a Node Duplex. */
-  stream(meta?: Record<string, string>, options?: TransferOptions): Promise<Socket> {
+  async stream(meta?: Record<string, string>, options?: TransferOptions): Promise<Socket> {
+    const { openStream } = await import('./file-transfer.js');
     return openStream(this.#transferHost(), meta, options);
   }
 

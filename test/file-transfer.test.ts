@@ -232,9 +232,12 @@ describe('stream service (rpcx _streamservice)', () => {
     await server.enableStreamService({
       listen: '0.0.0.0:0',
       accept: (args) => args.Meta.refuse !== 'yes',
-      handler: (conn, args) => {
+      handler: async (conn, args) => {
+        // Listening late, with 'data': nothing sent meanwhile is lost.
+        await new Promise((resolve) => setTimeout(resolve, 30));
         conn.write(`hello ${args.Meta.name ?? ''}\n`);
-        conn.pipe(conn); // echo
+        conn.on('data', (chunk: Buffer) => conn.write(chunk));
+        conn.once('end', () => conn.end());
       },
     });
   });

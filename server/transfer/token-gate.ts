@@ -48,7 +48,7 @@ interface Waiting<T> {
   readonly expiresAt: number;
 }
 
-/** An accepted data connection with its token's payload: `socket` is paused, its next byte is the first after the token. */
+/** An accepted data connection with its token's payload: nothing past the token has been read from `socket`. */
 export type TokenHandler<T> = (socket: net.Socket, value: T) => void;
 
 export class TokenGate<T> {
@@ -167,27 +167,24 @@ export class TokenGate<T> {
     this.#sockets.add(socket);
     socket.once('close', () => this.#sockets.delete(socket));
     socket.on('error', (error) => this.#logger.debug('data connection error', { remote: socket.remoteAddress, error: error.message }));
-    const chunks: Buffer[] = [];
-    let received = 0;
     const timer = setTimeout(() => {
       this.#logger.debug('data connection sent no token in time', { remote: socket.remoteAddress });
       socket.destroy();
     }, this.#options.handshakeTimeoutMs);
     timer.unref();
-    const onData = (chunk: Buffer): void => {
-      chunks.push(chunk);
-      received += chunk.length;
-      if (received < TOKEN_LENGTH) return;
+    // Read exactly the token in paused mode ('readable' + read(n)): what follows stays buffered, and once the
+    // 'readable' listener is gone the socket is back to its initial state, so the owner may pipe it, iterate it or
+    // listen for 'data' whenever it likes without losing a byte.
+    const onReadable = (): void => {
+      const token = socket.read(TOKEN_LENGTH) as Buffer | null;
+      if (token === null) return; // not all 32 bytes yet
       clearTimeout(timer);
-      socket.off('data', onData);
+      socket.off('readable', onReadable);
       socket.off('end', onEnd);
-      socket.pause();
-      const head = Buffer.concat(chunks);
-      const key = head.subarray(0, TOKEN_LENGTH).toString('hex');
-      if (head.length > TOKEN_LENGTH) socket.unshift(head.subarray(TOKEN_LENGTH));
+      const key = token.toString('hex');
       const waiting = this.#waiting.get(key);
       this.#waiting.delete(key); // single use, whatever happens next
-      if (!waiting || waiting.expiresAt <= Date.now()) {
+      if (token.length < TOKEN_LENGTH || !waiting || waiting.expiresAt <= Date.now()) {
         this.#logger.debug('data connection with an unknown or expired token', { remote: socket.remoteAddress });
         socket.destroy();
         return;
@@ -198,9 +195,8 @@ export class TokenGate<T> {
       clearTimeout(timer);
       socket.destroy();
     };
-    socket.on('data', onData);
+    socket.on('readable', onReadable);
     socket.once('end', onEnd);
-    socket.resume(); // a sniffed socket was paused
   }
 
   #expire(): void {
