@@ -177,13 +177,17 @@ export class Server {
   /** Registers a service class (resolved through tsyringe) or instance. `metadata` is an rpcx query string. */
   register(target: ServiceClass | object, options?: RegisterOptions | string): ServiceEntry {
     const entry = this.registry.register(target, typeof options === 'string' ? { metadata: options } : options);
-    // Services added after serve() are advertised on every listener too.
+    this.#advertiseService(entry);
+    return entry;
+  }
+
+  /** Services added after serve() are advertised on every listener too. */
+  #advertiseService(entry: ServiceEntry): void {
     for (const registrar of this.#registrars) {
       for (const endpoint of this.advertisedEndpoints) {
         registrar.register(endpoint, [{ name: entry.name, metadata: entry.metadata }]).catch((error: Error) => this.logger.error('registry registration failed', { error }));
       }
     }
-    return entry;
   }
 
   /**
@@ -245,6 +249,8 @@ export class Server {
     this.#sideServices.push(service);
     this.registerFunction(FILE_TRANSFER_SERVICE, 'TransferFile', (args, ctx) => service.transferFile(args, ctx));
     this.registerFunction(FILE_TRANSFER_SERVICE, 'DownloadFile', (args, ctx) => service.downloadFile(args, ctx));
+    // Go clients find it by its service name in a registry, as any other service.
+    this.#advertiseService(this.registry.get(FILE_TRANSFER_SERVICE)!);
     return service;
   }
 
@@ -254,6 +260,7 @@ export class Server {
     const service = await StreamService.start(options, this.#tls, this.logger);
     this.#sideServices.push(service);
     this.registerFunction(STREAM_SERVICE, 'Stream', (args, ctx) => service.stream(args, ctx));
+    this.#advertiseService(this.registry.get(STREAM_SERVICE)!);
     return service;
   }
 

@@ -317,3 +317,32 @@ describe('file transfer over TLS', () => {
     }
   });
 });
+
+describe('file transfer found through a registry', () => {
+  it('enableFileTransfer advertises _filetransfer, so an XClient discovers it like any service', async () => {
+    const { startRedis } = await import('./helpers/stores.js');
+    const { createDiscovery, createRegistrar } = await import('../registry/index.js');
+    const store = await startRedis();
+    const dir = mkdtempSync(join(tmpdir(), 'rpcx-ft-reg-'));
+    const server = new Server({ logger: silentLogger, deregisterDelayMs: 0 });
+    const url = `${store.url}/rpcx_ft`;
+    try {
+      await server.addRegistrar(createRegistrar(url, { ttlSeconds: 10, logger: silentLogger }));
+      const listener = await server.serve('tcp@127.0.0.1:0');
+      await server.enableFileTransfer({ listen: '127.0.0.1:0', dir });
+      const discovery = await createDiscovery(url, '_filetransfer', { logger: silentLogger });
+      const deadline = Date.now() + 5000;
+      while (discovery.list().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(discovery.list().map((p) => p.key), [`tcp@${listener.address}`]);
+      const xclient = new XClient('_filetransfer', 'failover', 'roundrobin', discovery, { logger: silentLogger });
+      await xclient.sendFile(Readable.from([Buffer.from('found')]), {}, { fileName: 'r.txt' });
+      assert.equal(readFileSync(join(dir, 'r.txt'), 'utf8'), 'found');
+      await xclient.close();
+      await discovery.close();
+    } finally {
+      await server.close({ timeoutMs: 500 });
+      await store.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
