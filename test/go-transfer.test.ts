@@ -43,6 +43,9 @@ describe('file transfer and stream service with a Go peer', () => {
       server = new Server({ logger: silentLogger });
       address = (await server.serve('tcp@127.0.0.1:0')).address;
       await server.enableFileTransfer({ listen: '127.0.0.1:0', dir: store, authorize: (args) => void seen.push(args as FileTransferArgs) });
+      server.registerFunction('Ticker', 'Ticks', async function* () {
+        yield 1;
+      });
       await server.enableStreamService({ listen: '127.0.0.1:0', handler: (conn, args) => {
         conn.write(`hi ${args.Meta.name}: `);
         conn.pipe(conn);
@@ -68,6 +71,11 @@ describe('file transfer and stream service with a Go peer', () => {
       writeFileSync(join(store, 'to-go.bin'), content);
       const { stdout } = await run(peer, ['download', address, 'to-go.bin'], { encoding: 'buffer', maxBuffer: 1 << 24 });
       assert.deepEqual(stdout, content);
+    });
+
+    it('a Go client calling a typed streaming method gets a clear rpcx error at once', async () => {
+      const { stdout } = await run(peer, ['call', address, 'Ticker', 'Ticks'], { timeout: 10_000 });
+      assert.equal(stdout, 'remote error: rpcx: Ticker.Ticks is a server-streaming method; call it with an rpcx-ts stream client\n');
     });
 
     it("Go's Stream gets a raw byte stream to the handler", async () => {
