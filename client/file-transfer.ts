@@ -34,7 +34,9 @@ export interface TransferHost {
   readonly connectTimeoutMs: number;
 }
 
-export interface TransferOptions extends Pick<CallOptions, 'timeoutMs' | 'metadata'> {
+export interface TransferOptions extends Pick<CallOptions, 'metadata'> {
+  /** Deadline of the token call in ms (the transfer itself has none: bound it with `signal`, e.g. AbortSignal.timeout). */
+  timeoutMs?: number;
   /** Aborts the token call and the transfer. */
   signal?: AbortSignal;
   /** The service path of the token call (default `_filetransfer` / `_streamservice`; an XClient passes its own). */

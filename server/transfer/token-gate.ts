@@ -24,7 +24,8 @@ export interface TokenGateOptions {
   advertise?: string;
   /**
    * TLS for the data connections. Go rpcx clients always dial these in plain TCP: pass `false` to serve them
-   * when the main listener is TLS. Default: the server's TLS settings when it serves TLS, else none.
+   * when the main listener is TLS (or see allowPlain). Default: the TLS settings of the server's first TLS listener
+   * served before this side service was enabled, else none.
    */
   tls?: TlsOptions | false;
   /**
