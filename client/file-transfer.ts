@@ -83,16 +83,33 @@ export async function sendFile(host: TransferHost, source: string | Readable, me
     socket.once('error', reject);
   });
   closedByServer.catch(() => undefined);
+  // An upload that stops early must not look finished: a plain close (FIN) after part of the file is exactly how a
+  // complete upload ends, so a failed or aborted one resets the connection, and the server discards what it got.
+  const reset = (): void => {
+    try {
+      socket.resetAndDestroy();
+    } catch {
+      socket.destroy();
+    }
+  };
+  const onAbort = (): void => {
+    reset();
+    input.destroy();
+  };
+  input.once('error', reset);
+  options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     input.on('data', (chunk: Buffer) => {
       bytes += chunk.length;
       options.onProgress?.(bytes, fileSize);
     });
-    await pipeline(input, socket, options.signal ? { signal: options.signal } : {});
+    await pipeline(input, socket);
     await within(closedByServer, options.finishTimeoutMs ?? 10_000);
   } catch (error) {
+    reset();
     throw failure(error, options.signal, `rpcx: upload of ${fileName} failed`);
   } finally {
+    options.signal?.removeEventListener('abort', onAbort);
     socket.destroy();
   }
   return { bytes, ms: performance.now() - started };

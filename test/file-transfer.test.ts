@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { Client, Message, MessageType, Peer2PeerDiscovery, SerializeType, Server, ServiceError, XClient } from '../index.js';
-import { TransferError } from '../errors.js';
+import { AbortedError, TransferError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import { getCodec } from '../codec/index.js';
 import { rawCall } from './helpers/raw-rpcx.js';
@@ -127,6 +127,27 @@ describe('file transfer (rpcx _filetransfer)', () => {
         TransferError,
       );
       assert.equal(existsSync(join(dir, 'short.bin')), false);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('an aborted or failing upload of unknown size is reset, and the server keeps nothing', async () => {
+    const client = await Client.connect(endpoint, { logger: silentLogger });
+    try {
+      const endless = (): Readable =>
+        new Readable({
+          read() {
+            setTimeout(() => this.push(Buffer.alloc(16 * 1024, 1)), 5);
+          },
+        });
+      await assert.rejects(client.sendFile(endless(), {}, { fileName: 'aborted.bin', signal: AbortSignal.timeout(150) }), AbortedError);
+      const failing = endless();
+      setTimeout(() => failing.destroy(new Error('disk gone')), 150);
+      await assert.rejects(client.sendFile(failing, {}, { fileName: 'failed.bin' }), TransferError);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(existsSync(join(dir, 'aborted.bin')), false);
+      assert.equal(existsSync(join(dir, 'failed.bin')), false);
     } finally {
       await client.close();
     }
