@@ -264,9 +264,11 @@ describe('typed message streams on every network', () => {
   });
 
   const cases: Array<{ name: string; endpoint: () => string; tls?: boolean }> = [
+    { name: 'tcp+tls', endpoint: () => 'tcp@127.0.0.1:0', tls: true },
     { name: 'unix', endpoint: () => `unix@${join(dir, 's.sock')}` },
     { name: 'http', endpoint: () => 'http@127.0.0.1:0' },
     { name: 'ws', endpoint: () => 'ws@127.0.0.1:0' },
+    { name: 'wss', endpoint: () => 'wss@127.0.0.1:0', tls: true },
     { name: 'kcp', endpoint: () => 'kcp@127.0.0.1:0' },
     { name: 'quic', endpoint: () => 'quic@127.0.0.1:0', tls: true },
   ];
