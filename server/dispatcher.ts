@@ -20,7 +20,7 @@ import { messageOf, PluginContainer, type ConnectionInfo } from './plugins.js';
 import type { MethodEntry, ServiceRegistry } from './service-registry.js';
 import type { MethodStats, Rpcz } from './observability/stats.js';
 import { StreamFrame } from '../protocol/stream-frames.js';
-import { startStream, streamFrameReceived } from './streams/stream-call.js';
+import { DEFAULT_MAX_STREAMS_PER_CONNECTION, openStreamCount, startStream, streamFrameReceived, TOO_MANY_STREAMS_PREFIX } from './streams/stream-call.js';
 
 /**
  * Decides whether a call may proceed. `token` is the `__AUTH` metadata (on HTTP, the `Authorization` header).
@@ -36,6 +36,8 @@ export interface DispatcherOptions {
   auth?: AuthFunction;
   /** Records finished calls for /rpcz when set. */
   rpcz?: Rpcz;
+  /** Typed message streams open at once on one connection (default DEFAULT_MAX_STREAMS_PER_CONNECTION). */
+  maxStreamsPerConnection?: number;
 }
 
 /** Receives the dispatcher's replies and call lifecycle. */
@@ -219,6 +221,11 @@ export class Dispatcher {
     if (entry.stream === undefined) return this.#fail(request, target, `rpcx: ${name} is not a streaming method`);
     if (request.metadata[MetaKey.Stream] !== StreamFrame.Open || request.oneway || (target.protocol ?? 'rpcx') !== 'rpcx') {
       return this.#fail(request, target, `rpcx: ${name} is a ${entry.stream}-streaming method; call it with an rpcx-ts stream client`);
+    }
+    const limit = this.#options.maxStreamsPerConnection ?? DEFAULT_MAX_STREAMS_PER_CONNECTION;
+    if (openStreamCount(target) >= limit) {
+      this.refused++;
+      return this.#fail(request, target, `${TOO_MANY_STREAMS_PREFIX}${limit})`);
     }
     const ctx = new CallContext(request, target);
     ctx.startedAt = receivedAt;

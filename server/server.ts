@@ -81,6 +81,8 @@ export interface ServerOptions {
   plugins?: ServerPlugin[];
   /** Largest HTTP request body (default: maxFrameLength). */
   maxHttpBodyLength?: number;
+  /** Typed message streams open at once on one connection; one more is refused with an error (default 256). */
+  maxStreamsPerConnection?: number;
 }
 
 export interface CloseOptions {
@@ -149,6 +151,7 @@ export class Server {
       plugins: this.plugins,
       ...(options.auth ? { auth: options.auth } : {}),
       ...(this.rpcz ? { rpcz: this.rpcz } : {}),
+      ...(options.maxStreamsPerConnection !== undefined ? { maxStreamsPerConnection: options.maxStreamsPerConnection } : {}),
     });
   }
 

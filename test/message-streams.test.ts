@@ -251,6 +251,29 @@ describe('typed message streams', () => {
   });
 });
 
+describe('typed stream limits', () => {
+  it('a connection may have maxStreamsPerConnection streams open; one more is refused with a clear error', async () => {
+    const server = new Server({ logger: silentLogger, maxStreamsPerConnection: 2 });
+    server.register(Feed);
+    const listener = await server.serve('tcp@127.0.0.1:0');
+    const client = await Client.connect(`tcp@${listener.address}`, { logger: silentLogger });
+    try {
+      const a = client.serverStream<number>('Feed', 'Ticks', null);
+      const b = client.serverStream<number>('Feed', 'Ticks', null);
+      await a.next();
+      await b.next();
+      await assert.rejects(collect(client.serverStream('Feed', 'Count', { N: 1 })), /too many open streams on this connection \(limit 2\)/);
+      await a.return!();
+      await waitFor(() => server.inFlight === 1);
+      assert.equal((await collect(client.serverStream('Feed', 'Count', { N: 1 }))).length, 1);
+      await b.return!();
+    } finally {
+      await client.close();
+      await server.close({ timeoutMs: 500 });
+    }
+  });
+});
+
 describe('typed message streams on every network', () => {
   let certs: TestCerts;
   let dir: string;

@@ -19,6 +19,16 @@ import type { MethodEntry } from '../service-registry.js';
 /** Open streams per connection, by stream id (the open request's seq). */
 const openStreams = new WeakMap<DispatchTarget, Map<number, StreamCall>>();
 
+/** How many typed streams one connection may have open at once, unless the server says otherwise. */
+export const DEFAULT_MAX_STREAMS_PER_CONNECTION = 256;
+/** The start of the error text of a stream refused for that limit (followed by `<limit>)`). */
+export const TOO_MANY_STREAMS_PREFIX = 'rpcx: too many open streams on this connection (limit ';
+
+/** Streams open on `target` now. */
+export function openStreamCount(target: DispatchTarget): number {
+  return openStreams.get(target)?.size ?? 0;
+}
+
 /** Routes a client's stream frame (`msg`, `end`, `cancel`, `credit`) to its stream; frames of ended streams are dropped. */
 export function streamFrameReceived(request: Message, target: DispatchTarget, kind: string): void {
   openStreams.get(target)?.get(request.seq)?.frame(request, kind);
