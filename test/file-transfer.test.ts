@@ -17,6 +17,7 @@ import { AbortedError, TransferError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import { getCodec } from '../codec/index.js';
 import { rawCall } from './helpers/raw-rpcx.js';
+import { TokenGate } from '../server/transfer/token-gate.js';
 import { createTestCerts, type TestCerts } from './helpers/tls-certs.js';
 
 const msgpack = getCodec(SerializeType.MsgPack);
@@ -216,6 +217,26 @@ describe('file transfer (rpcx _filetransfer)', () => {
       assert.equal(expired.received.length, 0);
     } finally {
       await client.close();
+    }
+  });
+
+  it('drops a data connection that sends no token in time, and takes no more than maxConnections at once', async () => {
+    const gate = await TokenGate.open({ listen: '127.0.0.1:0', handshakeTimeoutMs: 1000, maxConnections: 1 }, undefined, silentLogger, () => undefined);
+    try {
+      const [host, port] = gate.address.split(':');
+      const started = Date.now();
+      const silent = net.connect({ host: host!, port: Number(port) });
+      await new Promise((r) => silent.once('connect', r));
+      const silentClosed = new Promise<number>((r) => silent.once('close', () => r(Date.now())));
+      // One beyond maxConnections is closed at once, long before the silent one times out.
+      const extra = await dataConnection(gate.address, []);
+      const extraClosed = Date.now();
+      assert.equal(extra.received.length, 0);
+      const silentAt = await silentClosed;
+      assert.ok(extraClosed < silentAt, 'the extra connection was closed first');
+      assert.ok(silentAt - started >= 900, 'the silent one was dropped after handshakeTimeoutMs');
+    } finally {
+      await gate.close();
     }
   });
 

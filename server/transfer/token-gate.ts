@@ -39,6 +39,8 @@ export interface TokenGateOptions {
   maxWaiting?: number;
   /** A data connection must deliver its token within this time (default 10 s). */
   handshakeTimeoutMs?: number;
+  /** Data connections open at once, with or without a token yet; more are closed as they come (default 1024). */
+  maxConnections?: number;
 }
 
 /** The first byte of a TLS record carrying a handshake (a ClientHello). */
@@ -54,7 +56,7 @@ export type TokenHandler<T> = (socket: net.Socket, value: T) => void;
 
 export class TokenGate<T> {
   readonly #server: net.Server;
-  readonly #options: Required<Omit<TokenGateOptions, 'advertise' | 'tls' | 'allowPlain'>>;
+  readonly #options: Required<Omit<TokenGateOptions, 'advertise' | 'tls' | 'allowPlain' | 'maxConnections'>>;
   readonly #logger: Logger;
   readonly #waiting = new Map<string, Waiting<T>>();
   readonly #sockets = new Set<net.Socket>();
@@ -70,6 +72,7 @@ export class TokenGate<T> {
     const sniffing = tlsOptions !== undefined && options.allowPlain === true;
     const server =
       tlsOptions && !sniffing ? tls.createServer({ ...tlsServerOptions(tlsOptions), allowHalfOpen: true }) : net.createServer({ allowHalfOpen: true, noDelay: true });
+    server.maxConnections = options.maxConnections ?? 1024;
     const { host, port } = splitHostPort(options.listen);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
