@@ -106,8 +106,11 @@ export class ProtocolError extends RpcError {
 
 export class BadMagicError extends ProtocolError {
   static override readonly code = 'ERR_RPCX_BAD_MAGIC';
-  constructor(byte: number) {
-    super(`rpcx: bad magic byte 0x${byte.toString(16).padStart(2, '0')}`, BadMagicError.code);
+  /** The byte found where rpcx's magic 0x08 belongs (0x48 'H' is HTTP, 0x15/0x16 a TLS record). */
+  readonly byte: number;
+  constructor(byte: number, message = `rpcx: bad magic byte 0x${byte.toString(16).padStart(2, '0')}`) {
+    super(message, BadMagicError.code);
+    this.byte = byte;
   }
 }
 

@@ -42,6 +42,11 @@ export default tseslint.config(
     },
   },
   {
+    // Plain Node scripts (the test setup) run outside TypeScript's view.
+    files: ['**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
+  {
     // Tests, benches, examples and the CLI talk to people on the console; library code uses the Logger.
     files: ['test/**', 'bench/**', 'examples/**', 'bin/**'],
     rules: { 'no-console': 'off' },

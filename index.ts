@@ -1,35 +1,58 @@
-/** rpcx-ts public API. */
+/**
+ * rpcx-ts: what a plain server or client is written against. Importing it registers the built-in codecs, networks and
+ * gzip, and loads nothing a plain server or client does not need: the registry clients live in `rpcx-ts/registry`
+ * (`rpcx-ts/registry/etcd`, `rpcx-ts/registry/redis`), and prom-client, protobufjs and @opentelemetry/api load the
+ * first time metrics, a protobuf schema or a registered tracer provider is used.
+ */
 import 'reflect-metadata';
 import './codec/index.js';
 import './transport/builtin.js';
 import './protocol/gzip.js';
 
+// Errors and logging.
 export * from './errors.js';
 export { silentLogger, stderrLogger, verboseLogger, type Logger } from './logger.js';
+
+// The wire vocabulary a caller sets or reads.
 export { CompressType, MessageType, MetaKey, SerializeType, StatusType, serializeTypeFromName } from './protocol/constants.js';
-export { Message, type Metadata, type MessageInit } from './protocol/message.js';
-export { FrameParser } from './protocol/frame-parser.js';
+export type { Message, Metadata } from './protocol/message.js';
 export { getCodec, registerCodec, type Codec } from './codec/index.js';
-export { registerTransport, getTransport, parseEndpoint, registeredNetworks } from './transport/networks.js';
+export type { ProtobufType } from './codec/protobuf.js';
+
+// Networks: `network@address`, and adding one.
+export { registerTransport, registeredNetworks, parseEndpoint } from './transport/networks.js';
 export type { Conn, Listener, ListenOptions, DialOptions, TlsOptions, Transport } from './transport/transport.js';
+
+// Server.
 export { service, method, type ServiceOptions, type MethodOptions } from './server/decorators.js';
 export { Server, type ServerOptions, type CloseOptions } from './server/server.js';
 export { CallContext } from './server/context.js';
-export { ServiceRegistry } from './server/service-registry.js';
+export { type ConnectionInfo, type ServerPlugin } from './server/plugins.js';
+export { type AuthFunction } from './server/dispatcher.js';
+export { RateLimitPlugin, type RateLimitOptions } from './server/rate-limit.js';
+export type { ServerMetrics } from './server/observability/metrics.js';
+export type { MethodStatsJSON, RpczEntry } from './server/observability/stats.js';
+export { ServerChannels, type ServerCallEvent } from './server/observability/call-events.js';
+export { GatewayHeader, JsonRpcCode } from './server/http/constants.js';
+export type { StatusJSON } from './server/http/pages.js';
+
+// Clients.
 export { Client, type ClientOptions, type PushMessage, type HeartbeatOptions } from './client/client.js';
 export type { CallOptions, CallResult } from './client/call-options.js';
 export { createProxy, type ServiceProxy, type Caller } from './client/proxy.js';
 export { XClient, type XClientOptions, type InformResult } from './client/xclient.js';
 export { FailMode, isRetryable } from './client/fail-modes.js';
-export { CircuitBreaker, type BreakerOptions, type BreakerState } from './client/breaker.js';
-export { ConnectionPool, type ConnectionPoolOptions } from './client/connection-pool.js';
-export { DiscoveryWatchers, normalizeServerKey, parseServerMetadata, type Discovery, type DiscoveryListener, type ServicePair } from './client/discovery/discovery.js';
+export { type BreakerOptions, type BreakerState } from './client/breaker.js';
+export { type ClientPlugin, type ClientCall } from './client/plugins.js';
+export { ClientChannels, type ClientCallEvent } from './client/instrumentation.js';
+
+// Service discovery without a store (registries: `rpcx-ts/registry`), and server selection.
+export type { Discovery, DiscoveryListener, ServicePair } from './client/discovery/discovery.js';
 export { Peer2PeerDiscovery } from './client/discovery/peer2peer.js';
 export { MultipleServersDiscovery } from './client/discovery/multiple.js';
-export { filterServers, type ServerFilterOptions } from './client/discovery/filter.js';
+export { type ServerFilterOptions } from './client/discovery/filter.js';
 export {
   SelectMode,
-  createSelector,
   RandomSelector,
   RoundRobinSelector,
   WeightedRoundRobinSelector,
@@ -44,16 +67,5 @@ export {
   type SelectorHost,
   type SelectFunction,
 } from './client/selectors/index.js';
-export { jumpHash, jumpConsistentHash, fnv1a64, rpcxHashKey } from './client/selectors/jump-hash.js';
-export { createDiscovery, createRegistrar, EtcdDiscovery, EtcdRegistrar, RedisDiscovery, RedisRegistrar, type Registrar } from './registry/index.js';
-export { type ConnectionInfo, type ServerPlugin, PluginContainer } from './server/plugins.js';
-export { type AuthFunction, type DispatchTarget } from './server/dispatcher.js';
-export { RateLimitPlugin, TokenBucket, type RateLimitOptions } from './server/rate-limit.js';
-export { ServerMetrics } from './server/observability/metrics.js';
-export { MethodStats, Rpcz, LATENCY_BOUNDS_MS, type RpczEntry, type MethodStatsJSON } from './server/observability/stats.js';
-export { ServerChannels, type ServerCallEvent } from './server/observability/call-events.js';
-export { GatewayHeader } from './server/http/gateway.js';
-export { JsonRpcCode } from './server/http/jsonrpc.js';
-export { PAGE_PATHS, type StatusJSON } from './server/http/pages.js';
-export { type ClientPlugin, type ClientCall } from './client/plugins.js';
-export { ClientChannels, clientInstrumentation, type ClientCallEvent } from './client/instrumentation.js';
+export { rpcxHashKey } from './client/selectors/jump-hash.js';
+export type { Registrar } from './registry/registrar.js';

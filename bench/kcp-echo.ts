@@ -4,7 +4,7 @@
  *     node dist/bench/kcp-echo.js [calls] [--peer]
  *
  * Always measures ours <-> ours (plain, and AES + FEC 10/3 as rpcx configures KCP); with `--peer` also our client
- * against the kcp-go echo peer (needs Go, see ../shared/peers/kcp-go-echo).
+ * against the kcp-go echo peer (needs Go and kcp-go, see test/peers/kcp-echo).
  */
 import { kcpTransport, type KcpSession } from '../transport/kcp.js';
 import { echoRun, startEchoServer } from '../test/helpers/kcp-echo.js';

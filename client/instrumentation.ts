@@ -6,8 +6,8 @@
  * reads and one property read.
  */
 import diagnostics from 'node:diagnostics_channel';
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
-import { activeTracer, tracingRegistered } from '../tracing.js';
+import type { Span } from '@opentelemetry/api';
+import { activeTracer, otel, tracingRegistered } from '../tracing.js';
 import { setClientInstrument, type ClientCall, type ClientInstrument } from './plugins.js';
 
 export const ClientChannels = {
@@ -48,6 +48,7 @@ export const clientInstrumentation: ClientInstrument = {
     let span: Span | undefined;
     const tracer = activeTracer();
     if (tracer) {
+      const { context, propagation, SpanKind, trace } = otel();
       const parent = context.active();
       span = tracer.startSpan(
         `${call.service}/${call.method}`,
@@ -68,6 +69,7 @@ export const clientInstrumentation: ClientInstrument = {
     if (error) event.error = error;
     if (span) {
       span.setAttribute('rpcx.status', error ? 'error' : 'ok');
+      const { SpanStatusCode } = otel();
       if (error) span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
       else span.setStatus({ code: SpanStatusCode.OK });
       span.end();

@@ -1,4 +1,4 @@
-/** Wire constants of the rpcx protocol (v1.9.x). See ../shared/rpcx-protocol.md §1. */
+/** Wire constants of the rpcx protocol (v1.9.x), as smallnest/rpcx's protocol/message.go defines them. */
 
 export const MAGIC = 0x08;
 export const VERSION = 0;

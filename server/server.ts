@@ -30,6 +30,7 @@ import { RateLimitPlugin, type RateLimitOptions } from './rate-limit.js';
 import { ServerConnection } from './server-connection.js';
 import { ServiceRegistry, type Handler, type RegisterOptions, type ServiceClass, type ServiceEntry } from './service-registry.js';
 import { sniff, sniffable } from './sniffer.js';
+import { introspectionService } from './introspection.js';
 import { Rpcz } from './observability/stats.js';
 import type { MethodOptions } from './decorators.js';
 import type { Registrar } from '../registry/registrar.js';
@@ -83,6 +84,8 @@ export interface ServerOptions {
   maxHttpBodyLength?: number;
   /** Typed message streams open at once on one connection; one more is refused with an error (default 256). */
   maxStreamsPerConnection?: number;
+  /** Answer `__rpcx_introspection.Services` (the services and methods offered; `rpcx-ts list`) (default true). */
+  introspection?: boolean;
 }
 
 export interface CloseOptions {
@@ -141,6 +144,7 @@ export class Server {
       jsonRPC: options.jsonRPC ?? true,
       pages: options.pages ?? true,
     };
+    if (options.introspection ?? true) this.registry.addBuiltin(introspectionService(this.registry));
     this.plugins = new PluginContainer(this.logger);
     if (options.rateLimit) this.plugins.add(new RateLimitPlugin(options.rateLimit));
     for (const plugin of options.plugins ?? []) this.plugins.add(plugin);

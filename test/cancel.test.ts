@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { AbortedError, CallContext, Client, Message, MetaKey, Server } from '../index.js';
+import { AbortedError, CallContext, Client, MetaKey, Server } from '../index.js';
+import { Message } from '../protocol/message.js';
 import { silentLogger } from '../logger.js';
 import { fakeRpcxServer } from './helpers/raw-rpcx.js';
 

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
@@ -14,20 +15,27 @@ import type { ChildProcess } from 'node:child_process';
 import { Client, Server } from '../index.js';
 import { silentLogger } from '../logger.js';
 import type { FileTransferArgs } from '../protocol/transfer-structs.js';
-import { buildGoMsgpackPeer } from './helpers/go-msgpack-peer.js';
-import { repoRoot } from './helpers/paths.js';
+import { buildGoPeer, type GoPeer } from './helpers/go-peer.js';
 import { stopProcess } from './helpers/processes.js';
 
 const run = promisify(execFile);
 
 describe('file transfer and stream service with a Go peer', () => {
+  let goPeer: GoPeer | undefined;
   let dir: string;
   let peer: string;
 
   before(async () => {
-    ({ dir, peer } = await buildGoMsgpackPeer(readFileSync(join(repoRoot, 'test', 'fixtures', 'go-transfer-peer', 'main.go'), 'utf8')));
+    goPeer = buildGoPeer({
+      name: 'go-transfer-peer',
+      source: { file: 'test/fixtures/go-transfer-peer/main.go' },
+      needs: { 'github.com/vmihailenco/msgpack/v5': 'golang-github-vmihailenco-msgpack.v5-dev' },
+    });
+    peer = goPeer.binary;
+    dir = mkdtempSync(join(tmpdir(), 'rpcx-go-transfer-'));
   });
   after(() => {
+    goPeer?.remove();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

@@ -11,7 +11,7 @@ import { Client, SerializeType, Server } from '../index.js';
 import { silentLogger } from '../logger.js';
 import { FrameParser } from '../protocol/frame-parser.js';
 import { fromHex, hex, startExampleServer } from './helpers/example-server.js';
-import { sharedDir } from './helpers/paths.js';
+import { fixturesDir } from './helpers/paths.js';
 
 interface Sample {
   conn: number;
@@ -19,7 +19,7 @@ interface Sample {
   direction: string;
   hex: string;
 }
-const samples = (JSON.parse(readFileSync(join(sharedDir, 'vectors', 'rpcx-captures.json'), 'utf8')) as { samples: Sample[] }).samples;
+const samples = (JSON.parse(readFileSync(join(fixturesDir, 'rpcx-captures.json'), 'utf8')) as { samples: Sample[] }).samples;
 const stream = (conn: number, direction: 'client->server' | 'server->client'): string =>
   samples.find((s) => s.conn === conn && s.direction === direction)!.hex;
 

@@ -1,6 +1,6 @@
 /**
  * Interoperability with the real xtaci/kcp-go (the library rpcx's KCP transport uses), through the echo peer in
- * ../shared/peers/kcp-go-echo. Fails (never skips) when Go is missing.
+ * test/peers/kcp-echo. Fails (never skips) when Go is missing.
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';

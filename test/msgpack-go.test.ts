@@ -1,17 +1,16 @@
 /**
  * msgpack against the library Go rpcx uses for serialize type 3 (vmihailenco/msgpack v5, default encoder and
- * decoder, from Debian's golang-github-vmihailenco-msgpack.v5-dev; .ci/run installs it): what Go encodes for a
+ * decoder, from Debian's golang-github-vmihailenco-msgpack.v5-dev; `npm test` installs it first): what Go encodes for a
  * struct with every common field type we decode to the right values, and what we encode Go decodes into the struct.
  * The Go peer is built in a temp dir from the program below.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { getCodec } from '../codec/index.js';
 import { SerializeType } from '../protocol/constants.js';
-import { buildGoMsgpackPeer } from './helpers/go-msgpack-peer.js';
+import { buildGoPeer, type GoPeer } from './helpers/go-peer.js';
 
 const run = promisify(execFile);
 
@@ -69,15 +68,18 @@ func main() {
 `;
 
 describe('msgpack interop with Go (vmihailenco/msgpack v5, as rpcx uses it)', () => {
-  let dir: string;
+  let goPeer: GoPeer | undefined;
   let peer: string;
 
   before(async () => {
-    ({ dir, peer } = await buildGoMsgpackPeer(PEER));
+    goPeer = buildGoPeer({
+      name: 'msgpack-peer',
+      source: { text: PEER },
+      needs: { 'github.com/vmihailenco/msgpack/v5': 'golang-github-vmihailenco-msgpack.v5-dev' },
+    });
+    peer = goPeer.binary;
   });
-  after(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => goPeer?.remove());
 
   const msgpack = getCodec(SerializeType.MsgPack);
 

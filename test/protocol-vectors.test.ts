@@ -1,5 +1,5 @@
 /**
- * The captures in ../shared/vectors came from a real Go rpcx v1.9.4 client and server: every byte stream must split
+ * The captures in test/fixtures/rpcx-captures.json (annotated in rpcx-wire-samples.txt) came from a real Go rpcx v1.9.4 client and server: every byte stream must split
  * into frames with the annotated fields, and re-encoding each frame must give back the same bytes.
  */
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import { FrameParser } from '../protocol/frame-parser.js';
 import { Message } from '../protocol/message.js';
 import { MessageType, SerializeType, StatusType } from '../protocol/constants.js';
 import { fromHex, hex } from './helpers/example-server.js';
-import { sharedDir } from './helpers/paths.js';
+import { fixturesDir } from './helpers/paths.js';
 
 interface Sample {
   conn: number;
@@ -19,7 +19,7 @@ interface Sample {
   hex: string;
 }
 
-const captures = JSON.parse(readFileSync(join(sharedDir, 'vectors', 'rpcx-captures.json'), 'utf8')) as { samples: Sample[] };
+const captures = JSON.parse(readFileSync(join(fixturesDir, 'rpcx-captures.json'), 'utf8')) as { samples: Sample[] };
 
 function framesOf(bytes: Uint8Array): Message[] {
   const out: Message[] = [];
@@ -101,7 +101,7 @@ describe('Go rpcx captures', () => {
     }
   });
 
-  it('the worked example of rpcx-protocol.md encodes to its 55 bytes', () => {
+  it('the primary sample of test/fixtures/rpcx-wire-samples.txt (Arith.Mul) encodes to its 55 bytes', () => {
     const m = new Message({ serializeType: SerializeType.JSON, seq: 1, servicePath: 'Arith', serviceMethod: 'Mul', payload: new TextEncoder().encode('{"A":10,"B":20}') });
     assert.equal(
       hex(m.encode()),

@@ -4,23 +4,19 @@
  * accepts it, closing a Conn closes the stream's write side.
  *
  * The Go peer below is built from Debian's packaged sources (`apt-get install golang-go
- * golang-github-lucas-clemente-quic-go-dev`, no module proxy; .ci/run installs them); without them the suite fails.
+ * golang-github-lucas-clemente-quic-go-dev`, no module proxy; `npm test` installs them first); without them the suite fails.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { quicTransport } from '../transport/quic.js';
 import type { Conn } from '../transport/transport.js';
+import { buildGoPeer, type GoPeer } from './helpers/go-peer.js';
 import { createTestCerts, type TestCerts } from './helpers/tls-certs.js';
-
-const GOPATH = '/usr/share/gocode';
-const QUIC_GO = join(GOPATH, 'src/github.com/lucas-clemente/quic-go');
 
 const PEER_SOURCE = `package main
 
@@ -142,17 +138,7 @@ func call(addr, caFile string, count int) error {
 `;
 
 const run = promisify(execFile);
-function goAvailable(): boolean {
-  if (!existsSync(QUIC_GO)) return false;
-  try {
-    execFileSync('go', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const available = goAvailable();
-let workDir: string;
+let goPeer: GoPeer | undefined;
 let peer: string;
 let certs: TestCerts;
 const children: ChildProcess[] = [];
@@ -181,24 +167,19 @@ function closeOf(conn: Conn): Promise<Error | undefined> {
 
 describe('quic transport: interop with quic-go', () => {
   before(async () => {
-    if (!available) {
-      throw new Error('Go or the quic-go sources are missing: apt-get install -y golang-go golang-github-lucas-clemente-quic-go-dev (.ci/run does this)');
-    }
-    workDir = mkdtempSync(join(tmpdir(), 'rpcx-quic-go-'));
-    writeFileSync(join(workDir, 'main.go'), PEER_SOURCE);
-    peer = join(workDir, 'quicpeer');
-    await run('go', ['build', '-o', peer, 'main.go'], {
-      cwd: workDir,
-      env: { ...process.env, GO111MODULE: 'off', GOPATH, GOFLAGS: '', GOCACHE: join(tmpdir(), 'rpcx-quic-go-cache') },
-      timeout: 300_000,
+    goPeer = buildGoPeer({
+      name: 'quic-peer',
+      source: { text: PEER_SOURCE },
+      needs: { 'github.com/lucas-clemente/quic-go': 'golang-github-lucas-clemente-quic-go-dev' },
     });
+    peer = goPeer.binary;
     certs = createTestCerts();
   });
 
   after(() => {
     for (const child of children) child.kill();
     certs?.cleanup();
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
+    goPeer?.remove();
   });
 
   it('our client ↔ quic-go server: ordered echo, a 3 MiB payload, and a clean close after end()', async () => {

@@ -2,8 +2,9 @@
  * `quic`: rpcx over QUIC, as rpcx's Go implementation speaks it (quic-go): TLS is mandatory, ALPN `rpcx`, and the
  * rpcx byte stream runs on one bidirectional stream per connection, opened by the client (stream 0).
  *
- * QUIC itself is quiche, through the N-API binding that `@matrixai/quic` ships; the event loop around it (UDP sockets,
- * connection-id routing, per-turn flushing, timers) is ours, in `./quic/`.
+ * QUIC itself is quiche, through the N-API binding of `@matrixai/quic` (its per-platform package, such as
+ * `@matrixai/quic-linux-x64`); the event loop around it (UDP sockets, connection-id routing, per-turn flushing,
+ * timers) is ours, in `./quic/`.
  *
  * Settings beyond TLS go in `options.quic` (see `QuicSettings`): idle timeout, keep-alive, datagram size, flow-control
  * windows, congestion control, stateless retry.

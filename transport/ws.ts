@@ -3,10 +3,11 @@
  * Node http(s) server (`wss` requires TLS options). Node clients dial with the `ws` package (it takes TLS options: a
  * private CA, client certificates, insecure); browsers dial with the platform WebSocket (transport/websocket-browser.ts,
  * the `browser` entry). Both sides go through the same standard-API adapter, transport/websocket-conn.ts.
+ * The `ws` package loads on the first ws/wss listen or dial, not with rpcx-ts.
  */
 import http from 'node:http';
 import https from 'node:https';
-import { WebSocket as NodeWebSocket, WebSocketServer } from 'ws';
+import type { WebSocket as NodeWebSocket } from 'ws';
 import { ConfigError } from '../errors.js';
 import { RPCX_PATH } from '../protocol/constants.js';
 import { splitHostPort } from './networks.js';
@@ -22,6 +23,7 @@ export const wsTransport: Transport = {
     const slash = address.indexOf('/');
     const path = slash < 0 ? RPCX_PATH : address.slice(slash);
     const { host, port } = splitHostPort(slash < 0 ? address : address.slice(0, slash));
+    const { WebSocketServer } = await import('ws');
     const server = options.tls ? https.createServer(tlsServerOptions(options.tls)) : http.createServer();
     // Go rpcx's WebSocket client never sets a payload type, so x/net/websocket sends its binary frames as *text*
     // messages: take every message's raw bytes and skip the UTF-8 check that would reject them.
@@ -56,6 +58,7 @@ export const wsTransport: Transport = {
   async dial(network, address, options) {
     const url = webSocketUrl(network as 'ws' | 'wss', address);
     const timeoutMs = options.connectTimeoutMs ?? 10_000;
+    const { WebSocket: NodeWebSocket } = await import('ws');
     // On Node the `ws` package's client (faster than the global WebSocket, and it takes TLS options); browsers use
     // transport/websocket-browser.ts. Both go through the same standard-API adapter.
     const socket = await openWebSocket(NodeWebSocket as unknown as WebSocketConstructor, url, timeoutMs, options.signal, (_C, u) => {

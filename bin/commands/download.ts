@@ -1,35 +1,36 @@
 /** `rpcx-ts download <endpoint> <name> [<file>]`: rpcx's DownloadFile from a server's `_filetransfer` service. */
 import { basename } from 'node:path';
-import { ConfigError } from '../../index.js';
-import { xclientFlags, xclientFor } from '../discovery-options.js';
-import { networkFlags } from '../network-options.js';
-import { metaOption, numberOption, parse } from '../options.js';
-import { TransferProgress } from './transfer-progress.js';
+import type { Command } from '../command.js';
+import { endpointHelp, xclientFlags, xclientFor } from '../discovery-options.js';
+import { clientNetworkFlags } from '../network-options.js';
+import { transferFlags, transferSettings, TransferProgress } from './transfer-progress.js';
 
-export const usage = `rpcx-ts download <network@addr | etcd://… | redis://…> <name> [<file> | -] [--meta k=v]... [--timeout ms] [--tls-ca FILE | --insecure]`;
+export const download: Command = {
+  name: 'download',
+  summary: "Downloads a file with rpcx's file transfer (_filetransfer.DownloadFile), with a progress bar and MB/s.",
+  args: '<endpoint> <name> [file | -]',
+  positionals: { min: 2, max: 3 },
+  flags: { ...transferFlags, ...clientNetworkFlags, ...xclientFlags },
+  details: `${endpointHelp}
+The file is written to <file> (default: the name's base name in the current directory), or to stdout with -.
+Example: rpcx-ts download tcp@127.0.0.1:8972 big.iso ./copy.iso`,
 
-export async function download(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    meta: { type: 'string', multiple: true },
-    timeout: { type: 'string' },
-    ...networkFlags,
-    ...xclientFlags,
-  });
-  const [endpoint, name, file] = positionals;
-  if (!endpoint || !name) throw new ConfigError(`usage: ${usage}`);
-  const timeoutMs = numberOption(values.timeout, 10_000, 'timeout');
-  const toStdout = file === '-';
-  const target = toStdout ? process.stdout : (file ?? basename(name));
-  const { xclient, discovery } = await xclientFor(endpoint, '_filetransfer', values, { connectTimeoutMs: Math.min(timeoutMs || 10_000, 10_000) });
-  try {
-    const progress = new TransferProgress('download');
-    const result = await xclient.downloadFile(name, target, metaOption(values.meta) ?? {}, { timeoutMs, onProgress: progress.update });
-    // With the file on stdout the summary goes to stderr.
-    if (toStdout) process.stderr.write(`download ${name}: ${result.bytes} bytes in ${(result.ms / 1000).toFixed(2)} s\n`);
-    else progress.done(name, result);
-    return 0;
-  } finally {
-    await xclient.close();
-    await discovery.close();
-  }
-}
+  async run({ values, positionals }) {
+    const [endpoint, name, file] = positionals as [string, string, string | undefined];
+    const toStdout = file === '-';
+    const target = toStdout ? process.stdout : (file ?? basename(name));
+    const settings = transferSettings(values);
+    const { xclient, discovery } = await xclientFor(endpoint, '_filetransfer', values, settings.client);
+    try {
+      const progress = new TransferProgress('download');
+      const result = await xclient.downloadFile(name, target, settings.meta, { timeoutMs: settings.timeoutMs, onProgress: progress.update });
+      // With the file on stdout the summary goes to stderr.
+      if (toStdout) process.stderr.write(`download ${name}: ${result.bytes} bytes in ${(result.ms / 1000).toFixed(2)} s\n`);
+      else progress.done(name, result);
+      return 0;
+    } finally {
+      await xclient.close();
+      await discovery.close();
+    }
+  },
+};

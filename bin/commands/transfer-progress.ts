@@ -1,5 +1,29 @@
-/** The progress bar and closing MB/s line of `upload` and `download`. */
+/** What `upload` and `download` share: their flags, and the progress bar and closing MB/s line. */
+import type { ClientOptions } from '../../index.js';
 import type { TransferResult } from '../../client/file-transfer.js';
+import type { Flags } from '../command.js';
+import { metaOption, numberOption } from '../options.js';
+
+export const transferFlags: Flags = {
+  meta: { type: 'string', multiple: true, value: 'KEY=VALUE', help: 'the Meta map sent with the file' },
+  auth: { type: 'string', value: 'TOKEN', help: "auth token for the token call (sent as __AUTH)" },
+  timeout: { type: 'string', value: 'ms', help: 'deadline of the token call (default 10000); the transfer itself has none' },
+};
+
+export interface TransferSettings {
+  meta: Record<string, string>;
+  timeoutMs: number;
+  client: ClientOptions;
+}
+
+export function transferSettings(values: Record<string, unknown>): TransferSettings {
+  const timeoutMs = numberOption(values.timeout, 10_000, 'timeout');
+  return {
+    meta: metaOption(values.meta) ?? {},
+    timeoutMs,
+    client: { connectTimeoutMs: Math.min(timeoutMs || 10_000, 10_000), ...(typeof values.auth === 'string' ? { auth: values.auth } : {}) },
+  };
+}
 
 export class TransferProgress {
   readonly #verb: string;

@@ -4,7 +4,8 @@
  *   node dist/examples/registry/client.js etcd://127.0.0.1:2379/rpcx_test [calls]
  */
 import 'reflect-metadata';
-import { createDiscovery, XClient } from '../../index.js';
+import { XClient } from '../../index.js'; // rpcx-ts
+import { createDiscovery } from '../../registry/index.js'; // rpcx-ts/registry
 import type { Arith } from '../services/arith.js';
 
 const [registryUrl = 'etcd://127.0.0.1:2379/rpcx_test', count = '10'] = process.argv.slice(2);

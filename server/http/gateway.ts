@@ -21,22 +21,10 @@ import { BodyTooLargeError, RATE_LIMIT_TEXT, SHUTTING_DOWN_TEXT } from '../../er
 import { CompressType, MessageType, MetaKey, SerializeType } from '../../protocol/constants.js';
 import { Message, type Metadata } from '../../protocol/message.js';
 import { pathOf, readBody, send } from './helpers.js';
+import { GatewayHeader } from './constants.js';
 import { dispatchHttp, type FrontendHost, type HttpConnection } from './http-connection.js';
 
-export const GatewayHeader = {
-  Version: 'X-RPCX-Version',
-  MessageType: 'X-RPCX-MessageType',
-  Heartbeat: 'X-RPCX-Heartbeat',
-  Oneway: 'X-RPCX-Oneway',
-  MessageStatusType: 'X-RPCX-MessageStatusType',
-  SerializeType: 'X-RPCX-SerializeType',
-  CompressType: 'X-RPCX-CompressType',
-  MessageID: 'X-RPCX-MessageID',
-  ServicePath: 'X-RPCX-ServicePath',
-  ServiceMethod: 'X-RPCX-ServiceMethod',
-  Meta: 'X-RPCX-Meta',
-  ErrorMessage: 'X-RPCX-ErrorMessage',
-} as const;
+export { GatewayHeader };
 
 const CONTENT_TYPES: Record<number, string> = {
   [SerializeType.None]: 'application/octet-stream',

@@ -13,21 +13,11 @@ import { BodyTooLargeError, UNKNOWN_METHOD_PREFIX, UNKNOWN_SERVICE_PREFIX } from
 import { MessageType, MetaKey, SerializeType } from '../../protocol/constants.js';
 import { Message, type Metadata } from '../../protocol/message.js';
 import { utf8Encode } from '../../protocol/utf8.js';
-import { GatewayHeader } from './gateway.js';
+import { GatewayHeader, JsonRpcCode } from './constants.js';
 import { readBody, send } from './helpers.js';
 import { dispatchHttp, type FrontendHost, type HttpConnection } from './http-connection.js';
 
-export const JsonRpcCode = {
-  ParseError: -32700,
-  InvalidRequest: -32600,
-  MethodNotFound: -32601,
-  InvalidParams: -32602,
-  InternalError: -32603,
-  /** A service error: the message is rpcx's error text. */
-  ServerError: -32000,
-  /** The auth function refused the call. */
-  Unauthorized: -32001,
-} as const;
+export { JsonRpcCode };
 
 const JSON_HEADERS = { 'Content-Type': 'application/json; charset=utf-8' };
 

@@ -9,6 +9,7 @@
  *   /dashboard    live HTML dashboard polling /status
  */
 import type http from 'node:http';
+import { PAGE_PATHS } from './constants.js';
 import { DASHBOARD_HTML } from './dashboard.js';
 import { send, sendJson } from './helpers.js';
 import type { ServerMetrics } from '../observability/metrics.js';
@@ -16,7 +17,7 @@ import type { ConnectionInfo } from '../plugins.js';
 import type { ServiceRegistry } from '../service-registry.js';
 import { LATENCY_BOUNDS_MS, type MethodStatsJSON, type Rpcz, type RpczEntry } from '../observability/stats.js';
 
-export const PAGE_PATHS: readonly string[] = ['/status', '/connections', '/metrics', '/rpcz', '/health', '/dashboard'];
+export { PAGE_PATHS };
 
 export function isPagePath(path: string): boolean {
   return PAGE_PATHS.includes(path);

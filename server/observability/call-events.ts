@@ -5,8 +5,8 @@
  * metadata (W3C `traceparent`/`tracestate`, through whatever propagator is registered).
  */
 import diagnostics from 'node:diagnostics_channel';
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
-import { activeTracer, tracingRegistered } from '../../tracing.js';
+import type { Context, Span } from '@opentelemetry/api';
+import { activeTracer, otel, tracingRegistered } from '../../tracing.js';
 
 /** Channel names; the client publishes the same events on `rpcx-ts:client:call:*`. */
 export const ServerChannels = {
@@ -56,6 +56,7 @@ export function startObservation(event: ServerCallEvent, metadata: Record<string
   const observation: Observation = { startedAt: Date.now(), event, span: undefined, context: undefined };
   const tracer = activeTracer();
   if (tracer) {
+    const { propagation, ROOT_CONTEXT, SpanKind, trace } = otel();
     const parent = propagation.extract(ROOT_CONTEXT, metadata);
     const span = tracer.startSpan(
       `${event.service}/${event.method}`,
@@ -86,6 +87,7 @@ export function endObservation(observation: Observation, durationMs: number, err
   const span = observation.span;
   if (span) {
     span.setAttribute('rpcx.status', error === undefined ? 'ok' : 'error');
+    const { SpanStatusCode } = otel();
     if (error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: error });
     else span.setStatus({ code: SpanStatusCode.OK });
     span.end();
@@ -96,5 +98,5 @@ export function endObservation(observation: Observation, durationMs: number, err
 
 /** Runs fn inside the call's trace context, so nested client calls become child spans. */
 export function runInContext<T>(ctx: Context, fn: () => T): T {
-  return context.with(ctx, fn);
+  return otel().context.with(ctx, fn);
 }

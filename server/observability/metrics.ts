@@ -1,9 +1,12 @@
 /**
  * Prometheus metrics through prom-client. Nothing is counted twice: the per-method counters and histograms the
  * dispatcher already keeps are read at scrape time (collect callbacks and a histogram view over the fixed buckets),
- * so serving calls costs nothing extra for metrics.
+ * so serving calls costs nothing extra for metrics. prom-client loads when the first ServerMetrics is made (the
+ * server makes it on the first /metrics scrape or `server.metrics` read), not with the package.
  */
-import { Counter, Gauge, Registry, type Metric } from 'prom-client';
+import { createRequire } from 'node:module';
+import type * as PromClient from 'prom-client';
+import type { Metric, Registry } from 'prom-client';
 import type { ConnectionInfo } from '../plugins.js';
 import type { ServiceRegistry } from '../service-registry.js';
 import { LATENCY_BOUNDS_MS, type MethodStats } from './stats.js';
@@ -17,11 +20,15 @@ export interface MetricsSource {
   readonly unknown: number;
 }
 
+let promClient: typeof PromClient | undefined;
+
 export class ServerMetrics {
   /** The prom-client registry; register your own metrics here to have them on /metrics. */
   readonly registry: Registry;
 
-  constructor(source: MetricsSource, registry = new Registry()) {
+  constructor(source: MetricsSource, registry?: Registry) {
+    const { Counter, Gauge, Registry } = (promClient ??= createRequire(import.meta.url)('prom-client') as typeof PromClient);
+    registry ??= new Registry();
     this.registry = registry;
     const registers = [registry];
     const methods = (): MethodStats[] => source.registry.services().flatMap((s) => [...s.methods.values()].map((m) => m.stats));

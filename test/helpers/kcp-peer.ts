@@ -1,56 +1,26 @@
 /**
- * Builds and runs the kcp-go echo peer (<repo>/../shared/peers/kcp-go-echo) for interoperability tests. Needs Go and
- * Debian's golang-github-xtaci-kcp-dev; when `go` is missing this throws (tests must fail, not skip).
+ * Builds and runs the kcp-go echo peer (test/peers/kcp-echo/main.go, on Debian's golang-github-xtaci-kcp-dev) for the
+ * interoperability tests and the KCP benchmark. When Go or kcp-go is missing this throws (tests fail, never skip).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { buildGoPeer, type GoPeer } from './go-peer.js';
 
-/** The repository root: the nearest ancestor of this (compiled) file holding package.json. */
-export function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('kcp peer: cannot find the repository root (package.json) above ' + fileURLToPath(import.meta.url));
-    dir = parent;
-  }
-  return dir;
-}
-
-export function peerSourceDir(): string {
-  return path.join(repoRoot(), '..', 'shared', 'peers', 'kcp-go-echo');
-}
-
-let built: string | undefined;
+let built: GoPeer | undefined;
 
 /** Builds the peer once per process into a temp dir; returns the binary path. */
 export function buildPeer(): string {
-  if (built) return built;
-  const go = spawnSync('go', ['version'], { encoding: 'utf8' });
-  if (go.error || go.status !== 0) {
-    throw new Error(
-      'kcp interop tests need Go to build the kcp-go peer: `go` was not found or failed. ' +
-        'Install it with: apt-get install -y golang-go golang-github-xtaci-kcp-dev',
-    );
-  }
-  const source = peerSourceDir();
-  if (!fs.existsSync(path.join(source, 'build.sh'))) throw new Error(`kcp interop tests: peer sources missing at ${source}`);
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kcp-peer-')), 'kcpecho');
-  const result = spawnSync('bash', [path.join(source, 'build.sh'), out], { encoding: 'utf8', timeout: 180_000 });
-  if (result.status !== 0 || !fs.existsSync(out)) {
-    throw new Error(`kcp interop tests: building the kcp-go peer failed (exit ${result.status}):\n${result.stdout}\n${result.stderr}`);
-  }
-  built = out;
-  return out;
+  built ??= buildGoPeer({
+    name: 'kcp-echo',
+    source: { file: 'test/peers/kcp-echo/main.go' },
+    needs: { 'github.com/xtaci/kcp-go': 'golang-github-xtaci-kcp-dev', 'golang.org/x/crypto/pbkdf2': 'golang-golang-x-crypto-dev' },
+  });
+  return built.binary;
 }
 
 /** Removes the temp dir of the peer built by this process, if any. */
 export function removePeerBuild(): void {
-  if (!built) return;
-  fs.rmSync(path.dirname(built), { recursive: true, force: true });
+  built?.remove();
   built = undefined;
 }
 

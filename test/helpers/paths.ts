@@ -1,6 +1,6 @@
 /** Where things are, from a compiled test in dist/test/. */
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root (the folder holding package.json). */
@@ -14,7 +14,7 @@ export const repoRoot = (() => {
   return dir;
 })();
 
-/** The steering repo's shared folder, beside the repository (override with RPCX_SHARED_DIR). */
-export const sharedDir = process.env.RPCX_SHARED_DIR ?? resolve(repoRoot, '..', 'shared');
-
 export const distDir = join(repoRoot, 'dist');
+
+/** Recorded data the tests read (captured Go rpcx wire bytes), kept in the repository. */
+export const fixturesDir = join(repoRoot, 'test', 'fixtures');
