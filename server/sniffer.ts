@@ -9,7 +9,7 @@
  * The binary check is one byte of the first chunk, so binary connections pay nothing after it.
  */
 import type { Socket } from 'node:net';
-import { HandshakeError } from '../errors.js';
+import { HandshakeError, LimitExceededError } from '../errors.js';
 import { MAGIC } from '../protocol/constants.js';
 import { classifyRequestHead, CONNECT_ANSWER, MAX_CONNECT_HEAD } from '../transport/connect-handshake.js';
 import { SocketConn } from '../transport/socket-conn.js';
@@ -29,12 +29,24 @@ export function sniffable(conn: Conn): conn is SocketConn {
   return conn instanceof SocketConn;
 }
 
-export function sniff(conn: SocketConn, handlers: SniffHandlers): void {
+/**
+ * `timeoutMs` (0 = none): a connection that has not shown its protocol by then (silent, or half a CONNECT line) is
+ * closed.
+ */
+export function sniff(conn: SocketConn, handlers: SniffHandlers, timeoutMs = 0): void {
   const socket = conn.socket;
   let received: Buffer | undefined;
   let done = false;
+  const timer =
+    timeoutMs > 0
+      ? setTimeout(() => {
+          finish();
+          conn.destroy(new LimitExceededError('httpHeadersTimeoutMs', `no request within ${timeoutMs} ms`));
+        }, timeoutMs).unref()
+      : undefined;
   const finish = (): void => {
     done = true;
+    if (timer) clearTimeout(timer);
     socket.off('data', onData);
   };
   const onData = (chunk: Buffer): void => {

@@ -253,8 +253,8 @@ describe('typed message streams', () => {
 });
 
 describe('typed stream limits', () => {
-  it('a connection may have maxStreamsPerConnection streams open; one more is refused with a clear error', async () => {
-    const server = new Server({ logger: silentLogger, maxStreamsPerConnection: 2 });
+  it('a connection may have limits.maxStreamsPerConnection streams open; one more is refused with a clear error', async () => {
+    const server = new Server({ logger: silentLogger, limits: { maxStreamsPerConnection: 2 } });
     server.register(Feed);
     const listener = await server.serve('tcp@127.0.0.1:0');
     const client = await Client.connect(`tcp@${listener.address}`, { logger: silentLogger });
