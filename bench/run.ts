@@ -64,6 +64,7 @@ async function main(): Promise<void> {
     { name: 'ws', listen: 'ws@127.0.0.1:0' },
     { name: 'wss', listen: 'wss@127.0.0.1:0', flags: serverTls, client: { tls: clientTls } },
     { name: 'quic', listen: 'quic@127.0.0.1:0', flags: serverTls, client: { tls: clientTls } },
+    { name: 'wt', listen: 'wt@127.0.0.1:0', flags: serverTls, client: { tls: clientTls } },
     { name: 'kcp', listen: 'kcp@127.0.0.1:0' },
     { name: 'kcp (aes+fec)', listen: 'kcp@127.0.0.1:0', flags: ['--kcp-key', 'rpcx-key'], client: { transport: { kcpKey: 'rpcx-key' } } },
   ];

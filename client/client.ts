@@ -246,20 +246,19 @@ export class Client {
 
   /** rpcx's SendFile: uploads a file (path or Readable) through the server's `_filetransfer` service. */
   async sendFile(source: string | Readable, meta?: Record<string, string>, options?: SendFileOptions): Promise<TransferResult> {
-    // Loaded on use: file transfer needs node:fs, node:net and node:tls, which the browser build must not pull in.
-    const { sendFile } = await import('./file-transfer.js');
+    const { sendFile } = await loadFileTransfer();
     return sendFile(this.#transferHost(), source, meta, options);
   }
 
   /** rpcx's DownloadFile: writes the server's file `name` to `target` (a Writable or a path). */
   async downloadFile(name: string, target: Writable | string, meta?: Record<string, string>, options?: TransferOptions): Promise<TransferResult> {
-    const { downloadFile } = await import('./file-transfer.js');
+    const { downloadFile } = await loadFileTransfer();
     return downloadFile(this.#transferHost(), name, target, meta, options);
   }
 
   /** rpcx's Stream: a raw byte stream to the server's `_streamservice` handler, as a Node Duplex. */
   async stream(meta?: Record<string, string>, options?: TransferOptions): Promise<Socket> {
-    const { openStream } = await import('./file-transfer.js');
+    const { openStream } = await loadFileTransfer();
     return openStream(this.#transferHost(), meta, options);
   }
 
@@ -640,6 +639,15 @@ export class Client {
       }
     }
   }
+}
+
+/**
+ * File transfer needs node:fs, node:net and node:tls, so it loads on first use, from a specifier a bundler does not
+ * follow: a browser build of the Client (where raw TCP does not exist) stays free of Node APIs.
+ */
+const FILE_TRANSFER_MODULE = './file-transfer.js';
+function loadFileTransfer(): Promise<typeof import('./file-transfer.js')> {
+  return import(FILE_TRANSFER_MODULE) as Promise<typeof import('./file-transfer.js')>;
 }
 
 /** A heartbeat payload as the Go client sends it: msgpack int64 of the current time in nanoseconds. */

@@ -50,6 +50,8 @@ export class ClientStreamCall<T> {
   #resolveReply!: (value: unknown) => void;
   #rejectReply!: (error: Error) => void;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Date.now() at the stream's deadline, when it has one. */
+  #deadline: number | undefined;
   #onAbort: (() => void) | undefined;
   #done = false;
   /** The server has sent a stream frame: it speaks rpcx-ts streams, so a `cancel` frame is safe to send. */
@@ -87,6 +89,7 @@ export class ClientStreamCall<T> {
       signal.addEventListener('abort', this.#onAbort, { once: true });
     }
     if (callOptions.timeoutMs !== undefined) {
+      this.#deadline = Date.now() + callOptions.timeoutMs;
       this.#timer = setTimeout(() => this.#cancel(new TimeoutError('rpcx: stream deadline passed')), callOptions.timeoutMs);
     }
     if (input !== undefined) void this.#sendInput(input);
@@ -131,7 +134,11 @@ export class ClientStreamCall<T> {
         this.#credit.grant(frameCredit(message));
         return;
       case StreamFrame.End: {
-        if (message.isError) return this.#finish(remoteError(message.metadata[MetaKey.Error] ?? 'rpcx: stream failed'));
+        if (message.isError) {
+          // The server's copy of the deadline (`__ServerTimeout`) may end the stream before our own timer runs.
+          if (this.#deadline !== undefined && Date.now() >= this.#deadline) return this.#finish(new TimeoutError('rpcx: stream deadline passed'));
+          return this.#finish(remoteError(message.metadata[MetaKey.Error] ?? 'rpcx: stream failed'));
+        }
         if (this.#kind === 'client') {
           try {
             this.#resolveReply(decodeWith(getCodec(message.serializeType), message.payload, this.#options.replyType));

@@ -25,6 +25,7 @@ import type { Socket } from 'node:net';
 import type { SocketConn } from '../transport/socket-conn.js';
 import type { Conn } from '../transport/transport.js';
 import { Dispatcher, type AuthFunction } from './dispatcher.js';
+import type { CorsOptions } from './http/cors.js';
 import type { HttpConnection } from './http/http-connection.js';
 import type { PagesHost, PagesOption } from './http/pages.js';
 import type { HttpFrontend } from './http/router.js';
@@ -86,6 +87,11 @@ export interface ServerOptions {
    * needs a token the auth function accepts in `Authorization` (the dashboard: `/dashboard?token=...`).
    */
   pages?: PagesOption;
+  /**
+   * Let pages from other origins call the HTTP gateway and JSON-RPC with `fetch` (rpcx's SetCORS); off by default.
+   * `allowAllCors()` allows everything, as rpcx's AllowAllCORSOptions. See server/http/cors.ts.
+   */
+  cors?: CorsOptions;
   /** Record recent calls for /rpcz (default off); `true` keeps the last 1024. */
   rpcz?: boolean | { capacity?: number };
   /** Checks the `__AUTH` token (HTTP: `Authorization`) of every call; see AuthFunction. */
@@ -143,6 +149,7 @@ export class Server {
   readonly #connections = new Set<ServerConnection>();
   readonly #httpConnections = new Set<HttpConnection>();
   #frontend: HttpFrontend | undefined;
+  #cors: CorsOptions | undefined;
   #metrics: ServerMetrics | undefined;
   #draining = false;
   #closing: Promise<void> | undefined;
@@ -175,6 +182,7 @@ export class Server {
     };
     if (options.introspection ?? true) this.registry.addBuiltin(introspectionService(this.registry));
     this.#auth = options.auth;
+    this.#cors = options.cors;
     this.plugins = new PluginContainer(this.logger);
     if (options.rateLimit) this.plugins.add(new RateLimitPlugin(options.rateLimit));
     for (const plugin of options.plugins ?? []) this.plugins.add(plugin);
@@ -214,6 +222,15 @@ export class Server {
   }
 
   /** Registers a service class (resolved through tsyringe) or instance. `metadata` is an rpcx query string. */
+  /**
+   * Sets (or, with undefined, removes) cross-origin access to the HTTP gateway and JSON-RPC, as rpcx's SetCORS;
+   * takes effect for the next request. Bad options are a ConfigError from `serve` (or, when the HTTP front already
+   * runs, a 500 for the requests that would use them).
+   */
+  setCORS(options: CorsOptions | undefined): void {
+    this.#cors = options;
+  }
+
   register(target: ServiceClass | object, options?: RegisterOptions | string): ServiceEntry {
     const entry = this.registry.register(target, typeof options === 'string' ? { metadata: options } : options);
     this.#advertiseService(entry);
@@ -439,6 +456,7 @@ export class Server {
       gateway: options.httpGateway,
       jsonRpc: options.jsonRPC,
       pages: options.pages !== false,
+      cors: () => this.#cors,
       servePage: (path: string, req: http.IncomingMessage, res: http.ServerResponse, connection: HttpConnection) =>
         servePage(this.#pagesHost(connection), path, req, res),
       connectionClosed: (connection: HttpConnection, error?: Error) => {

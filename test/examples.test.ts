@@ -49,8 +49,43 @@ describe('examples', () => {
     const r = await run(join(distDir, 'examples', 'demo.js'), []);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^network\s+address\s+call\s+result\s+latency/);
-    for (const network of ['tcp', 'tcp+tls', 'unix', 'reuseport', 'http', 'ws', 'wss', 'quic', 'kcp']) assert.match(r.stdout, new RegExp(`^${network.replace('+', '\\+')}\\s+\\S+\\s+Arith\\.Mul \\{A:10,B:20\\}\\s+C=200\\s`, 'm'));
+    for (const network of ['tcp', 'tcp+tls', 'unix', 'reuseport', 'http', 'ws', 'wss', 'quic', 'wt', 'kcp']) assert.match(r.stdout, new RegExp(`^${network.replace('+', '\\+')}\\s+\\S+\\s+Arith\\.Mul \\{A:10,B:20\\}\\s+C=200\\s`, 'm'));
     assert.doesNotMatch(r.stdout, /FAILED/);
+  });
+});
+
+describe('browser example', () => {
+  it('npm run example:browser: the page calls the services over ws and WebTransport, gets pushes and cancels', { timeout: 120_000 }, async () => {
+    const { createHash, createPublicKey } = await import('node:crypto');
+    const { readFileSync } = await import('node:fs');
+    const { launchChromium } = await import('./helpers/chromium.js');
+    const { repoRoot } = await import('./helpers/paths.js');
+    const cert = readFileSync(join(repoRoot, 'examples', 'certs', 'server.pem'), 'utf8');
+    const spki = createHash('sha256').update(createPublicKey(cert).export({ type: 'spki', format: 'der' })).digest('base64');
+    const { child, endpoints } = await startListening(join(distDir, 'examples', 'browser', 'server.js'), ['--port', '0', '--ws-port', '0', '--wt-port', '0']);
+    const chromium = await launchChromium([`--ignore-certificate-errors-spki-list=${spki}`]);
+    try {
+      const page = await chromium.context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(error.message));
+      await page.goto(endpoints[0]!);
+      await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+      for (const network of ['ws', 'wt']) {
+        const out = `#out-${network}`;
+        assert.match((await page.textContent(`#state-${network}`)) ?? '', /^connected to /);
+        await page.click(`#mul-${network}`);
+        await page.waitForFunction((sel) => document.querySelector(sel)?.textContent?.includes('6 × 7 = 42'), out, { timeout: 15_000 });
+        await page.click(`#push-${network}`);
+        await page.waitForFunction((sel) => /push Feed\.Item \{"N":2\}/.test(document.querySelector(sel)?.textContent ?? ''), out, { timeout: 15_000 });
+        await page.click(`#slow-${network}`);
+        await page.click(`#cancel-${network}`);
+        await page.waitForFunction((sel) => document.querySelector(sel)?.textContent?.includes('cancelled: ERR_RPCX_ABORTED'), out, { timeout: 15_000 });
+      }
+      assert.deepEqual(errors, []);
+    } finally {
+      await chromium.close();
+      await stopProcess(child);
+    }
   });
 });
 
