@@ -295,6 +295,7 @@ describe('typed message streams on every network', () => {
     { name: 'wss', endpoint: () => 'wss@127.0.0.1:0', tls: true },
     { name: 'kcp', endpoint: () => 'kcp@127.0.0.1:0' },
     { name: 'quic', endpoint: () => 'quic@127.0.0.1:0', tls: true },
+    { name: 'wt', endpoint: () => 'wt@127.0.0.1:0', tls: true },
   ];
   for (const c of cases) {
     it(`server and bidi streams over ${c.name}`, async () => {
