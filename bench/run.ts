@@ -19,6 +19,7 @@ import { runLoad, type LoadResult } from './load.js';
 import { startServer, stopServer } from './server-process.js';
 import { RawEchoClient } from './peers/raw-echo-client.js';
 import { createClient, type EchoClientInstance } from './peers/grpc-echo.js';
+import { benchStreams, benchTransfers } from './transfer-bench.js';
 
 const distDir = dirname(dirname(fileURLToPath(import.meta.url)));
 const repoDir = dirname(distDir);
@@ -164,6 +165,11 @@ async function main(): Promise<void> {
     }
     const xclientP99 = clientCost.get('xclient1+deadline')!.p99Ms;
     line('p99, XClient with deadline (tcp)', `${xclientP99.toFixed(2)} ms`, '<= 4 ms');
+  }
+
+  if (process.env.BENCH_TRANSFERS !== '0') {
+    await benchTransfers();
+    await benchStreams();
   }
 }
 

@@ -32,6 +32,11 @@ import { clientInstrument, type ClientCall, type ClientPlugin } from './plugins.
 import { createProxy, type ServiceProxy } from './proxy.js';
 import { promiseFor, type Settlers } from './promise-for.js';
 import { PushQueue } from './push-queue.js';
+import type { SendFileOptions, TransferHost, TransferOptions, TransferResult } from './file-transfer.js';
+import type { Readable, Writable } from 'node:stream';
+import type { Socket } from 'node:net';
+import { ClientStreamCall, failedStream, type StreamCallOptions, type StreamChannel, type StreamChannelHandler } from './message-stream.js';
+import { StreamFrame, streamFrame } from '../protocol/stream-frames.js';
 
 export interface HeartbeatOptions {
   /** How often to send a heartbeat. */
@@ -112,6 +117,8 @@ class Pending {
   settled = false;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
+  /** Set for typed streams: receives every frame with this seq instead of one resolve. */
+  onFrame: ((message: Message) => void) | undefined;
   /** Service and method, for the timeout message (heartbeats leave them empty). */
   service = '';
   method = '';
@@ -278,6 +285,89 @@ export class Client {
     }
   }
 
+  /** rpcx's SendFile: uploads a file (path or Readable) through the server's `_filetransfer` service. */
+  async sendFile(source: string | Readable, meta?: Record<string, string>, options?: SendFileOptions): Promise<TransferResult> {
+    const { sendFile } = await loadFileTransfer();
+    return sendFile(this.#transferHost(), source, meta, options);
+  }
+
+  /** rpcx's DownloadFile: writes the server's file `name` to `target` (a Writable or a path). */
+  async downloadFile(name: string, target: Writable | string, meta?: Record<string, string>, options?: TransferOptions): Promise<TransferResult> {
+    const { downloadFile } = await loadFileTransfer();
+    return downloadFile(this.#transferHost(), name, target, meta, options);
+  }
+
+  /** rpcx's Stream: a raw byte stream to the server's `_streamservice` handler, as a Node Duplex. */
+  async stream(meta?: Record<string, string>, options?: TransferOptions): Promise<Socket> {
+    const { openStream } = await loadFileTransfer();
+    return openStream(this.#transferHost(), meta, options);
+  }
+
+  /** Typed server stream: `for await (const event of client.serverStream('Feed', 'Watch', args)) ...` (rpcx-ts servers). */
+  serverStream<T = unknown>(service: string, method: string, args: unknown, options: StreamCallOptions = {}): AsyncIterableIterator<T> {
+    try {
+      return new ClientStreamCall<T>(this, 'server', service, method, args, undefined, options).messages;
+    } catch (error) {
+      return failedStream<T>(error);
+    }
+  }
+
+  /** Typed client stream: sends every message of `input`, resolves with the method's reply (rpcx-ts servers). */
+  clientStream<R = unknown>(service: string, method: string, input: AsyncIterable<unknown> | Iterable<unknown>, options: StreamCallOptions = {}): Promise<R> {
+    try {
+      return new ClientStreamCall<never>(this, 'client', service, method, null, input, options).reply as Promise<R>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Typed bidirectional stream: sends `input`, yields the server's messages (rpcx-ts servers). */
+  bidiStream<T = unknown>(service: string, method: string, input: AsyncIterable<unknown> | Iterable<unknown>, options: StreamCallOptions = {}): AsyncIterableIterator<T> {
+    try {
+      return new ClientStreamCall<T>(this, 'bidi', service, method, null, input, options).messages;
+    } catch (error) {
+      return failedStream<T>(error);
+    }
+  }
+
+  /** @internal the frames of one typed stream (client/message-stream.ts). */
+  openStreamChannel(service: string, method: string, args: unknown, options: CallOptions, window: number, handler: StreamChannelHandler): StreamChannel {
+    if (this.#closedError) throw this.#closedError;
+    const seq = this.#seq++;
+    const serializeType = options.serializeType ?? this.#serializeType;
+    const metadata: Metadata = { ...options.metadata, [MetaKey.Stream]: StreamFrame.Open, [MetaKey.StreamCredit]: String(window) };
+    const message = this.#request(service, method, args, { ...options, metadata }, seq, options.timeoutMs ?? this.#options.timeoutMs ?? 0);
+    const sink: CallSink = { resolve: () => undefined, reject: (error) => handler.closed(error) };
+    const pending = new Pending(seq, sink, options, false);
+    pending.onFrame = (frame) => handler.frame(frame);
+    this.#pending.set(seq, pending);
+    this.#writer.write(message);
+    return {
+      send: (kind, payload, credit) => {
+        if (!this.#closedError) this.#writer.write(streamFrame(true, seq, kind, serializeType, payload, credit));
+      },
+      close: () => this.#settle(pending),
+    };
+  }
+
+  /** The default serialize type of this client's calls. */
+  get serializeType(): number {
+    return this.#serializeType;
+  }
+
+  #transferHost(): TransferHost {
+    const { network, address } = parseEndpoint(this.endpoint);
+    const colon = address.lastIndexOf(':');
+    const host = network === 'unix' || colon < 0 ? '127.0.0.1' : address.slice(0, colon).replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
+    return {
+      call: (service, method, args, options) => this.call(service, method, args, options),
+      remoteHost: host,
+      serializeType: this.#serializeType,
+      tls: this.#options.tls,
+      connectTimeoutMs: this.#options.connectTimeoutMs ?? 1000,
+    };
+  }
+
   /** A typed proxy: `client.proxy<Arith>('Arith').mul({ A: 1, B: 2 })`. */
   proxy<T>(service: string): ServiceProxy<T> {
     return createProxy<T>(this, service);
@@ -420,8 +510,21 @@ export class Client {
 
   #listenForAbort(pending: Pending, signal: AbortSignal): void {
     pending.signal = signal;
-    pending.onAbort = () => this.#settle(pending, new AbortedError(signal.reason));
+    pending.onAbort = () => {
+      this.#settle(pending, new AbortedError(signal.reason));
+      this.#sendCancel(pending.seq);
+    };
     signal.addEventListener('abort', pending.onAbort, { once: true });
+  }
+
+  /**
+   * Tells the server the call `seq` was abandoned, so an rpcx-ts server aborts its handler's ctx.signal. Sent as a
+   * heartbeat carrying `__rpcx_cancel`: a Go rpcx server skips auth for heartbeats and only echoes them (the echo
+   * matches no pending call and is dropped), so Go peers are not disturbed.
+   */
+  #sendCancel(seq: number): void {
+    if (this.#closedError) return;
+    this.#writer.write(new Message({ heartbeat: true, serializeType: SerializeType.MsgPack, seq: this.#seq++, metadata: { [MetaKey.Cancel]: String(seq) } }));
   }
 
   #request(service: string, method: string, args: unknown, options: CallOptions, seq: number, timeoutMs: number): Message {
@@ -474,6 +577,7 @@ export class Client {
     if (!message.isResponse) return this.#onPushMessage(message);
     const pending = this.#pending.get(message.seq);
     if (!pending) return; // late reply to a call that timed out or was aborted
+    if (pending.onFrame !== undefined) return pending.onFrame(message);
     if (pending.onHeartbeat) {
       this.#settle(pending);
       pending.onHeartbeat(message);
@@ -584,6 +688,15 @@ export class Client {
       }
     }
   }
+}
+
+/**
+ * File transfer needs node:fs, node:net and node:tls, so it loads on first use, from a specifier a bundler does not
+ * follow: a browser build of the Client (where raw TCP does not exist) stays free of Node APIs.
+ */
+const FILE_TRANSFER_MODULE = './file-transfer.js';
+function loadFileTransfer(): Promise<typeof import('./file-transfer.js')> {
+  return import(FILE_TRANSFER_MODULE) as Promise<typeof import('./file-transfer.js')>;
 }
 
 /** A heartbeat payload as the Go client sends it: msgpack int64 of the current time in nanoseconds. */

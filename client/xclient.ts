@@ -28,6 +28,10 @@ import { promiseFor, type Settlers } from './promise-for.js';
 import { createProxy, type ServiceProxy } from './proxy.js';
 import { createSelector, type SelectMode } from './selectors/index.js';
 import type { Selector } from './selectors/selector.js';
+import type { Socket } from 'node:net';
+import type { Readable, Writable } from 'node:stream';
+import type { StreamCallOptions } from './message-stream.js';
+import type { SendFileOptions, TransferOptions, TransferResult } from './file-transfer.js';
 
 export interface XClientOptions extends Omit<ClientOptions, 'signal' | 'heartbeat' | 'connectTimeoutMs' | 'timeoutMs'> {
   /** Extra attempts for failover and failtry (default 3, so up to 4 attempts). */
@@ -261,6 +265,42 @@ export class XClient {
         ),
       ),
     );
+  }
+
+  /** rpcx's SendFile through one selected server (the token call goes to this XClient's service path). */
+  async sendFile(source: string | Readable, meta?: Record<string, string>, options: SendFileOptions = {}): Promise<TransferResult> {
+    return (await this.#clientFor('TransferFile')).sendFile(source, meta, { service: this.servicePath, ...options });
+  }
+
+  /** rpcx's DownloadFile through one selected server. */
+  async downloadFile(name: string, target: Writable | string, meta?: Record<string, string>, options: TransferOptions = {}): Promise<TransferResult> {
+    return (await this.#clientFor('DownloadFile')).downloadFile(name, target, meta, { service: this.servicePath, ...options });
+  }
+
+  /** rpcx's Stream through one selected server: a raw byte stream as a Node Duplex. */
+  async stream(meta?: Record<string, string>, options: TransferOptions = {}): Promise<Socket> {
+    return (await this.#clientFor('Stream')).stream(meta, { service: this.servicePath, ...options });
+  }
+
+  /** A typed server stream on one selected server (see Client.serverStream). */
+  async *serverStream<T = unknown>(method: string, args: unknown, options: StreamCallOptions = {}): AsyncGenerator<T, void, undefined> {
+    yield* (await this.#clientFor(method)).serverStream<T>(this.servicePath, method, args, options);
+  }
+
+  /** A typed client stream on one selected server (see Client.clientStream). */
+  async clientStream<R = unknown>(method: string, input: AsyncIterable<unknown> | Iterable<unknown>, options: StreamCallOptions = {}): Promise<R> {
+    return (await this.#clientFor(method)).clientStream<R>(this.servicePath, method, input, options);
+  }
+
+  /** A typed bidirectional stream on one selected server (see Client.bidiStream). */
+  async *bidiStream<T = unknown>(method: string, input: AsyncIterable<unknown> | Iterable<unknown>, options: StreamCallOptions = {}): AsyncGenerator<T, void, undefined> {
+    yield* (await this.#clientFor(method)).bidiStream<T>(this.servicePath, method, input, options);
+  }
+
+  /** The connection to the server the selector picks for `method`. */
+  async #clientFor(method: string): Promise<Client> {
+    if (this.#closed) throw new ClosedError('rpcx: xclient closed');
+    return this.pool.get(this.#pick(method, undefined, undefined));
   }
 
   /** A typed proxy of the service: `xclient.proxy<Arith>().mul({ A: 1, B: 2 })`. */

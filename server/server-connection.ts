@@ -253,6 +253,10 @@ export class ServerConnection implements DispatchTarget, ConnectionInfo {
     this.conn.destroy(error);
   }
 
+  cancelCall(seq: number): void {
+    this.#calls.cancel(seq);
+  }
+
   track(ctx: CallContext): void {
     this.#calls.track(ctx);
   }

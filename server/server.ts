@@ -39,6 +39,10 @@ import { introspectionService } from './introspection.js';
 import { Rpcz } from './observability/stats.js';
 import type { MethodOptions } from './decorators.js';
 import type { Registrar } from '../registry/registrar.js';
+import { FILE_TRANSFER_SERVICE, STREAM_SERVICE } from '../protocol/transfer-structs.js';
+import type { TlsOptions } from '../transport/transport.js';
+import { FileTransferService, type FileTransferOptions } from './transfer/file-transfer.js';
+import { StreamService, type StreamServiceOptions } from './transfer/stream-service.js';
 
 export interface ServerOptions {
   /**
@@ -149,6 +153,9 @@ export class Server {
   #metrics: ServerMetrics | undefined;
   #draining = false;
   #closing: Promise<void> | undefined;
+  /** TLS settings of the first TLS listener: the default for file-transfer and stream-service listeners. */
+  #tls: TlsOptions | undefined;
+  readonly #sideServices: Array<{ close(graceMs?: number): Promise<void> }> = [];
 
   constructor(options: ServerOptions = {}) {
     this.logger = options.logger ?? stderrLogger;
@@ -187,6 +194,7 @@ export class Server {
       plugins: this.plugins,
       ...(options.auth ? { auth: options.auth } : {}),
       ...(this.rpcz ? { rpcz: this.rpcz } : {}),
+      maxStreamsPerConnection: this.limits.maxStreamsPerConnection,
     });
   }
 
@@ -225,13 +233,17 @@ export class Server {
 
   register(target: ServiceClass | object, options?: RegisterOptions | string): ServiceEntry {
     const entry = this.registry.register(target, typeof options === 'string' ? { metadata: options } : options);
-    // Services added after serve() are advertised on every listener too.
+    this.#advertiseService(entry);
+    return entry;
+  }
+
+  /** Services added after serve() are advertised on every listener too. */
+  #advertiseService(entry: ServiceEntry): void {
     for (const registrar of this.#registrars) {
       for (const endpoint of this.advertisedEndpoints) {
         registrar.register(endpoint, [{ name: entry.name, metadata: entry.metadata }]).catch((error: Error) => this.logger.error('registry registration failed', { error }));
       }
     }
-    return entry;
   }
 
   /**
@@ -284,11 +296,37 @@ export class Server {
       ...options,
     };
     const listener = await getTransport(network).listen(network, address, listenOptions, (conn) => this.#admit(conn, open));
+    if (options.tls) this.#tls ??= options.tls;
     this.#listeners.push(listener);
     this.#startSweeper();
     this.logger.info('serving', { network: listener.network, address: listener.address });
     for (const registrar of this.#registrars) await registrar.register(advertise(listener, this.#options.advertiseHost), this.#serviceRecords());
     return listener;
+  }
+
+  /**
+   * rpcx's file transfer: registers `_filetransfer` (TransferFile, DownloadFile) and listens for data connections
+   * on `options.listen`. TLS when the server already serves TLS (or `options.tls`); see FileTransferOptions.
+   */
+  async enableFileTransfer(options: FileTransferOptions): Promise<FileTransferService> {
+    if (this.#closing) throw new ClosedError('rpcx: server is closed');
+    const service = await FileTransferService.start(options, this.#tls, this.logger);
+    this.#sideServices.push(service);
+    this.registerFunction(FILE_TRANSFER_SERVICE, 'TransferFile', (args, ctx) => service.transferFile(args, ctx));
+    this.registerFunction(FILE_TRANSFER_SERVICE, 'DownloadFile', (args, ctx) => service.downloadFile(args, ctx));
+    // Go clients find it by its service name in a registry, as any other service.
+    this.#advertiseService(this.registry.get(FILE_TRANSFER_SERVICE)!);
+    return service;
+  }
+
+  /** rpcx's stream service: registers `_streamservice.Stream` and listens for data connections on `options.listen`. */
+  async enableStreamService(options: StreamServiceOptions): Promise<StreamService> {
+    if (this.#closing) throw new ClosedError('rpcx: server is closed');
+    const service = await StreamService.start(options, this.#tls, this.logger);
+    this.#sideServices.push(service);
+    this.registerFunction(STREAM_SERVICE, 'Stream', (args, ctx) => service.stream(args, ctx));
+    this.#advertiseService(this.registry.get(STREAM_SERVICE)!);
+    return service;
   }
 
   /** Applies the connection limits, then counts the connection until it closes. */
@@ -500,6 +538,8 @@ export class Server {
       await new Promise((resolve) => setTimeout(resolve, this.#options.deregisterDelayMs));
     }
     await Promise.all(this.#listeners.map((l) => l.close().catch(() => undefined)));
+    // File transfers under way get the same grace as in-flight calls.
+    const sideServicesClosed = Promise.all(this.#sideServices.map((s) => s.close(timeoutMs).catch(() => undefined)));
     if (this.#sweeper) clearInterval(this.#sweeper);
     this.protocolErrors.close();
     this.#draining = true;
@@ -517,6 +557,7 @@ export class Server {
     if (this.#connections.size > 0 || this.#httpConnections.size > 0) await new Promise<void>((resolve) => setTimeout(resolve, 20));
     for (const c of this.#connections) c.destroy();
     for (const c of this.#httpConnections) c.destroy();
+    await sideServicesClosed;
   }
 }
 

@@ -17,6 +17,34 @@ describe('examples', () => {
     }
   });
 
+  it('file-transfer: the client uploads a file and downloads it back', async () => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'rpcx-example-ft-'));
+    const { child, endpoints } = await startListening(join(distDir, 'examples', 'file-transfer', 'server.js'), ['tcp@127.0.0.1:0', join(dir, 'store'), '127.0.0.1:0']);
+    try {
+      const file = join(dir, 'hello.txt');
+      writeFileSync(file, 'hello file transfer\n');
+      const r = await run(join(distDir, 'examples', 'file-transfer', 'client.js'), [endpoints[0]!, file]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'uploaded hello.txt: 20 bytes\ndownloaded hello.txt: 20 bytes, identical: true\n');
+    } finally {
+      await stopProcess(child);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('stream: rpcx stream service echo, a typed server stream and a typed client stream', async () => {
+    const { child, endpoints } = await startListening(join(distDir, 'examples', 'stream', 'server.js'), ['tcp@127.0.0.1:0', '127.0.0.1:0']);
+    try {
+      const r = await run(join(distDir, 'examples', 'stream', 'client.js'), [endpoints[0]!]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'echo: hello stream\ntick 1\ntick 2\ntick 3\nsum: 10\n');
+    } finally {
+      await stopProcess(child);
+    }
+  });
+
   it('the demo calls through every network and prints its table', async () => {
     const r = await run(join(distDir, 'examples', 'demo.js'), []);
     assert.equal(r.code, 0, r.stderr);
