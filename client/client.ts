@@ -583,6 +583,9 @@ export class Client {
       pending.onHeartbeat(message);
       return;
     }
+    // A reply that arrives after the call's deadline, before the deadline queue's timer ran (a busy loop delays it),
+    // is still a timeout: the caller was promised an answer within timeoutMs or a TimeoutError.
+    if (pending.deadline !== Infinity && Date.now() >= pending.deadline) return this.#settle(pending, this.#timeoutError(pending));
     if (message.isError) {
       const error = remoteError(message.metadata[MetaKey.Error] ?? 'rpcx: unknown error');
       // The server is draining this connection: stop sending on it, so pools and XClients dial elsewhere.
