@@ -702,7 +702,7 @@ export class Client {
 
   /**
    * Closes the connection once no call is pending and nothing was sent or received for idleTimeoutMs (heartbeats
-   * count), checked every quarter of it, as rpcx's client IdleTimeout.
+   * count), checked every quarter of it.
    */
   #startIdleCheck(idleMs: number): void {
     let seen = { chunks: this.#chunks, seq: this.#seq, at: performance.now() };
