@@ -14,6 +14,7 @@ import { Echo } from '../examples/services/index.js';
 import { silentLogger } from '../logger.js';
 import { SerializeType } from '../protocol/constants.js';
 import { httpRequest } from './helpers/http.js';
+import { createTestCerts } from './helpers/tls-certs.js';
 
 const PAGES = ['/status', '/connections', '/metrics', '/rpcz', '/health', '/dashboard'];
 
@@ -122,6 +123,37 @@ describe('admin listener', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('admin.tls serves the pages over HTTPS', async () => {
+    const certs = createTestCerts();
+    try {
+      const server = new Server({ logger: silentLogger, admin: { listen: 'tcp@127.0.0.1:0', tls: { cert: certs.certPem, key: certs.keyPem } } });
+      servers.push(server);
+      server.register(Echo);
+      await server.serve('tcp@127.0.0.1:0');
+      const admin = server.adminAddresses[0]!.replace(/^tcp@/, '');
+      const page = await httpRequest(`https://${admin}/status`, { ca: certs.caPem });
+      assert.equal(page.status, 200);
+      await assert.rejects(httpRequest(`http://${admin}/status`, { timeoutMs: 2000 }), 'plain HTTP is not served there');
+      await server.close({ timeoutMs: 0 });
+    } finally {
+      certs.cleanup();
+    }
+  });
+
+  it('the HTTP timeouts hold on the admin listener: a silent connection is closed', async () => {
+    const server = new Server({ logger: silentLogger, admin: { listen: 'tcp@127.0.0.1:0' }, limits: { httpHeadersTimeoutMs: 300, httpRequestTimeoutMs: 300 } });
+    servers.push(server);
+    await server.serve('tcp@127.0.0.1:0');
+    const admin = server.adminAddresses[0]!.replace(/^tcp@/, '');
+    const socket = net.connect({ host: '127.0.0.1', port: Number(admin.slice(admin.lastIndexOf(':') + 1)) });
+    socket.on('error', () => undefined);
+    socket.resume();
+    const started = performance.now();
+    await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed >= 250 && elapsed < 10_000, `closed after ${Math.round(elapsed)} ms`);
   });
 
   it('refuses networks that cannot carry the pages', async () => {
