@@ -350,12 +350,36 @@ export const RATE_LIMIT_TEXT = 'request reached rate limit';
 /** The error text when the server's auth function refuses a call without giving a reason of its own. */
 export const AUTH_FAILED_TEXT = 'rpcx: authentication failed';
 
+/**
+ * How a transfer's data connection failed: `refused` (the server reset or dropped it: a missing file, a handler that
+ * threw, an upload it rejected), `timeout` (no byte moved for the stall timeout), `unreachable` (it could not be
+ * reached), `failed` (anything else, a local file error for example).
+ */
+export type TransferFailure = 'refused' | 'timeout' | 'unreachable' | 'failed';
+
+const REFUSED_CODES = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE']);
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENOTFOUND', 'EAI_AGAIN']);
+
 /** A file transfer or stream-service data connection failed (reset by the server, dropped, timed out). */
 export class TransferError extends RpcError {
   static readonly code = 'ERR_RPCX_TRANSFER';
+  /** Why, read from the cause (see TransferFailure). */
+  readonly reason: TransferFailure;
   constructor(message: string, cause?: unknown) {
     super(TransferError.code, message, { cause });
+    this.reason = transferFailure(cause);
   }
+}
+
+function transferFailure(cause: unknown): TransferFailure {
+  for (let error = cause, depth = 0; error instanceof Error && depth < 5; error = error.cause, depth++) {
+    if (error instanceof TimeoutError || (error as { code?: string }).code === 'ETIMEDOUT') return 'timeout';
+    if (error instanceof DialError) return 'unreachable';
+    const code = (error as { code?: string }).code ?? '';
+    if (REFUSED_CODES.has(code)) return 'refused';
+    if (UNREACHABLE_CODES.has(code)) return 'unreachable';
+  }
+  return 'failed';
 }
 
 /** A typed message stream could not go on: the peer does not speak rpcx-ts streams, or broke their rules. */

@@ -31,10 +31,11 @@ export interface Limits {
   /** Largest inflated/compressed ratio, checked as the payload inflates once past 1 MiB of output (a bomb stops
    *  there, not at maxInflatedLength). Default 200. */
   maxInflateRatio: number;
-  /** A frame whose first byte arrived must be complete within this; else the connection closes. Default 30 s. */
+  /** A frame whose first byte arrived must be complete within this; else the connection closes (client: its
+   *  pending calls fail with TimeoutError). Default 30 s. */
   frameTimeoutMs: number;
-  /** A connection with no frame (heartbeats count) for this long is closed; 0 = never (rpcx's ReadTimeout).
-   *  Default 0. */
+  /** Server: a connection with no frame (heartbeats count) and no call running for this long is closed (rpcx's
+   *  ReadTimeout). Client: no call pending and nothing sent or received for this long. 0 = never. Default 0. */
   idleTimeoutMs: number;
   /** Server, HTTP on a shared port: the request head must arrive within this from the connection's first byte (or
    *  from the end of the previous request). Also bounds how long a new connection may stay silent. Default 30 s. */

@@ -18,6 +18,7 @@ export const serveFlags: Flags = {
   meta: { type: 'string', value: 'k=v&...', help: "metadata of every service, advertised to registries (e.g. 'weight=7&group=a')" },
   registry: { type: 'string', value: 'URL', help: 'register in etcd://host:port/basePath, redis://host:port/basePath, zk://host:port/basePath or mdns://' },
   'registry-ttl': { type: 'string', value: 's', help: 'how long the entries outlive a dead server (default 10)' },
+  admin: { type: 'string', value: 'network@addr', help: 'serve the builtin pages (/status, /metrics, /dashboard ...) on this listener only, e.g. tcp@127.0.0.1:9090 or unix@/run/admin.sock; TLS with --tls-cert' },
   ...serverNetworkFlags,
   verbose: { type: 'boolean', help: 'log debug lines too (default: info, warnings and errors on stderr)' },
 };
@@ -30,13 +31,14 @@ export function serverLogger(values: Record<string, unknown>): Logger {
   return values.verbose === true ? verboseLogger : { ...verboseLogger, debug: () => undefined };
 }
 
-export const serveDetails = `Prints one line "listening network@address" per listener (with the real port), then serves until SIGINT or SIGTERM.
+export const serveDetails = `Prints one line "listening network@address" per listener (with the real port), and "admin network@address" for
+--admin, then serves until SIGINT or SIGTERM. With --admin the pages are served there and not on the --listen ports.
 If a listener cannot be opened or the registry cannot be reached at start, everything opened is closed and the
 command exits non-zero with the reason. A registry lost later is retried with backoff (logged once when lost and once
 when restored).`;
 
 /** A listen endpoint: known network and an address of the right shape (port 0 allowed). */
-export function checkListenEndpoint(spec: string): void {
+export function checkListenEndpoint(spec: string, flag = '--listen'): void {
   try {
     const { network, address } = parseEndpoint(spec);
     getTransport(network);
@@ -47,7 +49,7 @@ export function checkListenEndpoint(spec: string): void {
     if (!/:\d+$/.test(hostPort)) throw new ConfigError(`"${hostPort}" needs a port (0 for any free port)`);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    throw new ConfigError(`--listen ${spec}: ${error.message.replace(/^rpcx: /, '')}`);
+    throw new ConfigError(`${flag} ${spec}: ${error.message.replace(/^rpcx: /, '')}`);
   }
 }
 
@@ -55,6 +57,8 @@ export interface ServeSettings {
   listens: string[];
   metadata: string;
   registry?: { url: string; ttlSeconds: number };
+  /** --admin: where the builtin pages are served instead of the public ports. */
+  admin?: string;
 }
 
 export function serveSettings(values: Record<string, unknown>): ServeSettings {
@@ -65,6 +69,12 @@ export function serveSettings(values: Record<string, unknown>): ServeSettings {
   const metadata = typeof values.meta === 'string' ? values.meta : '';
   if (metadata !== '' && !/^[^=&]+=[^&]*(&[^=&]+=[^&]*)*$/.test(metadata)) throw new ConfigError(`--meta takes k=v&k2=v2, got "${metadata}"`);
   const settings: ServeSettings = { listens, metadata };
+  if (typeof values.admin === 'string') {
+    const network = parseEndpoint(values.admin).network;
+    if (network !== 'tcp' && network !== 'unix') throw new ConfigError(`--admin ${values.admin}: the pages are served on tcp or unix, not ${network}`);
+    checkListenEndpoint(values.admin, '--admin');
+    settings.admin = values.admin;
+  }
   if (typeof values.registry === 'string') {
     checkRegistryUrl(values.registry, '--registry');
     settings.registry = { url: values.registry, ttlSeconds: numberOption(values['registry-ttl'], 10, 'registry-ttl', { min: 1 }) };
@@ -78,7 +88,19 @@ export async function runServer(server: Server, settings: ServeSettings, values:
   const listenOptions = settings.listens.map((endpoint) => listenOptionsFor(endpoint, values));
   let registrar: Registrar | undefined;
   const lines: string[] = [];
+  let adminLine: string | undefined;
   try {
+    // The admin listener first, so the public ports never serve the pages.
+    if (settings.admin !== undefined) {
+      const tls = listenOptionsFor(settings.admin, values).tls;
+      let admin;
+      try {
+        admin = await server.serveAdmin(settings.admin, tls ? { tls } : {});
+      } catch (error) {
+        throw Object.assign(new Error(`cannot listen on --admin ${settings.admin}: ${(error as Error).message}`), { cause: error });
+      }
+      adminLine = `admin ${admin.network}@${admin.address}`;
+    }
     for (const [i, endpoint] of settings.listens.entries()) {
       let listener;
       try {
@@ -100,6 +122,7 @@ export async function runServer(server: Server, settings: ServeSettings, values:
     throw error;
   }
   // One line per listener, with the real port, printed once everything is up: scripts wait for these.
+  if (adminLine !== undefined) lines.push(adminLine);
   process.stdout.write(lines.map((line) => line + '\n').join(''));
   await new Promise<void>((resolve) => {
     const stop = (): void => {

@@ -10,7 +10,7 @@
 import { decodeWith, encodeWith, getCodec } from '../codec/codec.js';
 import { AbortedError, asError, ClosedError, CodecError, ConnectionClosedError, ProtocolError, remoteError, RpcError, TimeoutError, UnavailableError } from '../errors.js';
 import { stderrLogger, type Logger } from '../logger.js';
-import type { Limits } from '../limits.js';
+import { DEFAULT_LIMITS, type Limits } from '../limits.js';
 import {
   COMPRESS_THRESHOLD,
   CompressType,
@@ -59,9 +59,11 @@ export interface ClientOptions {
   /** Auth token sent as `__AUTH` with every call. */
   auth?: string;
   /**
-   * Bounds on what the server can make this client hold (see limits.ts): `maxFrameLength`,
+   * Bounds on what the server can make this client hold or wait for (see limits.ts): `maxFrameLength`,
    * `maxUnfinishedBytesPerConnection`, `maxQueuedOutboundBytes` (past it replies are not read until requests drain),
-   * `maxInflatedLength`. Server-only fields are ignored.
+   * `maxInflatedLength`, `frameTimeoutMs` (a reply frame started but not completed in time closes the connection and
+   * fails its calls with TimeoutError; default 30 s) and `idleTimeoutMs` (no call pending and nothing sent or received
+   * for that long closes the connection; default 0 = never). Server-only fields are ignored.
    */
   limits?: Partial<Limits>;
   /** Same as `limits.maxFrameLength`. */
@@ -163,6 +165,17 @@ export class Client {
   #pushHandlers: Array<(message: PushMessage) => void> = [];
   #pushQueue: PushQueue<PushMessage> | undefined;
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  /** limits.frameTimeoutMs (0 = off). */
+  readonly #frameTimeoutMs: number;
+  /** Armed only while a reply frame is unfinished: idle connections hold no timer for it. */
+  #stallTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Replies are not read while our requests wait to drain (backpressure); a stalled frame is then our doing. */
+  #readPaused = false;
+  /** limits.idleTimeoutMs (0 = off) and its periodic check. */
+  readonly #idleTimeoutMs: number;
+  #idleTimer: ReturnType<typeof setInterval> | undefined;
+  /** Chunks received so far: the idle check compares it (and #seq) with what it saw last time. */
+  #chunks = 0;
   /** Round-trip time of the last heartbeat, in ms (undefined until one came back). */
   rttMs: number | undefined;
 
@@ -191,8 +204,18 @@ export class Client {
     this.#compressType = options.compressType ?? CompressType.None;
     this.#maxDecompressed = options.limits?.maxInflatedLength ?? options.maxDecompressedLength ?? DEFAULT_MAX_DECOMPRESSED_LENGTH;
     // Backpressure, as on the server: while requests queue past the high-water mark, replies are not read either.
-    this.#writer = new FrameWriter(conn, () => conn.pause());
-    conn.onDrain(() => conn.resume());
+    this.#writer = new FrameWriter(conn, () => {
+      this.#readPaused = true;
+      conn.pause();
+    });
+    conn.onDrain(() => {
+      this.#readPaused = false;
+      conn.resume();
+      // We stopped reading ourselves: an unfinished reply's clock starts again, as on the server.
+      this.#parser.restartClock();
+    });
+    this.#frameTimeoutMs = options.limits?.frameTimeoutMs ?? DEFAULT_LIMITS.frameTimeoutMs;
+    this.#idleTimeoutMs = options.limits?.idleTimeoutMs ?? DEFAULT_LIMITS.idleTimeoutMs;
     const maxFrameLength = options.limits?.maxFrameLength ?? options.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH;
     this.#parser = new FrameParser((message) => this.#onMessage(message), {
       maxFrameLength,
@@ -201,8 +224,10 @@ export class Client {
     if (options.onPush) this.#pushHandlers.push(options.onPush);
     conn.onData((chunk) => {
       this.#received = true;
+      this.#chunks++;
       try {
         this.#parser.push(chunk);
+        if (this.#stallTimer === undefined && this.#frameTimeoutMs > 0 && this.#parser.unfinishedSince !== 0) this.#armStallTimer(this.#frameTimeoutMs);
       } catch (error) {
         const protocolError = explainMismatch(error instanceof ProtocolError ? error : new ProtocolError(String(error)), this.endpoint);
         // Every pending call rejects with this error, so the caller sees it; a log line per connection would repeat it.
@@ -216,6 +241,7 @@ export class Client {
       for (const wake of this.#connCloseWaiters.splice(0)) wake();
     });
     if (options.heartbeat) this.#startHeartbeat(options.heartbeat);
+    if (this.#idleTimeoutMs > 0) this.#startIdleCheck(this.#idleTimeoutMs);
     for (const plugin of this.#plugins) {
       try {
         plugin.connCreated?.(conn, this.endpoint);
@@ -656,6 +682,49 @@ export class Client {
     this.#heartbeatTimer.unref?.();
   }
 
+  #armStallTimer(ms: number): void {
+    this.#stallTimer = setTimeout(() => this.#checkStall(), ms);
+    this.#stallTimer.unref?.();
+  }
+
+  /** A reply frame started arriving and has not completed: close once it is older than frameTimeoutMs. */
+  #checkStall(): void {
+    this.#stallTimer = undefined;
+    if (this.#closedError) return;
+    const since = this.#parser.unfinishedSince;
+    if (since === 0) return; // completed; the next unfinished frame arms the timer again
+    const limit = this.#frameTimeoutMs;
+    const elapsed = performance.now() - since;
+    if (this.#readPaused || elapsed < limit) return this.#armStallTimer(this.#readPaused ? limit : limit - elapsed + 1);
+    const error = new TimeoutError(
+      `rpcx: ${this.endpoint} started a reply frame ${Math.round(elapsed)} ms ago and did not complete it (limits.frameTimeoutMs ${limit} ms); connection closed`,
+    );
+    this.logger.debug('closing client connection: reply frame stalled', { endpoint: this.endpoint, error: error.message });
+    this.#conn.destroy(error);
+  }
+
+  /**
+   * Closes the connection once no call is pending and nothing was sent or received for idleTimeoutMs (heartbeats
+   * count), checked every quarter of it.
+   */
+  #startIdleCheck(idleMs: number): void {
+    let seen = { chunks: this.#chunks, seq: this.#seq, at: performance.now() };
+    this.#idleTimer = setInterval(
+      () => {
+        const now = performance.now();
+        if (this.#pending.size !== 0 || this.#chunks !== seen.chunks || this.#seq !== seen.seq) {
+          seen = { chunks: this.#chunks, seq: this.#seq, at: now };
+          return;
+        }
+        if (now - seen.at < idleMs || this.#closedError) return;
+        this.logger.debug('closing idle client connection', { endpoint: this.endpoint, idleMs });
+        this.#conn.destroy(new ConnectionClosedError(`rpcx: connection to ${this.endpoint} closed: idle for ${idleMs} ms (limits.idleTimeoutMs)`));
+      },
+      Math.max(10, idleMs / 4),
+    );
+    this.#idleTimer.unref?.();
+  }
+
   #onClosed(error?: Error): void {
     if (this.#closedError) return;
     const closedError =
@@ -667,13 +736,16 @@ export class Client {
           );
     this.#closedError = closedError;
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer);
+    if (this.#idleTimer) clearInterval(this.#idleTimer);
+    if (this.#stallTimer) clearTimeout(this.#stallTimer);
     this.#deadlines?.clear();
     this.#writer.close();
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     // The server said it is shutting down, then closed: a graceful server answers every call it ran before closing,
     // so calls still waiting were not run and may be retried elsewhere.
-    const pendingError = this.#draining && !(error instanceof ClosedError) ? new UnavailableError() : closedError;
+    // A stalled reply frame: the calls waiting on it timed out (TimeoutError names the limit), later calls see closed.
+    const pendingError = error instanceof TimeoutError ? error : this.#draining && !(error instanceof ClosedError) ? new UnavailableError() : closedError;
     for (const p of pending) {
       p.settled = true;
       if (p.onAbort) p.signal!.removeEventListener('abort', p.onAbort);

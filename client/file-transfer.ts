@@ -10,7 +10,7 @@ import { basename } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tls from 'node:tls';
-import { AbortedError, asError, ConfigError, TransferError } from '../errors.js';
+import { AbortedError, asError, ConfigError, TimeoutError, TransferError } from '../errors.js';
 import { SerializeType } from '../protocol/constants.js';
 import {
   FILE_TRANSFER_SERVICE,
@@ -23,6 +23,9 @@ import { splitHostPort, joinHostPort } from '../transport/networks.js';
 import { tlsClientOptions, waitConnected } from '../transport/tcp.js';
 import type { TlsOptions } from '../transport/transport.js';
 import type { CallOptions } from './call-options.js';
+
+/** TransferOptions.stallTimeoutMs by default. */
+const DEFAULT_STALL_TIMEOUT_MS = 60_000;
 
 /** What the transfer functions need from a Client or XClient. */
 export interface TransferHost {
@@ -43,6 +46,11 @@ export interface TransferOptions extends Pick<CallOptions, 'metadata'> {
   service?: string;
   /** TLS for the data connection; `false` for plain TCP (a Go server's). Default: the client's TLS settings. */
   tls?: TlsOptions | false;
+  /**
+   * The data connection fails with a TransferError (`reason` 'timeout') when no byte moves either way for this long
+   * (default 60 s; 0 = never). A whole transfer has no deadline of its own: bound it with `signal`.
+   */
+  stallTimeoutMs?: number;
   /** Called as bytes go out or come in, with the running total. */
   onProgress?: (bytes: number, total: number | undefined) => void;
 }
@@ -167,6 +175,11 @@ async function dialData(host: TransferHost, reply: TransferReply, options: Trans
   await waitConnected(socket, { connectTimeoutMs: host.connectTimeoutMs, ...(options.signal ? { signal: options.signal } : {}) }, target, tlsOptions ? 'secureConnect' : 'connect');
   // Go reads the token in its accept loop without a deadline: send it at once.
   socket.write(reply.Token);
+  const stallMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+  if (stallMs > 0) {
+    // Node's socket timeout: no read or write activity for stallMs.
+    socket.setTimeout(stallMs, () => socket.destroy(new TimeoutError(`rpcx: no data moved on ${target} for ${stallMs} ms`)));
+  }
   return socket;
 }
 

@@ -10,7 +10,7 @@
 import 'reflect-metadata';
 import { Message } from '../protocol/message.js';
 import { MetaKey } from '../protocol/constants.js';
-import { ClosedError, LimitExceededError, type ProtocolError } from '../errors.js';
+import { ClosedError, ConfigError, LimitExceededError, type ProtocolError } from '../errors.js';
 import { resolveLimits, type Limits } from '../limits.js';
 import { ByteBudget } from '../protocol/frame-parser.js';
 import { ProtocolErrorLog } from './observability/protocol-errors.js';
@@ -88,6 +88,12 @@ export interface ServerOptions {
    */
   pages?: PagesOption;
   /**
+   * Serve the builtin pages on a listener of their own instead of the public ports (which then answer 404 for them).
+   * `listen` (`tcp@127.0.0.1:9090`, `unix@/run/rpcx-admin.sock`; TLS with `tls`) is opened by the first `serve()`;
+   * `serveAdmin()` opens one explicitly. See AdminOptions.
+   */
+  admin?: AdminOptions;
+  /**
    * Let pages from other origins call the HTTP gateway and JSON-RPC with `fetch` (rpcx's SetCORS); off by default.
    * `allowAllCors()` allows everything, as rpcx's AllowAllCORSOptions. See server/http/cors.ts.
    */
@@ -105,6 +111,22 @@ export interface ServerOptions {
   /** Answer `__rpcx_introspection.Services` (the services and methods offered; `rpcx-ts list`) (default true). */
   introspection?: boolean;
 }
+
+/** The admin listener: builtin pages only (no calls, gateway or JSON-RPC). */
+export interface AdminOptions {
+  /** Where to serve the pages, `network@address` (tcp or unix). Opened by the first `serve()`. */
+  listen?: string;
+  /** Serve the pages over TLS (tcp only). */
+  tls?: TlsOptions;
+  /**
+   * Whether the server's `auth` also guards the admin listener's pages (default true). false: whoever can reach
+   * the admin address reads every page, for an address only operators can reach (loopback, a unix socket).
+   */
+  auth?: boolean;
+}
+
+/** Networks an admin listener can use: they carry HTTP on a Node socket. */
+const ADMIN_NETWORKS = new Set(['tcp', 'unix']);
 
 export interface CloseOptions {
   /** Overrides the server's shutdownTimeoutMs. */
@@ -141,11 +163,15 @@ export class Server {
     httpGateway: boolean;
     jsonRPC: boolean;
     pages: PagesOption;
+    admin: AdminOptions | undefined;
   };
   readonly #auth: AuthFunction | undefined;
   readonly #registrars: Registrar[] = [];
   readonly #dispatcher: Dispatcher;
   readonly #listeners: Listener[] = [];
+  /** Listeners serving the builtin pages only (not advertised in registries, not in `addresses`). */
+  readonly #adminListeners: Listener[] = [];
+  #adminStarting: Promise<Listener> | undefined;
   readonly #connections = new Set<ServerConnection>();
   readonly #httpConnections = new Set<HttpConnection>();
   #frontend: HttpFrontend | undefined;
@@ -179,6 +205,7 @@ export class Server {
       httpGateway: options.httpGateway ?? true,
       jsonRPC: options.jsonRPC ?? true,
       pages: options.pages ?? true,
+      admin: options.admin,
     };
     if (options.introspection ?? true) this.registry.addBuiltin(introspectionService(this.registry));
     this.#auth = options.auth;
@@ -300,8 +327,43 @@ export class Server {
     this.#listeners.push(listener);
     this.#startSweeper();
     this.logger.info('serving', { network: listener.network, address: listener.address });
+    const admin = this.#options.admin;
+    if (admin?.listen !== undefined && !this.#adminStarting) await this.serveAdmin(admin.listen, admin.tls ? { tls: admin.tls } : {});
     for (const registrar of this.#registrars) await registrar.register(advertise(listener, this.#options.advertiseHost), this.#serviceRecords());
     return listener;
+  }
+
+  /**
+   * Serves the builtin pages (/status, /connections, /metrics, /rpcz, /health, /dashboard) on their own listener,
+   * `tcp@127.0.0.1:9090` or `unix@/path`, and stops serving them on the public ports. Nothing else is answered there
+   * (404). The `pages` option still turns pages off one by one; `auth` applies unless `admin.auth` is false.
+   */
+  async serveAdmin(endpoint: string, options: Pick<ListenOptions, 'tls'> = {}): Promise<Listener> {
+    if (this.#closing) throw new ClosedError('rpcx: server is closed');
+    const { network, address } = parseEndpoint(endpoint);
+    if (!ADMIN_NETWORKS.has(network)) throw new ConfigError(`rpcx: the admin listener serves HTTP on tcp or unix, not ${network}`);
+    const starting = (async () => {
+      await this.#loadFrontend();
+      const open = { count: 0 };
+      const listenOptions: ListenOptions = { highWaterMark: this.limits.maxQueuedOutboundBytes, maxConnections: this.limits.maxConnectionsPerListener, ...options };
+      return getTransport(network).listen(network, address, listenOptions, (conn) => this.#admit(conn, open, true));
+    })();
+    this.#adminStarting ??= starting;
+    const listener = await starting;
+    this.#adminListeners.push(listener);
+    this.#startSweeper();
+    this.logger.info('serving pages', { network: listener.network, address: listener.address });
+    return listener;
+  }
+
+  /** The admin listeners as `network@address`, with real ports. */
+  get adminAddresses(): string[] {
+    return this.#adminListeners.map((l) => `${l.network}@${l.address}`);
+  }
+
+  /** True when the pages live on an admin listener (configured or opened), so the public ports do not serve them. */
+  get #pagesOnAdmin(): boolean {
+    return this.#options.admin !== undefined || this.#adminStarting !== undefined;
   }
 
   /**
@@ -330,7 +392,7 @@ export class Server {
   }
 
   /** Applies the connection limits, then counts the connection until it closes. */
-  #admit(conn: Conn, listenerOpen: { count: number }): void {
+  #admit(conn: Conn, listenerOpen: { count: number }, admin = false): void {
     const limits = this.limits;
     if (this.#open >= limits.maxConnections || listenerOpen.count >= limits.maxConnectionsPerListener) {
       const which = this.#open >= limits.maxConnections ? 'maxConnections' : 'maxConnectionsPerListener';
@@ -344,7 +406,7 @@ export class Server {
       this.#open--;
       listenerOpen.count--;
     });
-    this.#accept(conn);
+    this.#accept(conn, admin);
   }
 
   /** Called by every path a connection can close on (binary, HTTP, closed while sniffing); counts it once. */
@@ -373,7 +435,7 @@ export class Server {
     this.#sweeper.unref();
   }
 
-  #accept(conn: Conn): void {
+  #accept(conn: Conn, admin: boolean): void {
     const refuse = (): void => {
       this.#release(conn);
       conn.destroy();
@@ -384,15 +446,22 @@ export class Server {
       if (accepted === false) return refuse();
       if (accepted !== true) {
         // An async postConnAccept: nothing is read until it has decided (a Conn holds its input until onData).
-        void accepted.then((ok) => (!ok || this.#closing || conn.closed ? refuse() : this.#route(conn)));
+        void accepted.then((ok) => (!ok || this.#closing || conn.closed ? refuse() : this.#route(conn, admin)));
         return;
       }
     }
-    this.#route(conn);
+    this.#route(conn, admin);
   }
 
   /** Sniffs the protocol on ports that serve HTTP too; binary rpcx everywhere else. */
-  #route(conn: Conn): void {
+  #route(conn: Conn, admin: boolean): void {
+    if (admin) {
+      // An admin listener speaks HTTP only: no sniffing, no binary rpcx.
+      if (sniffable(conn)) return this.#serveHttp(conn, conn.socket, true);
+      this.#release(conn);
+      conn.destroy();
+      return;
+    }
     if (this.#frontend && this.#options.sniffNetworks.has(conn.network) && sniffable(conn)) {
       sniff(conn, {
         binary: (c, head) => this.#serveBinary(c, head),
@@ -432,21 +501,22 @@ export class Server {
     if (!connection.closed) this.#connections.add(connection);
   }
 
-  #serveHttp(conn: SocketConn, socket: Socket): void {
-    const connection = this.#frontend!.accept(conn, socket);
+  #serveHttp(conn: SocketConn, socket: Socket, admin = false): void {
+    const connection = this.#frontend!.accept(conn, socket, admin);
     if (this.#draining) connection.draining = true;
     this.#httpConnections.add(connection);
   }
 
   #servesHttp(network: string): boolean {
     const options = this.#options;
-    return (options.httpGateway || options.jsonRPC || options.pages !== false) && options.sniffNetworks.has(network);
+    return (options.httpGateway || options.jsonRPC || (options.pages !== false && !this.#pagesOnAdmin)) && options.sniffNetworks.has(network);
   }
 
   async #loadFrontend(): Promise<void> {
     if (this.#frontend) return;
     const [{ HttpFrontend }, { servePage }] = await Promise.all([import('./http/router.js'), import('./http/pages.js')]);
     const options = this.#options;
+    const pagesOnAdmin = (): boolean => this.#pagesOnAdmin;
     this.#frontend ??= new HttpFrontend({
       dispatcher: this.#dispatcher,
       plugins: this.plugins,
@@ -455,7 +525,10 @@ export class Server {
       limits: this.limits,
       gateway: options.httpGateway,
       jsonRpc: options.jsonRPC,
-      pages: options.pages !== false,
+      // Read per request: opening an admin listener takes the pages off the public ports from then on.
+      get pages() {
+        return options.pages !== false && !pagesOnAdmin();
+      },
       cors: () => this.#cors,
       servePage: (path: string, req: http.IncomingMessage, res: http.ServerResponse, connection: HttpConnection) =>
         servePage(this.#pagesHost(connection), path, req, res),
@@ -469,7 +542,8 @@ export class Server {
 
   #pagesHost(connection: HttpConnection): PagesHost {
     const dispatcher = this.#dispatcher;
-    const auth = this.#auth;
+    // The admin listener's pages are open when the admin options say its address is guard enough.
+    const auth = connection.admin && this.#options.admin?.auth === false ? undefined : this.#auth;
     return {
       pages: this.#options.pages,
       // Pages ask the same auth function as calls, as a call to the pseudo service `_pages` (method: the page name).
@@ -537,7 +611,7 @@ export class Server {
       await Promise.all(this.#registrars.map((r) => r.close().catch((error: Error) => this.logger.warn('registry deregistration failed', { error }))));
       await new Promise((resolve) => setTimeout(resolve, this.#options.deregisterDelayMs));
     }
-    await Promise.all(this.#listeners.map((l) => l.close().catch(() => undefined)));
+    await Promise.all([...this.#listeners, ...this.#adminListeners].map((l) => l.close().catch(() => undefined)));
     // File transfers under way get the same grace as in-flight calls.
     const sideServicesClosed = Promise.all(this.#sideServices.map((s) => s.close(timeoutMs).catch(() => undefined)));
     if (this.#sweeper) clearInterval(this.#sweeper);

@@ -14,12 +14,14 @@ describe('rpcx-ts upload / download', () => {
   const served = join(dir, 'served');
   let server: ChildProcess;
   let endpoint: string;
+  /** A server whose data address nobody listens on. */
+  let unreachable: string;
 
   before(async () => {
     mkdirSync(served);
-    const started = await startListening(join(distDir, 'test', 'fixtures', 'file-server.js'), [served]);
+    const started = await startListening(join(distDir, 'test', 'fixtures', 'file-server.js'), [served], 2);
     server = started.child;
-    endpoint = started.endpoints[0]!;
+    [endpoint, unreachable] = started.endpoints as [string, string];
   });
   after(async () => {
     await stopProcess(server);
@@ -42,10 +44,35 @@ describe('rpcx-ts upload / download', () => {
     assert.deepEqual(readFileSync(copy), content);
   });
 
-  it('a missing file fails with the transfer error code', async () => {
+  it('a missing file: the server refuses (resets the data connection), exit 4 with the transfer error code', async () => {
     const r = await run(cliPath, ['download', endpoint, 'missing.bin', join(dir, 'never.bin')]);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 4, r.stderr);
     assert.match(r.stderr, /ERR_RPCX_TRANSFER/);
     assert.equal(existsSync(join(dir, 'never.bin')), false);
+  });
+
+  it('a data connection where no byte moves fails after --stall-timeout, exit 5', async () => {
+    const started = performance.now();
+    const r = await run(cliPath, ['download', endpoint, 'stall.bin', join(dir, 'stalled.bin'), '--stall-timeout', '300']);
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(r.stderr, /ERR_RPCX_TRANSFER.*no data moved .* for 300 ms/);
+    assert.ok(performance.now() - started < 20_000);
+    assert.equal(existsSync(join(dir, 'stalled.bin')), false);
+  });
+
+  it('a data address nobody listens on: exit 3, for download and upload', async () => {
+    const down = await run(cliPath, ['download', unreachable, 'data.bin', join(dir, 'unreached.bin')]);
+    assert.equal(down.code, 3, down.stderr);
+    const local = join(dir, 'small.bin');
+    writeFileSync(local, 'abc');
+    const up = await run(cliPath, ['upload', unreachable, local]);
+    assert.equal(up.code, 3, up.stderr);
+    assert.match(up.stderr, /127\.0\.0\.1:1/);
+  });
+
+  it('a token call the server refuses: exit 4', async () => {
+    const r = await run(cliPath, ['download', endpoint, 'forbidden.bin', join(dir, 'bad.bin')]);
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /may not be transferred/);
   });
 });

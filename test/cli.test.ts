@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { httpRequest } from './helpers/http.js';
 import { cliPath, run, startListening, stopProcess } from './helpers/processes.js';
 
 describe('rpcx-ts CLI', () => {
@@ -130,5 +131,26 @@ describe('rpcx-ts CLI over quic and kcp', () => {
       await stopProcess(started.child);
       certs.cleanup();
     }
+  });
+});
+
+describe('rpcx-ts serve-examples --admin', () => {
+  it('serves the pages on the admin listener only; a bad --admin is a usage error', async () => {
+    const started = await startListening(cliPath, ['serve-examples', '--listen', 'tcp@127.0.0.1:0', '--admin', 'tcp@127.0.0.1:0']);
+    try {
+      const admin = /^admin tcp@(\S+)$/m.exec(started.stdout)?.[1];
+      assert.ok(admin, `an "admin" line in: ${started.stdout}`);
+      const publicAddress = started.endpoints[0]!.replace(/^tcp@/, '');
+      assert.equal((await httpRequest(`http://${admin}/status`)).status, 200);
+      assert.equal((await httpRequest(`http://${admin}/dashboard`)).status, 200);
+      assert.equal((await httpRequest(`http://${publicAddress}/status`)).status, 404);
+      const call = await run(cliPath, ['call', started.endpoints[0]!, 'Arith.Mul', '{"A":6,"B":7}']);
+      assert.equal(call.code, 0, call.stderr);
+    } finally {
+      assert.equal(await stopProcess(started.child), 0);
+    }
+    const bad = await run(cliPath, ['serve-examples', '--listen', 'tcp@127.0.0.1:0', '--admin', 'kcp@127.0.0.1:0']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--admin kcp@127\.0\.0\.1:0/);
   });
 });

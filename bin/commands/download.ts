@@ -23,7 +23,7 @@ Example: rpcx-ts download tcp@127.0.0.1:8972 big.iso ./copy.iso`,
     const { xclient, discovery } = await xclientFor(endpoint, '_filetransfer', values, settings.client);
     try {
       const progress = new TransferProgress('download');
-      const result = await xclient.downloadFile(name, target, settings.meta, { timeoutMs: settings.timeoutMs, onProgress: progress.update });
+      const result = await xclient.downloadFile(name, target, settings.meta, { timeoutMs: settings.timeoutMs, stallTimeoutMs: settings.stallTimeoutMs, onProgress: progress.update });
       // With the file on stdout the summary goes to stderr.
       if (toStdout) process.stderr.write(`download ${name}: ${result.bytes} bytes in ${(result.ms / 1000).toFixed(2)} s\n`);
       else progress.done(name, result);

@@ -8,11 +8,14 @@ export const transferFlags: Flags = {
   meta: { type: 'string', multiple: true, value: 'KEY=VALUE', help: 'the Meta map sent with the file' },
   auth: { type: 'string', value: 'TOKEN', help: "auth token for the token call (sent as __AUTH)" },
   timeout: { type: 'string', value: 'ms', help: 'deadline of the token call (default 10000); the transfer itself has none' },
+  'stall-timeout': { type: 'string', value: 'ms', help: 'fail (exit 5) when no byte moves for this long (default 60000; 0 = never)' },
 };
 
 export interface TransferSettings {
   meta: Record<string, string>;
   timeoutMs: number;
+  /** --stall-timeout: the data connection fails when no byte moves for this long. */
+  stallTimeoutMs: number;
   client: ClientOptions;
 }
 
@@ -21,6 +24,7 @@ export function transferSettings(values: Record<string, unknown>): TransferSetti
   return {
     meta: metaOption(values.meta) ?? {},
     timeoutMs,
+    stallTimeoutMs: numberOption(values['stall-timeout'], 60_000, 'stall-timeout'),
     client: { connectTimeoutMs: Math.min(timeoutMs || 10_000, 10_000), ...(typeof values.auth === 'string' ? { auth: values.auth } : {}) },
   };
 }

@@ -26,7 +26,7 @@ Example: rpcx-ts upload tcp@127.0.0.1:8972 ./big.iso --meta owner=me`,
     const { xclient, discovery } = await xclientFor(endpoint, '_filetransfer', values, settings.client);
     try {
       const progress = new TransferProgress('upload');
-      const result = await xclient.sendFile(file, settings.meta, { fileName: name, timeoutMs: settings.timeoutMs, onProgress: progress.update });
+      const result = await xclient.sendFile(file, settings.meta, { fileName: name, timeoutMs: settings.timeoutMs, stallTimeoutMs: settings.stallTimeoutMs, onProgress: progress.update });
       progress.done(name, result);
       return 0;
     } finally {

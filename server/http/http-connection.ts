@@ -25,6 +25,7 @@ export interface FrontendHost {
   readonly maxBodyLength: number;
   readonly gateway: boolean;
   readonly jsonRpc: boolean;
+  /** Serve the builtin pages on this (public) port: off when they are turned off or live on an admin listener. */
   readonly pages: boolean;
   /** Header, request and keep-alive timeouts (Node enforces none of them on sockets handed in by the sniffer). */
   readonly limits: Pick<Limits, 'httpHeadersTimeoutMs' | 'httpRequestTimeoutMs' | 'httpKeepAliveTimeoutMs' | 'maxBatchLength'>;
@@ -38,7 +39,9 @@ export interface FrontendHost {
 /** One socket speaking HTTP (keep-alive: many requests). */
 export class HttpConnection implements ConnectionInfo {
   readonly id = nextConnectionId();
-  readonly protocol = 'http';
+  readonly protocol: 'http' | 'http-admin';
+  /** Came from an admin listener: serves the builtin pages only. */
+  readonly admin: boolean;
   readonly conn: SocketConn;
   readonly socket: Socket;
   readonly openedAt = Date.now();
@@ -57,7 +60,9 @@ export class HttpConnection implements ConnectionInfo {
   /** socket.bytesRead when the connection went idle: more means a next request has started arriving. */
   #bytesAtIdle = 0;
 
-  constructor(conn: SocketConn, socket: Socket) {
+  constructor(conn: SocketConn, socket: Socket, admin = false) {
+    this.admin = admin;
+    this.protocol = admin ? 'http-admin' : 'http';
     this.conn = conn;
     this.socket = socket;
   }

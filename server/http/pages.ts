@@ -8,9 +8,11 @@
  *   /health       200 {"status":"ok"}, 503 while shutting down
  *   /dashboard    live HTML dashboard polling /status
  *
- * Each page can be turned off (ServerOptions.pages). When the server has an `auth` function every page but /health
- * requires a token it accepts, in the `Authorization` header (401 otherwise); the dashboard also takes it as
- * `?token=` in its address and sends it in the header of its own requests.
+ * Each page can be turned off (ServerOptions.pages), and all of them moved to an admin listener (ServerOptions.admin,
+ * Server.serveAdmin), after which the public ports answer 404 for them. When the server has an `auth` function every
+ * page but /health requires a token it accepts, in the `Authorization` header (401 otherwise); the dashboard also takes
+ * it as `?token=` in its address and sends it in the header of its own requests. `admin.auth: false` lifts that on
+ * the admin listener.
  */
 import type http from 'node:http';
 import { PAGE_PATHS } from './constants.js';

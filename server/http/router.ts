@@ -7,6 +7,8 @@
  *   GET/HEAD of a builtin page with no `X-RPCX-*` header     → /status /connections /metrics /rpcz /health /dashboard
  *   anything else                                            → the rpcx HTTP gateway
  *
+ * Connections from an admin listener (Server.serveAdmin) are HTTP from the first byte and get the pages only.
+ *
  * Requests become rpcx Messages and go through the same Dispatcher as binary calls.
  */
 import http from 'node:http';
@@ -50,8 +52,8 @@ export class HttpFrontend {
   }
 
   /** Takes over a socket the sniffer found speaking HTTP. */
-  accept(conn: SocketConn, socket: Socket): HttpConnection {
-    const connection = new HttpConnection(conn, socket);
+  accept(conn: SocketConn, socket: Socket, admin = false): HttpConnection {
+    const connection = new HttpConnection(conn, socket, admin);
     this.#connections.set(socket, connection);
     conn.onClose((error) => {
       this.#connections.delete(socket);
@@ -85,14 +87,21 @@ export class HttpFrontend {
     }
     const cors = this.#corsPolicy();
     const run = (): Promise<void> | void => {
+      if (connection.admin) {
+        // An admin listener answers the builtin pages and nothing else.
+        const path = pathOf(req.url);
+        if ((req.method === 'GET' || req.method === 'HEAD') && isPagePath(path)) return host.servePage(path, req, res, connection);
+        return send(res, 404, { 'Content-Type': 'text/plain; charset=utf-8' }, '404 page not found\n');
+      }
       if (cors && (host.jsonRpc || host.gateway) && CorsPolicy.isPreflight(req)) return cors.preflight(req, res);
       if (host.jsonRpc && req.headers['x-jsonrpc-2.0'] === 'true') {
         cors?.decorate(req, res);
         return handleJsonRpc(req, res, connection, host);
       }
-      if (host.pages && (req.method === 'GET' || req.method === 'HEAD')) {
-        const path = pathOf(req.url);
-        if (isPagePath(path) && !hasRpcxHeader(req)) return host.servePage(path, req, res, connection);
+      if ((req.method === 'GET' || req.method === 'HEAD') && isPagePath(pathOf(req.url)) && !hasRpcxHeader(req)) {
+        // A page turned off (or moved to an admin listener) is not found, rather than a malformed gateway call.
+        if (host.pages) return host.servePage(pathOf(req.url), req, res, connection);
+        return send(res, 404, { 'Content-Type': 'text/plain; charset=utf-8' }, '404 page not found\n');
       }
       if (host.gateway) {
         cors?.decorate(req, res);

@@ -30,13 +30,16 @@ export function run(script: string, args: string[], timeoutMs = 30_000): Promise
   });
 }
 
-/** Starts a long-running program and waits until it has printed `count` lines `listening <endpoint>`. */
-export async function startListening(script: string, args: string[], count = 1): Promise<{ child: ChildProcess; endpoints: string[] }> {
+/**
+ * Starts a long-running program and waits until it has printed `count` lines `listening <endpoint>`; `stdout` is what
+ * it printed up to then (the CLI prints its start lines in one write).
+ */
+export async function startListening(script: string, args: string[], count = 1): Promise<{ child: ChildProcess; endpoints: string[]; stdout: string }> {
   const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  let out = '';
   const endpoints = await new Promise<string[]>((resolve, reject) => {
-    let out = '';
     const timer = setTimeout(() => reject(new Error(`no listening line from ${script}; stderr: ${stderr}`)), 15_000);
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString();
@@ -48,7 +51,7 @@ export async function startListening(script: string, args: string[], count = 1):
     });
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code}: ${stderr}`)));
   });
-  return { child, endpoints };
+  return { child, endpoints, stdout: out };
 }
 
 export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
