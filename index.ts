@@ -26,7 +26,7 @@ export type { Conn, Listener, ListenOptions, DialOptions, TlsOptions, Transport 
 
 // Server.
 export { service, method, type ServiceOptions, type MethodOptions } from './server/decorators.js';
-export { Server, type ServerOptions, type CloseOptions } from './server/server.js';
+export { Server, type ServerOptions, type CloseOptions, type AdminOptions } from './server/server.js';
 export { CallContext } from './server/context.js';
 export { type ConnectionInfo, type ServerPlugin } from './server/plugins.js';
 export { type AuthFunction } from './server/dispatcher.js';
