@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * `npm test`'s first step (pretest): the tests run against real components (etcd, Redis, headless Chromium, Go peers
- * on kcp-go, quic-go and msgpack), so the Debian packages providing them must be present. This installs the missing
+ * `npm test`'s first step (pretest): the tests run against real components (etcd, Redis, ZooKeeper on Java, dnsmasq,
+ * headless Chromium, openssl for throwaway certificates, Go peers on kcp-go, quic-go, msgpack, x/net/websocket and
+ * go-zookeeper), so the Debian packages providing them must be present. This installs the missing
  * ones with apt-get when run as root; otherwise it stops at once with one message naming them and the install command,
  * instead of letting dozens of tests fail one by one.
  *
