@@ -3,8 +3,8 @@
  * interoperability tests and the KCP benchmark. When Go or kcp-go is missing this throws (tests fail, never skip).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
 import { buildGoPeer, type GoPeer } from './go-peer.js';
+import { freeUdpPort } from './ports.js';
 
 let built: GoPeer | undefined;
 
@@ -22,18 +22,6 @@ export function buildPeer(): string {
 export function removePeerBuild(): void {
   built?.remove();
   built = undefined;
-}
-
-/** A UDP port that was free a moment ago on 127.0.0.1. */
-export function freeUdpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket('udp4');
-    socket.once('error', reject);
-    socket.bind(0, '127.0.0.1', () => {
-      const { port } = socket.address();
-      socket.close(() => resolve(port));
-    });
-  });
 }
 
 export interface PeerProcess {
