@@ -17,7 +17,8 @@ import { decodeServiceEntries, encodeServiceEntries, goQueryEscape, type MdnsSer
 import { buildGoPeerAsync, type GoPeer } from './helpers/go-peer.js';
 import { freePort } from './helpers/ports.js';
 import { cliPath, startListening, stopProcess } from './helpers/processes.js';
-import { Counter, joinAndLeaveUnderLoad, keys, until } from './helpers/registry-fixtures.js';
+import { Counter, joinAndLeaveUnderLoad, keys } from './helpers/registry-fixtures.js';
+import { until } from './helpers/until.js';
 
 const multicastDns = createRequire(import.meta.url)('multicast-dns') as typeof import('multicast-dns');
 

@@ -13,7 +13,8 @@ import { after, before, describe, it } from 'node:test';
 import { Server, silentLogger } from '../index.js';
 import { createDiscovery, createRegistrar } from '../registry/index.js';
 import { buildGoPeerAsync, type GoPeer } from './helpers/go-peer.js';
-import { Counter, until } from './helpers/registry-fixtures.js';
+import { Counter } from './helpers/registry-fixtures.js';
+import { until } from './helpers/until.js';
 import { startZooKeeper, type StoreProcess } from './helpers/stores.js';
 
 const run = promisify(execFile);

@@ -15,15 +15,6 @@ export class Counter {
   }
 }
 
-export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
-
 export const keys = (pairs: ServicePair[]): string[] => pairs.map((p) => p.key).sort();
 
 /** `workers` loops calling Counter.Hit (5 ms each) until `stop()`; then tells how many succeeded and what failed. */
