@@ -1,4 +1,4 @@
-/** What the registry suites share: a counting service, polling until a condition holds, and a load of calls. */
+/** What the registry suites share: a counting service, key lists, and a load of calls while servers join and leave. */
 import assert from 'node:assert/strict';
 import { method, service, silentLogger } from '../../index.js';
 import type { Discovery, ServicePair } from '../../client/discovery/discovery.js';
