@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { buildGoPeer, type GoPeer } from './go-peer.js';
 import { freeUdpPort } from './ports.js';
+import { until } from './until.js';
 
 let built: GoPeer | undefined;
 
@@ -54,14 +55,13 @@ export async function startPeerServer(extra: string[]): Promise<PeerProcess & { 
   const port = await freeUdpPort();
   const address = `127.0.0.1:${port}`;
   const peer = startPeer(['-mode', 'server', '-addr', address, ...extra]);
-  const start = performance.now();
-  while (!peer.output().includes('listening')) {
+  const started = () => {
     if (peer.child.exitCode !== null) throw new Error(`kcp-go peer exited early: ${peer.output()}`);
-    if (performance.now() - start > 10_000) {
-      peer.kill();
-      throw new Error(`kcp-go peer did not start: ${peer.output()}`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
+    return peer.output().includes('listening');
+  };
+  await until(started, 'the kcp-go peer to listen', 10_000, { detail: peer.output }).catch((error: unknown) => {
+    peer.kill();
+    throw error;
+  });
   return { ...peer, address };
 }
