@@ -29,3 +29,4 @@ export { registerCodec, type Codec } from './codec/codec.js';
 export { Client, type ClientOptions, type PushMessage } from './client/client.js';
 export type { CallOptions, CallResult } from './client/call-options.js';
 export { createProxy, type ServiceProxy } from './client/proxy.js';
+export type { WebTransportMode } from './transport/webtransport-browser.js';

@@ -1,8 +1,9 @@
 /**
  * rpcx-ts: what a plain server or client is written against. Importing it registers the built-in codecs, networks and
  * gzip, and loads nothing a plain server or client does not need: the registry clients live in `rpcx-ts/registry`
- * (`rpcx-ts/registry/etcd`, `rpcx-ts/registry/redis`), and prom-client, protobufjs and @opentelemetry/api load the
- * first time metrics, a protobuf schema or a registered tracer provider is used.
+ * (one store only: `rpcx-ts/registry/etcd`, `/redis`, `/zookeeper`, `/mdns`, `/dns`), the option types of file
+ * transfer and typed streams in `rpcx-ts/streams`; prom-client, protobufjs, @opentelemetry/api and ws load the first
+ * time metrics, a protobuf schema, a registered tracer provider or a ws listener or dial is used.
  */
 import 'reflect-metadata';
 import './codec/index.js';
@@ -36,7 +37,7 @@ export type { MethodStatsJSON, RpczEntry } from './server/observability/stats.js
 export { ServerChannels, type ServerCallEvent } from './server/observability/call-events.js';
 export { GatewayHeader, JsonRpcCode } from './server/http/constants.js';
 export type { StatusJSON } from './server/http/pages.js';
-export type { CorsOptions } from './server/http/cors.js';
+export { allowAllCors, type CorsOptions } from './server/http/cors.js';
 
 // Clients.
 export { Client, type ClientOptions, type PushMessage, type HeartbeatOptions } from './client/client.js';

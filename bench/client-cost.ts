@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, MultipleServersDiscovery, SerializeType, XClient } from '../index.js';
 import { silentLogger } from '../logger.js';
 import { runLoad, type LoadResult } from './load.js';
-import { startServer, stopServer } from './server-process.js';
+import { cliPath, startListening, stopProcess } from '../test/helpers/processes.js';
 
 export const clientVariants = ['client', 'client+deadline', 'xclient1', 'xclient1+deadline', 'xclient3', 'xclient3+deadline'] as const;
 export type ClientVariant = (typeof clientVariants)[number];
@@ -138,10 +138,8 @@ export function clientCostRatios(results: ReadonlyMap<ClientVariant, ClientCostR
 }
 
 async function main(): Promise<void> {
-  const { join, dirname } = await import('node:path');
-  const distDir = dirname(dirname(fileURLToPath(import.meta.url)));
   const listen = ['--listen', 'tcp@127.0.0.1:0', '--listen', 'tcp@127.0.0.1:0', '--listen', 'tcp@127.0.0.1:0'];
-  const { child, endpoints } = await startServer([join(distDir, 'bin', 'rpcx-ts.js'), 'serve-examples', ...listen], 3);
+  const { child, endpoints } = await startListening(cliPath, ['serve-examples', ...listen], 3, { stderr: 'inherit' });
   const wanted = process.argv[2] as ClientVariant | undefined;
   try {
     const results = await measureClientCost({
@@ -161,7 +159,7 @@ async function main(): Promise<void> {
       process.stdout.write(`  ${name.padEnd(42)} ${value.toFixed(2)}x  cpu ${cpu?.toFixed(2) ?? '-'}x  (target ${target})\n`);
     }
   } finally {
-    await stopServer(child);
+    await stopProcess(child);
   }
 }
 

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MultipleServersDiscovery, SerializeType, XClient } from '../index.js';
 import { silentLogger } from '../logger.js';
-import { startServer, stopServer } from './server-process.js';
+import { cliPath, startListening, stopProcess } from '../test/helpers/processes.js';
 
 export interface IdleConnectionsResult {
   connections: number;
@@ -100,15 +100,13 @@ export function formatIdleConnections(r: IdleConnectionsResult): string {
 }
 
 async function main(): Promise<void> {
-  const { dirname, join } = await import('node:path');
   const count = Number(process.argv[2] ?? 10_000);
-  const distDir = dirname(dirname(fileURLToPath(import.meta.url)));
-  const { child, endpoints } = await startServer([join(distDir, 'bin', 'rpcx-ts.js'), 'serve-examples', '--listen', 'tcp@127.0.0.1:0'], 1);
+  const { child, endpoints } = await startListening(cliPath, ['serve-examples', '--listen', 'tcp@127.0.0.1:0'], 1, { stderr: 'inherit' });
   try {
     const result = await measureIdleConnections(endpoints[0]!, count, child.pid);
     process.stdout.write(`${formatIdleConnections(result)}\n`);
   } finally {
-    await stopServer(child);
+    await stopProcess(child);
   }
 }
 

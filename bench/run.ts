@@ -16,7 +16,7 @@ import { Client, SerializeType, type ClientOptions } from '../index.js';
 import { silentLogger } from '../logger.js';
 import { clientCostRatios, clientVariants, measureClientCost, type ClientCostResult, type ClientVariant } from './client-cost.js';
 import { runLoad, type LoadResult } from './load.js';
-import { startServer, stopServer } from './server-process.js';
+import { cliPath, startListening, stopProcess } from '../test/helpers/processes.js';
 import { RawEchoClient } from './peers/raw-echo-client.js';
 import { createClient, type EchoClientInstance } from './peers/grpc-echo.js';
 import { benchStreams, benchTransfers } from './transfer-bench.js';
@@ -37,8 +37,8 @@ function portOf(endpoint: string): number {
   return Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
 }
 
-async function measure(name: string, server: string[], makeCaller: (endpoint: string) => Promise<{ call: (worker: number) => Promise<unknown>; close: () => unknown }>): Promise<Row> {
-  const { child, endpoints } = await startServer(server, 1);
+async function measure(name: string, [script, ...args]: [string, ...string[]], makeCaller: (endpoint: string) => Promise<{ call: (worker: number) => Promise<unknown>; close: () => unknown }>): Promise<Row> {
+  const { child, endpoints } = await startListening(script, args, 1, { stderr: 'inherit' });
   const endpoint = endpoints[0]!;
   try {
     const caller = await makeCaller(endpoint);
@@ -49,7 +49,7 @@ async function measure(name: string, server: string[], makeCaller: (endpoint: st
     process.stdout.write(`  ${name.padEnd(36)} ${Math.round(result.callsPerSecond).toString().padStart(8)} calls/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}\n`);
     return { name, result };
   } finally {
-    await stopServer(child);
+    await stopProcess(child);
   }
 }
 
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
   for (const network of networks) {
     if (only && !only.includes(network.name.split(' ')[0]!)) continue;
     rows.push(
-      await measure(`rpcx-ts ${network.name}`, [join(distDir, 'bin', 'rpcx-ts.js'), 'serve-examples', '--listen', network.listen, ...(network.flags ?? [])], async (endpoint) => {
+      await measure(`rpcx-ts ${network.name}`, [cliPath, 'serve-examples', '--listen', network.listen, ...(network.flags ?? [])], async (endpoint) => {
         const client = await Client.connect(endpoint, { ...(network.client ?? {}), logger: silentLogger });
         const msgpack = network.serializeType === SerializeType.MsgPack;
         const args = msgpack ? 'x'.repeat(payloadSize) : payload;
@@ -116,7 +116,7 @@ async function main(): Promise<void> {
   if (!only || only.includes('xclient')) {
     process.stdout.write('\nclient cost (one server process on three tcp ports; best of 4 interleaved rounds; lowest CPU per call of any round):\n');
     const listen = ['--listen', 'tcp@127.0.0.1:0', '--listen', 'tcp@127.0.0.1:0', '--listen', 'tcp@127.0.0.1:0'];
-    const { child, endpoints } = await startServer([join(distDir, 'bin', 'rpcx-ts.js'), 'serve-examples', ...listen], 3);
+    const { child, endpoints } = await startListening(cliPath, ['serve-examples', ...listen], 3, { stderr: 'inherit' });
     try {
       clientCost = await measureClientCost({
         endpoints,
@@ -127,7 +127,7 @@ async function main(): Promise<void> {
         ...(child.pid !== undefined ? { serverPid: child.pid } : {}),
       });
     } finally {
-      await stopServer(child);
+      await stopProcess(child);
     }
     for (const variant of clientVariants) {
       const r = clientCost.get(variant)!;

@@ -7,7 +7,7 @@
  *   - 1 KiB messages per second through one typed server stream next to 1 KiB unary calls (100 outstanding).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { startServer, stopServer } from './server-process.js';
+import { startListening, stopProcess } from '../test/helpers/processes.js';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -23,7 +23,7 @@ const memoryBytes = Number(process.env.BENCH_TRANSFER_MEMORY_BYTES ?? 2 * 1024 *
 const durationMs = Number(process.env.BENCH_DURATION ?? 10) * 1000;
 
 async function start(args: string[]): Promise<{ child: ChildProcess; endpoint: string }> {
-  const { child, endpoints } = await startServer([peer, ...args], 1);
+  const { child, endpoints } = await startListening(peer, args, 1, { stderr: 'inherit' });
   return { child, endpoint: endpoints[0]! };
 }
 
@@ -47,7 +47,7 @@ export async function benchTransfers(): Promise<void> {
   const raw = await start(['raw-sink']);
   await rawCopy(raw.endpoint, warmUp);
   const rawMBps = await rawCopy(raw.endpoint, copyBytes);
-  await stopServer(raw.child);
+  await stopProcess(raw.child);
   const server = await start(['server', 'fast']);
   const client = await Client.connect(server.endpoint, { logger: silentLogger });
   try {
@@ -62,7 +62,7 @@ export async function benchTransfers(): Promise<void> {
     process.stdout.write(`  rpcx-ts downloadFile                 ${downMBps.toFixed(0).padStart(6)} MB/s  (${(downMBps / rawMBps).toFixed(2)}x raw)\n`);
   } finally {
     await client.close();
-    await stopServer(server.child);
+    await stopProcess(server.child);
   }
 
   const slow = await start(['server']);
@@ -76,7 +76,7 @@ export async function benchTransfers(): Promise<void> {
       `  ${memoryBytes / 1073741824} GiB up + down through slow consumers: RSS growth client ${report.client.growthMB} MB, server ${report.server.growthMB} MB (limit 100 MB)\n`,
     );
   } finally {
-    await stopServer(slow.child);
+    await stopProcess(slow.child);
   }
 }
 
@@ -103,7 +103,7 @@ export async function benchStreams(): Promise<void> {
     process.stdout.write(`  one server stream (window 256)       ${Math.round(streamed).toString().padStart(8)} msgs/s  (${(streamed / unary.callsPerSecond).toFixed(2)}x unary)\n`);
   } finally {
     await client.close();
-    await stopServer(server.child);
+    await stopProcess(server.child);
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * One CLI command: its name, a one-line summary, its flags (with help text) and positionals, and the function that
- * runs it. `bin/commands/index.ts` lists them; adding a command is one file and one line there.
+ * runs it. The table in `bin/rpcx-ts.ts` lists them; adding a command is one file in `bin/commands/` and one line there.
  */
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../index.js';

@@ -29,7 +29,7 @@ export const xclientFlags: Flags = {
   retries: { type: 'string', value: 'N', help: 'extra attempts for failover and failtry (default 3)' },
 };
 
-export const endpointHelp = `<endpoint> is network@host:port (tcp, tls via --tls-ca/--insecure, unix@/path, http, ws, wss, quic, kcp, reuseport),
+export const endpointHelp = `<endpoint> is network@host:port (tcp, tls via --tls-ca/--insecure, unix@/path, http, ws, wss, quic, wt, kcp, reuseport),
 several joined by commas (each may carry metadata: tcp@host:port?weight=7), or a registry URL:
 etcd://host:port[,host:port]/basePath, redis://host:port/basePath, zk://host:port[,host:port]/basePath,
 mdns://[?interface=IP], dns://[server:port]/name?port=N or dns+srv://[server:port]/name.`;

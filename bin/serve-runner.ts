@@ -5,8 +5,7 @@
  * SIGTERM, when it deregisters and drains.
  */
 import { ConfigError, parseEndpoint, Server, verboseLogger, type Logger, type Registrar } from '../index.js';
-import { getTransport } from '../transport/networks.js';
-import { splitHostPort } from '../transport/networks.js';
+import { getTransport, splitHostPort } from '../transport/networks.js';
 import { createRegistrar } from '../registry/index.js';
 import type { Flags } from './command.js';
 import { checkRegistryUrl } from './discovery-options.js';

@@ -16,9 +16,8 @@
  */
 import { Resolver } from 'node:dns/promises';
 import type { Discovery, DiscoveryListener, ServicePair } from '../client/discovery/discovery.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, RegistryError } from '../errors.js';
 import { stderrLogger, type Logger } from '../logger.js';
-import { RegistryError } from '../errors.js';
 import { ServerSet } from './server-set.js';
 
 export interface DnsDiscoveryOptions {

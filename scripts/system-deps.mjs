@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * `npm test`'s first step (pretest): the tests run against real components (etcd, Redis, headless Chromium, Go peers
- * on kcp-go, quic-go and msgpack), so the Debian packages providing them must be present. This installs the missing
+ * `npm test`'s first step (pretest): the tests run against real components (etcd, Redis, ZooKeeper on Java, dnsmasq,
+ * headless Chromium, openssl for throwaway certificates, Go peers on kcp-go, quic-go, msgpack, x/net/websocket and
+ * go-zookeeper), so the Debian packages providing them must be present. This installs the missing
  * ones with apt-get when run as root; otherwise it stops at once with one message naming them and the install command,
  * instead of letting dozens of tests fail one by one.
  *
@@ -22,6 +23,7 @@ export const SYSTEM_PACKAGES = [
   { package: 'chromium', path: '/usr/bin/chromium', for: 'browser tests (headless Chromium through playwright-core)' },
   { package: 'golang-go', command: 'go', for: 'building the Go interop peers' },
   { package: 'golang-github-xtaci-kcp-dev', path: `${GOCODE}/github.com/xtaci/kcp-go`, for: 'the kcp-go peer' },
+  { package: 'golang-golang-x-crypto-dev', path: `${GOCODE}/golang.org/x/crypto/pbkdf2`, for: "the kcp-go peer's key derivation (pbkdf2, as rpcx's examples)" },
   { package: 'golang-github-lucas-clemente-quic-go-dev', path: `${GOCODE}/github.com/lucas-clemente/quic-go`, for: 'the quic-go peer' },
   { package: 'golang-github-vmihailenco-msgpack.v5-dev', path: `${GOCODE}/github.com/vmihailenco/msgpack/v5`, for: 'the Go msgpack peer' },
   { package: 'default-jre-headless', command: 'java', for: 'running ZooKeeper for the ZooKeeper registry tests' },

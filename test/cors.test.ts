@@ -7,11 +7,10 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { Server } from '../index.js';
+import { allowAllCors, Server, type CorsOptions } from '../index.js';
 import { silentLogger } from '../logger.js';
 import { Arith } from '../examples/services/index.js';
 import { serveStaticFiles, type StaticServer } from '../examples/browser/page-assets.js';
-import { allowAllCors, type CorsOptions } from '../server/http/cors.js';
 import { launchChromium, type Chromium } from './helpers/chromium.js';
 
 async function startServer(cors?: CorsOptions): Promise<{ server: Server; base: string }> {

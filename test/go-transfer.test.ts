@@ -16,7 +16,7 @@ import { Client, Server } from '../index.js';
 import { silentLogger } from '../logger.js';
 import type { FileTransferArgs } from '../protocol/transfer-structs.js';
 import { buildGoPeer, type GoPeer } from './helpers/go-peer.js';
-import { stopProcess } from './helpers/processes.js';
+import { listeningEndpoints, stopProcess } from './helpers/processes.js';
 
 const run = promisify(execFile);
 
@@ -101,15 +101,7 @@ describe('file transfer and stream service with a Go peer', () => {
       store = join(dir, 'go-store');
       mkdirSync(store);
       child = spawn(peer, ['server', store], { stdio: ['ignore', 'pipe', 'inherit'] });
-      endpoint = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout!.on('data', (c: Buffer) => {
-          out += c.toString();
-          const match = /listening (\S+)/.exec(out);
-          if (match) resolve(match[1]!);
-        });
-        child.once('exit', (code) => reject(new Error(`Go peer exited with ${code}`)));
-      });
+      [endpoint] = (await listeningEndpoints(child, 'the Go transfer peer')) as [string];
     });
     after(() => stopProcess(child));
 

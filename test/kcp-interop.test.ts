@@ -8,7 +8,7 @@ import { KcpSession, kcpTransport, type KcpListener } from '../transport/kcp.js'
 import { CMD_PUSH, KCP_OVERHEAD, readU16, readU32 } from '../transport/kcp/segment.js';
 import { TYPE_DATA } from '../transport/kcp/fec.js';
 import type { Conn } from '../transport/transport.js';
-import { echoRun, startEchoServer } from './helpers/kcp-echo.js';
+import { echoBulk, echoRun, startEchoServer } from './helpers/kcp-echo.js';
 import { buildPeer, removePeerBuild, startPeer, startPeerServer, type PeerProcess } from './helpers/kcp-peer.js';
 
 const peers: PeerProcess[] = [];
@@ -81,18 +81,7 @@ describe('kcp interop with kcp-go', { timeout: 240_000 }, () => {
     const conn = await dial(address, { kcpDataShards: 0, kcpParityShards: 0 });
     const big = Buffer.alloc(1 << 20);
     for (let i = 0; i < big.length; i++) big[i] = (i * 7 + (i >>> 9)) & 255;
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    const done = new Promise<void>((resolve) =>
-      conn.onData((c) => {
-        chunks.push(c);
-        total += c.length;
-        if (total >= big.length) resolve();
-      }),
-    );
-    conn.write(big);
-    await done;
-    assert.ok(Buffer.concat(chunks).equals(big));
+    assert.ok((await echoBulk(conn, big)).equals(big));
   });
 
   it('(b) AES + FEC 10/3, dropping some of the peer datagrams: recovered from its parity', { timeout: 60_000 }, async () => {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConfigError } from '../errors.js';
-import { KcpDeadLinkError, KcpIdleTimeoutError } from '../errors.js';
+import { ConfigError, KcpDeadLinkError, KcpIdleTimeoutError } from '../errors.js';
 import { KcpListener, KcpSession, kcpTransport } from '../transport/kcp.js';
 import type { Conn, Listener } from '../transport/transport.js';
-import { echoRun, startEchoServer } from './helpers/kcp-echo.js';
+import { echoBulk, echoRun, startEchoServer } from './helpers/kcp-echo.js';
+import { until } from './helpers/until.js';
 
 const listeners: Listener[] = [];
 const conns: Conn[] = [];
@@ -23,14 +23,6 @@ async function echoPair(options: Record<string, unknown>, clientOptions: Record<
   const conn = (await kcpTransport.dial('kcp', server.listener.address, clientOptions)) as KcpSession;
   conns.push(conn);
   return { server, conn };
-}
-
-async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<void> {
-  const start = performance.now();
-  while (!predicate()) {
-    if (performance.now() - start > timeoutMs) throw new Error('condition not met in time');
-    await sleep(5);
-  }
 }
 
 describe('kcp transport over UDP (ours <-> ours)', { timeout: 60_000 }, () => {
@@ -57,18 +49,7 @@ describe('kcp transport over UDP (ours <-> ours)', { timeout: 60_000 }, () => {
     const { conn } = await echoPair({ kcpKey: 'k' });
     const big = Buffer.alloc(4 << 20);
     for (let i = 0; i < big.length; i++) big[i] = (i * 131) >>> 3;
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    const done = new Promise<void>((resolve) =>
-      conn.onData((c) => {
-        chunks.push(c);
-        total += c.length;
-        if (total >= big.length) resolve();
-      }),
-    );
-    conn.write(big);
-    await done;
-    assert.ok(Buffer.concat(chunks).equals(big));
+    assert.ok((await echoBulk(conn, big)).equals(big));
   });
 
   it('signals backpressure with write() false and drains', async () => {
@@ -87,7 +68,7 @@ describe('kcp transport over UDP (ours <-> ours)', { timeout: 60_000 }, () => {
     let echoed = 0;
     conn.onData((c) => (echoed += c.length));
     conn.write(Buffer.alloc(5000, 1));
-    await waitFor(() => echoed === 5000, 5000);
+    await until(() => echoed === 5000, '5000 echoes', 5000);
     const closed = new Promise<Error | undefined>((resolve) => conn.onClose(resolve));
     conn.end();
     assert.equal(await closed, undefined);
@@ -110,7 +91,7 @@ describe('kcp transport over UDP (ours <-> ours)', { timeout: 60_000 }, () => {
     let echoed = 0;
     conn.onData((c) => (echoed += c.length));
     conn.write(Buffer.alloc(100));
-    await waitFor(() => echoed === 100, 5000);
+    await until(() => echoed === 100, '100 echoes', 5000);
     server.conns[0]!.destroy();
     await sleep(10);
     const closed = new Promise<Error | undefined>((resolve) => conn.onClose(resolve));

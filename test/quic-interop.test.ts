@@ -10,12 +10,12 @@ import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { quicTransport } from '../transport/quic.js';
 import type { Conn } from '../transport/transport.js';
 import { buildGoPeer, type GoPeer } from './helpers/go-peer.js';
+import { listeningEndpoints } from './helpers/processes.js';
 import { createTestCerts, type TestCerts } from './helpers/tls-certs.js';
 
 const PEER_SOURCE = `package main
@@ -59,7 +59,7 @@ func serve(addr, certFile, keyFile string) {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(ln.Addr().String())
+	fmt.Println("listening", ln.Addr().String())
 	for {
 		conn, err := ln.Accept(context.Background())
 		if err != nil {
@@ -148,10 +148,7 @@ function startGoServer(): Promise<string> {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.push(child);
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`go server exited with ${code}`)));
-  });
+  return listeningEndpoints(child, 'the quic-go server').then(([address]) => address!);
 }
 
 function frame(index: number, size: number): Buffer {

@@ -13,7 +13,8 @@ import { createDiscovery, createRegistrar, DnsDiscovery } from '../registry/inde
 import { startDnsmasq, type Dnsmasq } from './helpers/dnsmasq.js';
 import { freePort } from './helpers/ports.js';
 import { cliPath, run, startListening, stopProcess } from './helpers/processes.js';
-import { callLoad, Counter, keys, until } from './helpers/registry-fixtures.js';
+import { callLoad, Counter, keys } from './helpers/registry-fixtures.js';
+import { until } from './helpers/until.js';
 
 
 describe('DNS discovery', () => {

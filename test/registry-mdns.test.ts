@@ -7,19 +7,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Answer, SrvAnswer, StringAnswer, TxtAnswer } from 'dns-packet';
 import { Server, silentLogger } from '../index.js';
 import type { Discovery } from '../client/discovery/discovery.js';
 import { createDiscovery, createRegistrar } from '../registry/index.js';
 import { decodeServiceEntries, encodeServiceEntries, goQueryEscape, type MdnsServiceEntry } from '../registry/mdns.js';
+import { buildGoPeerAsync, type GoPeer } from './helpers/go-peer.js';
 import { freePort } from './helpers/ports.js';
 import { cliPath, startListening, stopProcess } from './helpers/processes.js';
-import { Counter, joinAndLeaveUnderLoad, keys, until } from './helpers/registry-fixtures.js';
+import { Counter, joinAndLeaveUnderLoad, keys } from './helpers/registry-fixtures.js';
+import { until } from './helpers/until.js';
 
 const multicastDns = createRequire(import.meta.url)('multicast-dns') as typeof import('multicast-dns');
 
@@ -181,22 +180,14 @@ func main() {
 
 describe("mdns TXT format against Go's encoding/json and net/url", () => {
   const run = promisify(execFile);
-  let dir: string;
+  let goPeer: GoPeer | undefined;
   let peer: string;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'rpcx-mdns-go-'));
-    writeFileSync(join(dir, 'main.go'), GO_TXT_PEER);
-    peer = join(dir, 'peer');
-    await run('go', ['build', '-o', peer, 'main.go'], {
-      cwd: dir,
-      env: { ...process.env, GO111MODULE: 'off', GOFLAGS: '', GOCACHE: join(tmpdir(), 'rpcx-go-cache') },
-      timeout: 300_000,
-    });
+    goPeer = await buildGoPeerAsync({ name: 'mdns-txt', source: { text: GO_TXT_PEER }, needs: {} });
+    peer = goPeer.binary;
   });
-  after(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => goPeer?.remove());
 
   const entries: MdnsServiceEntry[] = [
     { service: 'Arith', meta: 'weight=7&group=a b<c>', service_address: 'tcp@127.0.0.1:8972' },

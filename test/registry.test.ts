@@ -13,7 +13,8 @@ import type { Discovery } from '../client/discovery/discovery.js';
 import { createDiscovery, createRegistrar, type Registrar } from '../registry/index.js';
 import { ZooKeeperDiscovery } from '../registry/zookeeper.js';
 import { cliPath, startListening, stopProcess } from './helpers/processes.js';
-import { Counter, joinAndLeaveUnderLoad, keys, until } from './helpers/registry-fixtures.js';
+import { Counter, joinAndLeaveUnderLoad, keys } from './helpers/registry-fixtures.js';
+import { until } from './helpers/until.js';
 import { startEtcd, startRedis, startZooKeeper, type StoreProcess } from './helpers/stores.js';
 
 /** One znode read with a client of its own: its data, and whether it is ephemeral. */

@@ -7,8 +7,7 @@ import { describe, it } from 'node:test';
 import { Client, Server } from '../index.js';
 import { silentLogger } from '../logger.js';
 import { Arith } from '../examples/services/arith.js';
-import { startListening, stopProcess } from './helpers/processes.js';
-import { cliPath } from './helpers/processes.js';
+import { cliPath, startListening, stopProcess } from './helpers/processes.js';
 
 describe('unix network', () => {
   it('serves, removes its socket file on close', async () => {

@@ -19,6 +19,7 @@ import { WEBTRANSPORT_WINDOWS, type WebTransportSessionLike } from '../transport
 import { distDir } from './helpers/paths.js';
 import { freePort } from './helpers/ports.js';
 import { createTestCerts, type TestCerts } from './helpers/tls-certs.js';
+import { until } from './helpers/until.js';
 
 const run = promisify(execFile);
 
@@ -38,14 +39,6 @@ async function openSession(address: string): Promise<WebTransportSessionLike> {
 function mul(seq: number, A: number, B: number): Uint8Array {
   const payload = Buffer.from(JSON.stringify({ A, B }));
   return new Message({ serializeType: SerializeType.JSON, seq, servicePath: 'Arith', serviceMethod: 'Mul', payload }).encode();
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 let certs: TestCerts;
@@ -132,7 +125,7 @@ describe('wt network', () => {
         }
       })();
       await firstWriter.write(mul(1, 6, 7));
-      await until(() => replies.length === 1);
+      await until(() => replies.length === 1, 'the first reply', 5000);
       const second = await session.createBidirectionalStream();
       const secondWriter = second.writable.getWriter();
       await secondWriter.write(mul(2, 2, 2));
@@ -145,7 +138,7 @@ describe('wt network', () => {
         );
       assert.notEqual(outcome, 'data', 'the second stream got no answer');
       await firstWriter.write(mul(3, 3, 5));
-      await until(() => replies.length === 2);
+      await until(() => replies.length === 2, 'the second reply', 5000);
       assert.deepEqual(
         replies.map((r) => [r.seq, JSON.parse(Buffer.from(r.payload).toString())]),
         [

@@ -7,11 +7,11 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { Client, DialError, SerializeType } from '../index.js';
 import { silentLogger } from '../logger.js';
 import { buildGoPeer, type GoPeer } from './helpers/go-peer.js';
+import { listeningEndpoints } from './helpers/processes.js';
 import { createTestCerts } from './helpers/tls-certs.js';
 
 let peerBuild: GoPeer | undefined;
@@ -21,14 +21,7 @@ let address: string;
 function startPeer(args: string[]): Promise<string> {
   const peer = spawn(peerBuild!.binary, ['-addr', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   peers.push(peer);
-  return new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the Go ws peer did not start within 15 s')), 15_000);
-    createInterface({ input: peer.stdout! }).once('line', (line) => {
-      clearTimeout(timer);
-      resolve(line.replace(/^listening /, ''));
-    });
-    peer.once('exit', (code) => reject(new Error(`the Go ws peer exited with ${code}`)));
-  });
+  return listeningEndpoints(peer, 'the Go ws peer').then(([address]) => address!);
 }
 
 describe('ws: interop with a golang.org/x/net/websocket server', () => {

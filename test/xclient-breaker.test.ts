@@ -7,7 +7,7 @@ import { CircuitBreaker } from '../client/breaker.js';
 import { MultipleServersDiscovery } from '../client/discovery/multiple.js';
 import { Peer2PeerDiscovery } from '../client/discovery/peer2peer.js';
 import { XClient } from '../client/xclient.js';
-import { deadEndpoint, sleep, startCounterServer, startCounterServers, stopAll } from './xclient-helpers.js';
+import { deadEndpoint, sleep, startCounterServer, startCounterServers, stopAll } from './helpers/xclient-servers.js';
 
 const quiet = { logger: silentLogger };
 

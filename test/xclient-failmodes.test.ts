@@ -6,7 +6,7 @@ import { silentLogger } from '../logger.js';
 import { MultipleServersDiscovery } from '../client/discovery/multiple.js';
 import { Peer2PeerDiscovery } from '../client/discovery/peer2peer.js';
 import { XClient } from '../client/xclient.js';
-import { deadEndpoint, runCalls, sleep, startCounterServer, startCounterServers, startFlakyServer, stopAll } from './xclient-helpers.js';
+import { deadEndpoint, runCalls, sleep, startCounterServer, startCounterServers, startFlakyServer, stopAll } from './helpers/xclient-servers.js';
 
 const quiet = { logger: silentLogger };
 

@@ -6,8 +6,8 @@ import { silentLogger } from '../logger.js';
 import { MultipleServersDiscovery } from '../client/discovery/multiple.js';
 import { filterServers } from '../client/discovery/filter.js';
 import { XClient } from '../client/xclient.js';
-import type { Counter } from './xclient-helpers.js';
-import { deadEndpoint, runCalls, sleep, startCounterServers, stopAll } from './xclient-helpers.js';
+import type { Counter } from './helpers/xclient-servers.js';
+import { deadEndpoint, runCalls, sleep, startCounterServers, stopAll } from './helpers/xclient-servers.js';
 
 const quiet = { logger: silentLogger };
 

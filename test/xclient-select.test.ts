@@ -6,7 +6,7 @@ import { MultipleServersDiscovery } from '../client/discovery/multiple.js';
 import { XClient } from '../client/xclient.js';
 import type { SelectInfo } from '../client/selectors/selector.js';
 import { fnv1a64, goFormat, jumpHash, rpcxHashKey } from '../client/selectors/jump-hash.js';
-import { runCalls, sleep, startCounterServers, startDelayProxy, stopAll, type CounterServer } from './xclient-helpers.js';
+import { runCalls, sleep, startCounterServers, startDelayProxy, stopAll, type CounterServer } from './helpers/xclient-servers.js';
 
 const quiet = { logger: silentLogger };
 

@@ -8,18 +8,16 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { Server, silentLogger } from '../index.js';
 import { createDiscovery, createRegistrar } from '../registry/index.js';
-import { Counter, until } from './helpers/registry-fixtures.js';
+import { buildGoPeerAsync, type GoPeer } from './helpers/go-peer.js';
+import { Counter } from './helpers/registry-fixtures.js';
+import { until } from './helpers/until.js';
 import { startZooKeeper, type StoreProcess } from './helpers/stores.js';
 
 const run = promisify(execFile);
-const GOPATH = '/usr/share/gocode';
 
 const PEER = `package main
 
@@ -77,29 +75,24 @@ func main() {
 `;
 
 describe('ZooKeeper interop with Go (samuel/go-zookeeper, as under rpcx libkv)', () => {
-  let dir: string;
+  let goPeer: GoPeer | undefined;
   let peer: string;
   let store: StoreProcess;
   const cleanup: Array<() => Promise<unknown> | unknown> = [];
 
   before(async () => {
-    if (!existsSync(join(GOPATH, 'src/github.com/samuel/go-zookeeper/zk'))) {
-      throw new Error('Go ZooKeeper client sources missing: apt-get install -y golang-go golang-github-samuel-go-zookeeper-dev (npm test installs it)');
-    }
-    dir = mkdtempSync(join(tmpdir(), 'rpcx-zk-go-'));
-    writeFileSync(join(dir, 'main.go'), PEER);
-    peer = join(dir, 'peer');
-    const build = run('go', ['build', '-o', peer, 'main.go'], {
-      cwd: dir,
-      env: { ...process.env, GO111MODULE: 'off', GOPATH, GOFLAGS: '', GOCACHE: join(tmpdir(), 'rpcx-go-cache') },
-      timeout: 300_000,
+    const build = buildGoPeerAsync({
+      name: 'zk-peer',
+      source: { text: PEER },
+      needs: { 'github.com/samuel/go-zookeeper/zk': 'golang-github-samuel-go-zookeeper-dev' },
     });
-    [store] = await Promise.all([startZooKeeper(), build]);
+    [store, goPeer] = await Promise.all([startZooKeeper(), build]);
+    peer = goPeer.binary;
   });
   after(async () => {
     for (const fn of cleanup.reverse()) await fn();
     await store?.dispose();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    goPeer?.remove();
   });
 
   it("Go lists what our registrar wrote, as rpcx's ZookeeperDiscovery reads it", async () => {

@@ -39,11 +39,6 @@ export function rpcxHashKey(service: string, method: string, args: unknown): big
   return fnv1a64(`/${service}/${method}/${goFormat(args, true)}`);
 }
 
-/** rpcx's `JumpConsistentHash(n, service, method, args)`. */
-export function jumpConsistentHash(buckets: number, service: string, method: string, args: unknown): number {
-  return jumpHash(rpcxHashKey(service, method, args), buckets);
-}
-
 /**
  * A value printed as Go's `%v` prints the corresponding Go value. A plain object stands for a struct; at the top
  * level it prints as a pointer to one (`&{10 20}`), which is how rpcx callers pass args. Fields print in insertion

@@ -11,6 +11,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
+import { stopProcess } from './processes.js';
+import { until } from './until.js';
 
 export interface Dnsmasq {
   /** `127.0.0.1:port`, for `Resolver.setServers` or a `dns://` URL. */
@@ -54,20 +56,19 @@ export async function startDnsmasq(options: { domain: string; hosts: string; con
     // As root dnsmasq drops to its own user, who cannot read the private temp dir: stay root there.
     if (process.getuid?.() === 0) args.push('--user=root', '--group=root');
     child = spawn(binary, args, { stdio: 'ignore' });
-    const deadline = Date.now() + 10_000;
-    while (!(await answering())) {
-      if (child.exitCode !== null) throw new Error(`dnsmasq exited with ${child.exitCode}`);
-      if (Date.now() > deadline) throw new Error('dnsmasq did not answer within 10 s');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    const started = child;
+    await until(
+      () => {
+        if (started.exitCode !== null) throw new Error(`dnsmasq exited with ${started.exitCode}`);
+        return answering();
+      },
+      'dnsmasq to answer',
+      10_000,
+      { intervalMs: 50 },
+    );
   };
-  const stop = (): Promise<void> => {
-    const running = child;
-    if (!running || running.exitCode !== null || running.signalCode !== null) return Promise.resolve();
-    return new Promise((resolve) => {
-      running.once('exit', () => resolve());
-      running.kill('SIGTERM');
-    });
+  const stop = async (): Promise<void> => {
+    if (child) await stopProcess(child);
   };
   await start();
   return {

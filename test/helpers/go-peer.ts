@@ -4,7 +4,7 @@
  * from the table in scripts/system-deps.mjs, which `npm test` runs first; a missing one fails the test with the
  * command that installs it (tests never skip).
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +29,27 @@ export interface GoPeer {
 
 /** Builds the peer into a fresh temp dir (synchronously, up to 5 minutes); throws with install instructions. */
 export function buildGoPeer(spec: GoPeerSpec): GoPeer {
+  const build = prepareBuild(spec);
+  const result = spawnSync('go', build.args, { ...build.options, encoding: 'utf8' });
+  return build.finish(result.status ?? result.signal, `${result.stdout}${result.stderr}${result.error ?? ''}`);
+}
+
+/** The same as buildGoPeer without blocking the event loop, for a test that starts a store meanwhile. */
+export async function buildGoPeerAsync(spec: GoPeerSpec): Promise<GoPeer> {
+  const build = prepareBuild(spec);
+  return new Promise((resolve, reject) => {
+    execFile('go', build.args, build.options, (error, stdout, stderr) => {
+      try {
+        resolve(build.finish(error ? (error.code ?? error.signal ?? 'error') : 0, `${stdout}${stderr}${error?.message ?? ''}`));
+      } catch (failure) {
+        reject(failure as Error);
+      }
+    });
+  });
+}
+
+/** Checks the Go packages, writes main.go into a fresh temp dir; `finish` turns go build's outcome into a GoPeer. */
+function prepareBuild(spec: GoPeerSpec) {
   const missing = Object.entries(spec.needs)
     .filter(([importPath]) => !existsSync(join(GOPATH, 'src', importPath)))
     .map(([, debianPackage]) => debianPackage);
@@ -42,15 +63,20 @@ export function buildGoPeer(spec: GoPeerSpec): GoPeer {
   if ('file' in spec.source) copyFileSync(join(repoRoot, spec.source.file), join(dir, 'main.go'));
   else writeFileSync(join(dir, 'main.go'), spec.source.text);
   const binary = join(dir, spec.name);
-  const result = spawnSync('go', ['build', '-o', binary, 'main.go'], {
-    cwd: dir,
-    encoding: 'utf8',
-    timeout: 300_000,
-    env: { ...process.env, GO111MODULE: 'off', GOPATH, GOFLAGS: '', GOCACHE: join(tmpdir(), 'rpcx-go-build-cache') },
-  });
-  if (result.status !== 0 || !existsSync(binary)) {
-    remove();
-    throw new Error(`building the ${spec.name} Go peer failed (exit ${result.status ?? result.signal}):\n${result.stdout}${result.stderr}${result.error ?? ''}`);
-  }
-  return { binary, remove };
+  return {
+    args: ['build', '-o', binary, 'main.go'],
+    options: {
+      cwd: dir,
+      timeout: 300_000,
+      maxBuffer: 16 * 1024 * 1024,
+      env: { ...process.env, GO111MODULE: 'off', GOPATH, GOFLAGS: '', GOCACHE: join(tmpdir(), 'rpcx-go-build-cache') },
+    },
+    finish(status: number | string | null, output: string): GoPeer {
+      if (status !== 0 || !existsSync(binary)) {
+        remove();
+        throw new Error(`building the ${spec.name} Go peer failed (exit ${status}):\n${output}`);
+      }
+      return { binary, remove };
+    },
+  };
 }

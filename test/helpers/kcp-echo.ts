@@ -45,6 +45,21 @@ export function numbered(i: number, size: number): Buffer {
   return out;
 }
 
+/** Writes `bytes` in one write; resolves with what came back once as many bytes have (an echo peer's answer). */
+export function echoBulk(conn: Conn, bytes: Uint8Array): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const done = new Promise<Buffer>((resolve) =>
+    conn.onData((c) => {
+      chunks.push(c);
+      total += c.length;
+      if (total >= bytes.length) resolve(Buffer.concat(chunks));
+    }),
+  );
+  conn.write(bytes);
+  return done;
+}
+
 /**
  * Sends `count` framed messages with at most `window` outstanding and checks every echo arrives intact and in order.
  * Resolves with calls per second.

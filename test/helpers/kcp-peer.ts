@@ -3,8 +3,9 @@
  * interoperability tests and the KCP benchmark. When Go or kcp-go is missing this throws (tests fail, never skip).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
 import { buildGoPeer, type GoPeer } from './go-peer.js';
+import { freeUdpPort } from './ports.js';
+import { until } from './until.js';
 
 let built: GoPeer | undefined;
 
@@ -22,18 +23,6 @@ export function buildPeer(): string {
 export function removePeerBuild(): void {
   built?.remove();
   built = undefined;
-}
-
-/** A UDP port that was free a moment ago on 127.0.0.1. */
-export function freeUdpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket('udp4');
-    socket.once('error', reject);
-    socket.bind(0, '127.0.0.1', () => {
-      const { port } = socket.address();
-      socket.close(() => resolve(port));
-    });
-  });
 }
 
 export interface PeerProcess {
@@ -66,14 +55,13 @@ export async function startPeerServer(extra: string[]): Promise<PeerProcess & { 
   const port = await freeUdpPort();
   const address = `127.0.0.1:${port}`;
   const peer = startPeer(['-mode', 'server', '-addr', address, ...extra]);
-  const start = performance.now();
-  while (!peer.output().includes('listening')) {
+  const started = () => {
     if (peer.child.exitCode !== null) throw new Error(`kcp-go peer exited early: ${peer.output()}`);
-    if (performance.now() - start > 10_000) {
-      peer.kill();
-      throw new Error(`kcp-go peer did not start: ${peer.output()}`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
+    return peer.output().includes('listening');
+  };
+  await until(started, 'the kcp-go peer to listen', 10_000, { detail: peer.output }).catch((error: unknown) => {
+    peer.kill();
+    throw error;
+  });
   return { ...peer, address };
 }

@@ -1,4 +1,4 @@
-/** What the registry suites share: a counting service, polling until a condition holds, and a load of calls. */
+/** What the registry suites share: a counting service, key lists, and a load of calls while servers join and leave. */
 import assert from 'node:assert/strict';
 import { method, service, silentLogger } from '../../index.js';
 import type { Discovery, ServicePair } from '../../client/discovery/discovery.js';
@@ -13,15 +13,6 @@ export class Counter {
     if (args.Ms) await new Promise((resolve) => setTimeout(resolve, args.Ms));
     return this.calls;
   }
-}
-
-export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  assert.fail(`timed out waiting for ${what}`);
 }
 
 export const keys = (pairs: ServicePair[]): string[] => pairs.map((p) => p.key).sort();

@@ -10,6 +10,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
+import { stopProcess } from './processes.js';
+import { until } from './until.js';
 
 export interface StoreProcess {
   /** `etcd://127.0.0.1:port` or `redis://127.0.0.1:port` (add a base path for a registry URL). */
@@ -29,26 +31,14 @@ function requireBinary(name: string, pkg: string): void {
   }
 }
 
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`${what} did not come up within ${timeoutMs} ms`);
+async function stopChild(child: ChildProcess | undefined): Promise<void> {
+  if (child) await stopProcess(child);
 }
 
-function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill(signal);
-  });
-}
-
+/** Whether `url` answers 2xx within a second (false while nothing listens). */
 async function httpOk(url: string): Promise<boolean> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
-  return response.ok;
+  const response = await fetch(url, { signal: AbortSignal.timeout(1000) }).catch(() => undefined);
+  return response?.ok === true;
 }
 
 /** Sends `request` on a fresh connection and tells whether the first reply starts with `expected`. */
@@ -84,7 +74,7 @@ export async function startEtcd(): Promise<StoreProcess> {
       ],
       { stdio: 'ignore' },
     );
-    await waitFor(() => httpOk(`${client}/health`), 'etcd');
+    await until(() => httpOk(`${client}/health`), 'etcd to come up', 15_000, { intervalMs: 50 });
   };
   await start();
   return {
@@ -106,7 +96,7 @@ export async function startRedis(): Promise<StoreProcess> {
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
     child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-    await waitFor(() => answers(port, 'PING\r\n', '+PONG'), 'redis');
+    await until(() => answers(port, 'PING\r\n', '+PONG'), 'redis to come up', 15_000, { intervalMs: 50 });
   };
   await start();
   return {
@@ -151,7 +141,7 @@ export async function startZooKeeper(): Promise<StoreProcess & { wipe(): void }>
   const start = async (): Promise<void> => {
     child = spawn('java', ['-Xmx256m', '-cp', zooKeeperJar, 'org.apache.zookeeper.server.ZooKeeperServerMain', config], { stdio: 'ignore' });
     // `srvr` answers with the version only once the server serves requests (`ruok` says imok earlier).
-    await waitFor(() => answers(port, 'srvr', 'Zookeeper version'), 'zookeeper', 30_000);
+    await until(() => answers(port, 'srvr', 'Zookeeper version'), 'zookeeper to come up', 30_000, { intervalMs: 50 });
   };
   await start();
   return {

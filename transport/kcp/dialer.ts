@@ -6,10 +6,9 @@
 import crypto from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { DialError } from '../../errors.js';
+import { DialError, KcpSocketError } from '../../errors.js';
 import { joinHostPort } from '../networks.js';
 import type { DialOptions } from '../transport.js';
-import { KcpSocketError } from '../../errors.js';
 import { applySocketBuffers, type KcpSettings } from './options.js';
 import { openDatagram } from './packet.js';
 import { KcpSession } from './session.js';

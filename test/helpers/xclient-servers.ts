@@ -1,8 +1,8 @@
 /** Servers with a per-instance call counter, a delaying TCP proxy, and small utilities for the XClient tests. */
 import net from 'node:net';
-import { method, service, Server, ServiceError, type CallContext } from '../index.js';
-import { silentLogger } from '../logger.js';
-import { freePort } from './helpers/ports.js';
+import { method, service, Server, ServiceError, type CallContext } from '../../index.js';
+import { silentLogger } from '../../logger.js';
+import { freePort } from './ports.js';
 
 /** `Counter` service: every instance counts the calls it served and answers with its own id. */
 @service('Counter')
