@@ -632,8 +632,19 @@ export class Server {
     for (const c of this.#connections) c.destroy();
     for (const c of this.#httpConnections) c.destroy();
     await sideServicesClosed;
+    // Listeners whose connections shared their socket (QUIC) let go of their port only now; bounded, so a transport
+    // that never reports cannot hold up the shutdown.
+    const released = [...this.#listeners, ...this.#adminListeners].map((l) => l.released?.()).filter((p) => p !== undefined);
+    if (released.length > 0) {
+      let releaseTimer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(released), new Promise<void>((resolve) => (releaseTimer = setTimeout(resolve, LISTENER_RELEASE_WAIT_MS)))]);
+      clearTimeout(releaseTimer);
+    }
   }
 }
+
+/** How long a shutdown waits for listeners to release their addresses once every connection is gone. */
+const LISTENER_RELEASE_WAIT_MS = 2000;
 
 /** `network@address` as a client should dial it. */
 function advertise(listener: Listener, advertiseHost: string): string {

@@ -50,6 +50,7 @@ async function listenQuic(network: string, address: string, options: ListenOptio
     network,
     address: endpoint.localAddress,
     close: () => endpoint.close(),
+    released: () => endpoint.released(),
   };
 }
 

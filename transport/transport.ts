@@ -91,6 +91,12 @@ export interface Listener {
   readonly address: string;
   /** Stops accepting. Connections already accepted are left to their owner. */
   close(): Promise<void>;
+  /**
+   * Optional: resolves once nothing holds the listener's address any more. A listener whose accepted connections
+   * share its socket (QUIC over one UDP socket) releases the port only after the last of them is gone, which is
+   * after close(); a server awaits this at the end of its shutdown, so a restart on the same port can bind it.
+   */
+  released?(): Promise<void>;
 }
 
 export interface Transport {

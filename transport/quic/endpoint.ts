@@ -170,6 +170,11 @@ export class ServerEndpoint extends UdpEndpoint {
     if (!this.#accepting) queueMicrotask(() => this.#maybeCloseSocket());
   }
 
+  /** Resolves once the UDP socket is closed (after close() and the last connection's release). */
+  released(): Promise<void> {
+    return this.#socketClosedP;
+  }
+
   #maybeCloseSocket(): void {
     if (this.#accepting || this.#socketClosed) return;
     // Once the listener is closed, connections already reported closed (quiche draining them) do not hold the
