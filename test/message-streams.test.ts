@@ -225,6 +225,43 @@ describe('typed message streams', () => {
     }
   });
 
+  it('typed proxies stream: an async generator method is iterated, a client stream awaited, unary calls unchanged (Client and XClient)', async () => {
+    async function* numbers(...values: number[]): AsyncGenerator<number> {
+      yield* values;
+    }
+    async function* words(...values: string[]): AsyncGenerator<string> {
+      yield* values;
+    }
+    const feed = client.proxy<Feed>('Feed');
+    const seen: number[] = [];
+    // The types follow the class: count() yields { I: number }, sum() resolves a number, shout() yields strings.
+    for await (const item of feed.count({ N: 4 })) seen.push(item.I);
+    assert.deepEqual(seen, [0, 1, 2, 3]);
+    assert.equal(await feed.sum(numbers(1, 2, 3, 4)), 10);
+    assert.deepEqual(await collect(feed.shout(words('a', 'b'))), ['A', 'B']);
+    assert.equal(await feed.plain({ A: 7 }), 7);
+    // Iterated after a turn: the unary request that went out first is answered with an error nobody sees.
+    const late = feed.count({ N: 2 }, { timeoutMs: 5000 });
+    await sleep(10);
+    assert.equal((await collect(late)).length, 2);
+    // A server error and a break behave as with client.serverStream.
+    await assert.rejects(collect(feed.count({ N: 1, Fail: true })), /feed broke/);
+    for await (const _ of feed.endless(null)) break;
+    // Awaiting a streaming method instead of iterating it gets the server's clear error.
+    await assert.rejects(Promise.resolve(feed.count({ N: 1 }) as unknown as Promise<unknown>), /Feed\.Count is a server-streaming method/);
+
+    const xclient = new XClient('Feed', 'failfast', 'random', new Peer2PeerDiscovery(`tcp@127.0.0.1:${port}`), { logger: silentLogger });
+    try {
+      const xfeed = xclient.proxy<Feed>();
+      assert.equal((await collect(xfeed.count({ N: 3 }))).length, 3);
+      assert.equal(await xfeed.sum(numbers(5, 6)), 11);
+      assert.deepEqual(await collect(xfeed.shout(words('x'))), ['X']);
+      assert.equal(await xfeed.plain({ A: 9 }), 9);
+    } finally {
+      await xclient.close();
+    }
+  });
+
   it('a Go client calling a streaming method gets a clear rpcx error reply, not a hang', async () => {
     const reply = await rawCall(
       `127.0.0.1:${port}`,
