@@ -10,7 +10,9 @@ import { MetaKey } from '../protocol/constants.js';
 import type { Message } from '../protocol/message.js';
 import { CreditGate, InboundQueue } from '../protocol/stream-flow.js';
 import { DEFAULT_STREAM_WINDOW, frameCredit, MAX_STREAM_WINDOW, StreamFrame, type StreamKind } from '../protocol/stream-frames.js';
+import type { Logger } from '../logger.js';
 import type { CallOptions } from './call-options.js';
+import { runPostCall, type ClientCall, type ClientPlugin } from './plugins.js';
 
 export interface StreamCallOptions extends Pick<CallOptions, 'signal' | 'metadata' | 'serializeType' | 'requestType' | 'replyType'> {
   /** Deadline of the whole stream in ms (sent as `__ServerTimeout`); 0 or absent: none. */
@@ -34,6 +36,10 @@ export interface StreamChannelHandler {
 
 export interface StreamHost {
   readonly serializeType: number;
+  readonly endpoint: string;
+  readonly logger: Logger;
+  /** The plugins and instrument that see this stream as one call (preCall at the open, postCall at the end). */
+  streamCallHooks(): ClientPlugin[] | undefined;
   openStreamChannel(service: string, method: string, args: unknown, options: CallOptions, window: number, handler: StreamChannelHandler): StreamChannel;
 }
 
@@ -58,6 +64,12 @@ export class ClientStreamCall<T> {
   #confirmed = false;
   /** Cancelled before the server confirmed: send `cancel` once it does (never to a Go server, see #cancel). */
   #cancelOnConfirm = false;
+  #sent = 0;
+  #received = 0;
+  #replyValue: unknown;
+  /** The call as plugins see it, when any hook is active. */
+  #observed: { hooks: ClientPlugin[]; call: ClientCall } | undefined;
+  readonly #logger: Logger;
 
   constructor(host: StreamHost, kind: StreamKind, service: string, method: string, args: unknown, input: Input | undefined, options: StreamCallOptions) {
     this.#kind = kind;
@@ -76,8 +88,23 @@ export class ClientStreamCall<T> {
     this.#reply.catch(() => undefined);
     const signal = options.signal;
     if (signal?.aborted) throw new AbortedError(signal.reason);
+    this.#logger = host.logger;
+    let metadata = options.metadata;
+    const hooks = host.streamCallHooks();
+    if (hooks !== undefined) {
+      // One call from open to end, as for unary calls: preCall may add metadata (trace context) to the open.
+      const call: ClientCall = { service, method, args: kind === 'server' ? args : null, endpoint: host.endpoint, metadata: { ...metadata }, stream: { kind, messagesSent: 0, messagesReceived: 0 } };
+      try {
+        for (const hook of hooks) hook.preCall?.(call);
+      } catch (error) {
+        runPostCall(hooks, call, undefined, asError(error), host.logger);
+        throw error;
+      }
+      this.#observed = { hooks, call };
+      metadata = call.metadata;
+    }
     const callOptions: CallOptions = { serializeType: this.#serializeType };
-    if (options.metadata) callOptions.metadata = options.metadata;
+    if (metadata) callOptions.metadata = metadata;
     if (options.requestType) callOptions.requestType = options.requestType;
     if (options.timeoutMs && options.timeoutMs > 0) callOptions.timeoutMs = options.timeoutMs;
     this.#channel = host.openStreamChannel(service, method, kind === 'server' ? args : null, callOptions, window, {
@@ -127,6 +154,7 @@ export class ClientStreamCall<T> {
         } catch (error) {
           return this.#cancel(asError(error));
         }
+        this.#received++;
         if (this.#kind === 'client' || !this.#messages.push(value)) this.#cancel(new ProtocolError('rpcx: the server sent stream messages beyond its credit'));
         return;
       }
@@ -141,7 +169,8 @@ export class ClientStreamCall<T> {
         }
         if (this.#kind === 'client') {
           try {
-            this.#resolveReply(decodeWith(getCodec(message.serializeType), message.payload, this.#options.replyType));
+            this.#replyValue = decodeWith(getCodec(message.serializeType), message.payload, this.#options.replyType);
+            this.#resolveReply(this.#replyValue);
           } catch (error) {
             return this.#finish(asError(error));
           }
@@ -160,6 +189,7 @@ export class ClientStreamCall<T> {
         await this.#credit.take();
         if (this.#done) return;
         this.#channel.send(StreamFrame.Msg, encodeWith(codec, value, this.#options.requestType));
+        this.#sent++;
       }
       if (!this.#done) this.#channel.send(StreamFrame.End);
     } catch (error) {
@@ -193,6 +223,13 @@ export class ClientStreamCall<T> {
     } else {
       this.#messages.end();
       this.#rejectReply(new StreamError('rpcx: the stream ended without a reply'));
+    }
+    const observed = this.#observed;
+    if (observed !== undefined) {
+      const info = observed.call.stream!;
+      info.messagesSent = this.#sent;
+      info.messagesReceived = this.#received;
+      runPostCall(observed.hooks, observed.call, error ? undefined : this.#replyValue, error, this.#logger);
     }
   }
 }

@@ -9,13 +9,13 @@
  * Whatever is not configured costs one check.
  */
 import { decodeWith, encodeWith, getCodec } from '../codec/codec.js';
-import { asError, AUTH_FAILED_TEXT, SHUTTING_DOWN_TEXT, UNKNOWN_METHOD_PREFIX, UNKNOWN_SERVICE_PREFIX } from '../errors.js';
+import { AbortedError, asError, AUTH_FAILED_TEXT, SHUTTING_DOWN_TEXT, UNKNOWN_METHOD_PREFIX, UNKNOWN_SERVICE_PREFIX } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { COMPRESS_THRESHOLD, CompressType, MetaKey, StatusType } from '../protocol/constants.js';
 import { compress, decompressAsync } from '../protocol/compression.js';
 import type { Message, Metadata } from '../protocol/message.js';
 import { CallContext, type CallConnection } from './context.js';
-import { endObservation, runInContext, serverObserved, startObservation } from './observability/call-events.js';
+import { endObservation, runInContext, serverObserved, startObservation, type ServerCallEvent } from './observability/call-events.js';
 import { isPromise, messageOf, PluginContainer, type ConnectionInfo } from './plugins.js';
 import type { MethodEntry, ServiceRegistry } from './service-registry.js';
 import type { MethodStats, Rpcz } from './observability/stats.js';
@@ -215,20 +215,7 @@ export class Dispatcher {
     ctx.startedAt = receivedAt;
     entry.stats.started();
     if (!started) target.callStarted();
-    if (this.#rpcz !== undefined || serverObserved(receivedAt)) {
-      ctx.observation = startObservation(
-        {
-          service: entry.service,
-          method: entry.method,
-          protocol: target.protocol ?? 'rpcx',
-          network: target.network,
-          remoteAddress: target.remoteAddress,
-          seq: request.seq,
-          metadata: request.metadata,
-        },
-        request.metadata,
-      );
-    }
+    this.#observe(request, target, entry, ctx, receivedAt);
     const plugins = this.#plugins;
     if (plugins.preCall.length !== 0) {
       let checked: unknown;
@@ -248,6 +235,22 @@ export class Dispatcher {
       args = checked;
     }
     this.#invoke(request, target, entry, ctx, args);
+  }
+
+  /** Starts the call's observation (tracing span, diagnostics channels, rpcz) when anyone watches. */
+  #observe(request: Message, target: DispatchTarget, entry: MethodEntry, ctx: CallContext, receivedAt: number): void {
+    if (this.#rpcz === undefined && !serverObserved(receivedAt)) return;
+    const event: ServerCallEvent = {
+      service: entry.service,
+      method: entry.method,
+      protocol: target.protocol ?? 'rpcx',
+      network: target.network,
+      remoteAddress: target.remoteAddress,
+      seq: request.seq,
+      metadata: request.metadata,
+    };
+    if (ctx.stream !== undefined) event.stream = ctx.stream.kind;
+    ctx.observation = startObservation(event, request.metadata);
   }
 
   #invoke(request: Message, target: DispatchTarget, entry: MethodEntry, ctx: CallContext, args: unknown): void {
@@ -285,14 +288,47 @@ export class Dispatcher {
     }
     const ctx = new CallContext(request, target);
     ctx.startedAt = receivedAt;
+    ctx.stream = { kind: entry.stream, messagesSent: 0, messagesReceived: 0 };
     entry.stats.started();
     target.callStarted();
-    startStream(request, target, entry, ctx, args, (error) => {
-      ctx.finish();
-      target.callFinished();
-      entry.stats.ended(error !== undefined);
-      entry.stats.observe(performance.now() - ctx.startedAt);
-    });
+    this.#observe(request, target, entry, ctx, receivedAt);
+    // One call from open to end: preCall before the method starts (it may replace a server stream's argument or
+    // refuse the stream), postCall once the stream has ended (with a client stream's reply and the message counts).
+    const ended = (error: Error | undefined, reply: unknown, refusal?: boolean): void => this.#streamEnded(request, target, entry, ctx, args, reply, error, refusal === true);
+    const begin = (ready: unknown): void => {
+      args = ready;
+      const traceContext = ctx.observation?.context;
+      if (traceContext === undefined) startStream(request, target, entry, ctx, ready, ended);
+      else runInContext(traceContext, () => startStream(request, target, entry, ctx, ready, ended));
+    };
+    const plugins = this.#plugins;
+    if (plugins.preCall.length === 0) return begin(args);
+    let checked: unknown;
+    try {
+      checked = plugins.runPreCall(ctx, args);
+    } catch (error) {
+      return ended(asError(error), undefined, true);
+    }
+    if (!isPromise(checked)) return begin(checked);
+    checked.then(
+      (ready) => (target.closed || ctx.signal.aborted ? ended(new AbortedError('rpcx: the stream ended before it started'), undefined) : begin(ready)),
+      (error: unknown) => ended(asError(error), undefined, true),
+    );
+  }
+
+  /** A stream is over (or was refused by preCall: then its open gets a plain error reply, as a refused call). */
+  #streamEnded(request: Message, target: DispatchTarget, entry: MethodEntry, ctx: CallContext, args: unknown, reply: unknown, error: Error | undefined, refused: boolean): void {
+    ctx.finish();
+    target.callFinished();
+    entry.stats.ended(error !== undefined);
+    const durationMs = performance.now() - ctx.startedAt;
+    entry.stats.observe(durationMs);
+    const plugins = this.#plugins;
+    // The stream's end frame is out already: postCall observes it and cannot change it.
+    if (plugins.postCall.length !== 0) void plugins.runPostCall(ctx, args, reply, error);
+    const text = error === undefined ? undefined : messageOf(error);
+    if (ctx.observation !== undefined) this.#observed(request, target, ctx, durationMs, text, undefined);
+    if (refused) this.#fail(request, target, text!, ctx);
   }
 
   #complete(request: Message, target: DispatchTarget, entry: MethodEntry, ctx: CallContext, args: unknown, value: unknown, error: Error | undefined): void {
@@ -341,6 +377,11 @@ export class Dispatcher {
 
   #observed(request: Message, target: DispatchTarget, ctx: CallContext, durationMs: number, text: string | undefined, reply: Message | undefined): void {
     const observation = ctx.observation!;
+    const stream = ctx.stream;
+    if (stream !== undefined) {
+      observation.event.messagesSent = stream.messagesSent;
+      observation.event.messagesReceived = stream.messagesReceived;
+    }
     endObservation(observation, durationMs, text);
     if (this.#rpcz !== undefined) {
       const spanContext = observation.span?.spanContext();
@@ -358,6 +399,7 @@ export class Dispatcher {
         requestBytes: request.payload.length,
         ...(reply ? { responseBytes: reply.payload.length } : {}),
         ...(spanContext ? { traceId: spanContext.traceId } : {}),
+        ...(stream !== undefined ? { stream: stream.kind, messagesSent: stream.messagesSent, messagesReceived: stream.messagesReceived } : {}),
       });
     }
   }

@@ -34,8 +34,14 @@ export function streamFrameReceived(request: Message, target: DispatchTarget, ki
   openStreams.get(target)?.get(request.seq)?.frame(request, kind);
 }
 
-/** Starts the streaming method of `entry` for an `open` request; `done` runs once when the stream is over. */
-export function startStream(request: Message, target: DispatchTarget, entry: MethodEntry, ctx: CallContext, args: unknown, done: (error?: Error) => void): void {
+/** How a stream ended: its error, or a client stream's reply. */
+export type StreamDone = (error: Error | undefined, reply: unknown) => void;
+
+/**
+ * Starts the streaming method of `entry` for an `open` request; `done` runs once when the stream is over. `ctx.stream`,
+ * when set, counts the messages.
+ */
+export function startStream(request: Message, target: DispatchTarget, entry: MethodEntry, ctx: CallContext, args: unknown, done: StreamDone): void {
   let streams = openStreams.get(target);
   if (!streams) openStreams.set(target, (streams = new Map()));
   const existing = streams.get(request.seq);
@@ -51,7 +57,7 @@ class StreamCall {
   readonly #entry: MethodEntry;
   readonly #ctx: CallContext;
   readonly #forget: () => void;
-  readonly #done: (error?: Error) => void;
+  readonly #done: StreamDone;
   /** Messages the client lets us send. */
   readonly #credit: CreditGate;
   /** The client's messages (client and bidi streams). */
@@ -59,7 +65,7 @@ class StreamCall {
   #iterator: AsyncIterator<unknown> | undefined;
   #ended = false;
 
-  constructor(request: Message, target: DispatchTarget, entry: MethodEntry, ctx: CallContext, forget: () => void, done: (error?: Error) => void) {
+  constructor(request: Message, target: DispatchTarget, entry: MethodEntry, ctx: CallContext, forget: () => void, done: StreamDone) {
     this.#request = request;
     this.#target = target;
     this.#entry = entry;
@@ -112,6 +118,7 @@ class StreamCall {
         if (this.#ended) return;
         if (next.done) return this.end();
         this.#send(StreamFrame.Msg, encodeWith(codec, next.value, this.#entry.replyType));
+        if (this.#ctx.stream) this.#ctx.stream.messagesSent++;
       }
     } catch (error) {
       this.end(asError(error));
@@ -128,7 +135,8 @@ class StreamCall {
         } catch (error) {
           return this.end(asError(error));
         }
-        if (!this.#input.push(value)) this.end(new ProtocolError('rpcx: the client sent stream messages beyond its credit'));
+        if (!this.#input.push(value)) return this.end(new ProtocolError('rpcx: the client sent stream messages beyond its credit'));
+        if (this.#ctx.stream) this.#ctx.stream.messagesReceived++;
         return;
       }
       case StreamFrame.End:
@@ -171,7 +179,7 @@ class StreamCall {
       }
       this.#target.respond(frame);
     }
-    this.#done(error);
+    this.#done(error, error === undefined ? reply : undefined);
   }
 
   #send(kind: StreamFrame, payload?: Uint8Array, credit?: number): void {
