@@ -335,6 +335,7 @@ export class Client {
     if (this.#closedError) throw this.#closedError;
     const seq = this.#seq++;
     const serializeType = options.serializeType ?? this.#serializeType;
+    const compressType = options.compressType ?? CompressType.None;
     const metadata: Metadata = { ...options.metadata, [MetaKey.Stream]: StreamFrame.Open, [MetaKey.StreamCredit]: String(window) };
     const message = this.#request(service, method, args, { ...options, metadata }, seq, options.timeoutMs ?? this.#options.timeoutMs ?? 0);
     const sink: CallSink = { resolve: () => undefined, reject: (error) => handler.closed(error) };
@@ -344,7 +345,7 @@ export class Client {
     this.#writer.write(message);
     return {
       send: (kind, payload, credit) => {
-        if (!this.#closedError) this.#writer.write(streamFrame(true, seq, kind, serializeType, payload, credit));
+        if (!this.#closedError) this.#writer.write(streamFrame(true, seq, kind, serializeType, payload, credit, compressType));
       },
       close: () => this.#settle(pending),
     };
@@ -353,6 +354,16 @@ export class Client {
   /** @internal the hooks that see a typed stream as one call (client/message-stream.ts). */
   streamCallHooks(): ClientPlugin[] | undefined {
     return activeCallHooks(this.#plugins);
+  }
+
+  /** The default compress type of this client's calls. */
+  get compressType(): number {
+    return this.#compressType;
+  }
+
+  /** Largest payload this client inflates (limits.maxInflatedLength). */
+  get maxInflatedLength(): number {
+    return this.#maxDecompressed;
   }
 
   /** The default serialize type of this client's calls. */

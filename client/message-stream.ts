@@ -6,7 +6,8 @@
  */
 import { decodeWith, encodeWith, getCodec } from '../codec/codec.js';
 import { AbortedError, asError, ProtocolError, remoteError, StreamError, TimeoutError } from '../errors.js';
-import { MetaKey } from '../protocol/constants.js';
+import { decompress } from '../protocol/compression.js';
+import { CompressType, MetaKey } from '../protocol/constants.js';
 import type { Message } from '../protocol/message.js';
 import { CreditGate, InboundQueue } from '../protocol/stream-flow.js';
 import { DEFAULT_STREAM_WINDOW, frameCredit, MAX_STREAM_WINDOW, StreamFrame, type StreamKind } from '../protocol/stream-frames.js';
@@ -15,6 +16,11 @@ import type { CallOptions } from './call-options.js';
 import { runPostCall, type ClientCall, type ClientPlugin } from './plugins.js';
 
 export interface StreamCallOptions extends Pick<CallOptions, 'signal' | 'metadata' | 'serializeType' | 'requestType' | 'replyType'> {
+  /**
+   * Compress type of the stream's messages both ways (default: the client's): each message past 1 KiB is compressed,
+   * and the receiver inflates it within its inflate limits (limits.maxInflatedLength, maxInflateRatio).
+   */
+  compressType?: number;
   /** Deadline of the whole stream in ms (sent as `__ServerTimeout`); 0 or absent: none. */
   timeoutMs?: number;
   /** Messages the server may send ahead of what the caller has consumed (default 64). */
@@ -23,6 +29,7 @@ export interface StreamCallOptions extends Pick<CallOptions, 'signal' | 'metadat
 
 /** The frames of one stream on a connection (implemented by Client). */
 export interface StreamChannel {
+  /** Sends a frame; a payload past the threshold is compressed with the stream's compress type. */
   send(kind: StreamFrame, payload?: Uint8Array, credit?: number): void;
   /** Forget the stream on the connection (after its end). */
   close(): void;
@@ -36,6 +43,10 @@ export interface StreamChannelHandler {
 
 export interface StreamHost {
   readonly serializeType: number;
+  /** The client's default compress type. */
+  readonly compressType: number;
+  /** Largest payload after decompression (limits.maxInflatedLength). */
+  readonly maxInflatedLength: number;
   readonly endpoint: string;
   readonly logger: Logger;
   /** The plugins and instrument that see this stream as one call (preCall at the open, postCall at the end). */
@@ -70,6 +81,7 @@ export class ClientStreamCall<T> {
   /** The call as plugins see it, when any hook is active. */
   #observed: { hooks: ClientPlugin[]; call: ClientCall } | undefined;
   readonly #logger: Logger;
+  readonly #maxInflated: number;
 
   constructor(host: StreamHost, kind: StreamKind, service: string, method: string, args: unknown, input: Input | undefined, options: StreamCallOptions) {
     this.#kind = kind;
@@ -89,6 +101,7 @@ export class ClientStreamCall<T> {
     const signal = options.signal;
     if (signal?.aborted) throw new AbortedError(signal.reason);
     this.#logger = host.logger;
+    this.#maxInflated = host.maxInflatedLength;
     let metadata = options.metadata;
     const hooks = host.streamCallHooks();
     if (hooks !== undefined) {
@@ -104,6 +117,9 @@ export class ClientStreamCall<T> {
       metadata = call.metadata;
     }
     const callOptions: CallOptions = { serializeType: this.#serializeType };
+    const compressType = options.compressType ?? host.compressType;
+    callOptions.compressType = compressType;
+    if (compressType !== CompressType.None) metadata = { ...metadata, [MetaKey.StreamCompress]: String(compressType) };
     if (metadata) callOptions.metadata = metadata;
     if (options.requestType) callOptions.requestType = options.requestType;
     if (options.timeoutMs && options.timeoutMs > 0) callOptions.timeoutMs = options.timeoutMs;
@@ -150,7 +166,7 @@ export class ClientStreamCall<T> {
       case StreamFrame.Msg: {
         let value: T;
         try {
-          value = decodeWith(getCodec(message.serializeType), message.payload, this.#options.replyType) as T;
+          value = decodeWith(getCodec(message.serializeType), decompress(message.compressType, message.payload, this.#maxInflated), this.#options.replyType) as T;
         } catch (error) {
           return this.#cancel(asError(error));
         }
@@ -169,7 +185,7 @@ export class ClientStreamCall<T> {
         }
         if (this.#kind === 'client') {
           try {
-            this.#replyValue = decodeWith(getCodec(message.serializeType), message.payload, this.#options.replyType);
+            this.#replyValue = decodeWith(getCodec(message.serializeType), decompress(message.compressType, message.payload, this.#maxInflated), this.#options.replyType);
             this.#resolveReply(this.#replyValue);
           } catch (error) {
             return this.#finish(asError(error));

@@ -209,7 +209,7 @@ export class Dispatcher {
       entry.stats.refused();
       return this.#fail(request, target, messageOf(error));
     }
-    if (entry.stream !== undefined || request.metadata[MetaKey.Stream] !== undefined) return this.#openStream(request, target, entry, receivedAt, args);
+    if (entry.stream !== undefined || request.metadata[MetaKey.Stream] !== undefined) return this.#openStream(request, target, entry, receivedAt, args, started);
 
     const ctx = new CallContext(request, target);
     ctx.startedAt = receivedAt;
@@ -275,22 +275,27 @@ export class Dispatcher {
    * A typed message stream (docs/streams.md). Only rpcx-ts clients open them; anyone else calling a streaming method
    * (a Go client, the HTTP gateway) gets a clear error reply at once.
    */
-  #openStream(request: Message, target: DispatchTarget, entry: MethodEntry, receivedAt: number, args: unknown): void {
+  #openStream(request: Message, target: DispatchTarget, entry: MethodEntry, receivedAt: number, args: unknown, started: boolean): void {
+    // A compressed open was counted as running while it inflated: the stream takes that count over.
+    const refuse = (text: string): void => {
+      if (started) target.callFinished();
+      this.#fail(request, target, text);
+    };
     const name = `${entry.service}.${entry.method}`;
-    if (entry.stream === undefined) return this.#fail(request, target, `rpcx: ${name} is not a streaming method`);
+    if (entry.stream === undefined) return refuse(`rpcx: ${name} is not a streaming method`);
     if (request.metadata[MetaKey.Stream] !== StreamFrame.Open || request.oneway || (target.protocol ?? 'rpcx') !== 'rpcx') {
-      return this.#fail(request, target, `rpcx: ${name} is a ${entry.stream}-streaming method; call it with an rpcx-ts stream client`);
+      return refuse(`rpcx: ${name} is a ${entry.stream}-streaming method; call it with an rpcx-ts stream client`);
     }
     const limit = this.#options.maxStreamsPerConnection ?? DEFAULT_MAX_STREAMS_PER_CONNECTION;
     if (openStreamCount(target) >= limit) {
       this.refused++;
-      return this.#fail(request, target, `${TOO_MANY_STREAMS_PREFIX}${limit})`);
+      return refuse(`${TOO_MANY_STREAMS_PREFIX}${limit})`);
     }
     const ctx = new CallContext(request, target);
     ctx.startedAt = receivedAt;
     ctx.stream = { kind: entry.stream, messagesSent: 0, messagesReceived: 0 };
     entry.stats.started();
-    target.callStarted();
+    if (!started) target.callStarted();
     this.#observe(request, target, entry, ctx, receivedAt);
     // One call from open to end: preCall before the method starts (it may replace a server stream's argument or
     // refuse the stream), postCall once the stream has ended (with a client stream's reply and the message counts).
@@ -298,8 +303,9 @@ export class Dispatcher {
     const begin = (ready: unknown): void => {
       args = ready;
       const traceContext = ctx.observation?.context;
-      if (traceContext === undefined) startStream(request, target, entry, ctx, ready, ended);
-      else runInContext(traceContext, () => startStream(request, target, entry, ctx, ready, ended));
+      const limits = { maxLength: this.#options.maxDecompressedLength, maxRatio: this.#options.maxInflateRatio ?? 0 };
+      if (traceContext === undefined) startStream(request, target, entry, ctx, ready, limits, ended);
+      else runInContext(traceContext, () => startStream(request, target, entry, ctx, ready, limits, ended));
     };
     const plugins = this.#plugins;
     if (plugins.preCall.length === 0) return begin(args);
