@@ -19,7 +19,7 @@ import { endObservation, runInContext, serverObserved, startObservation, type Se
 import { isPromise, messageOf, PluginContainer, type ConnectionInfo } from './plugins.js';
 import type { MethodEntry, ServiceRegistry } from './service-registry.js';
 import type { MethodStats, Rpcz } from './observability/stats.js';
-import { StreamFrame } from '../protocol/stream-frames.js';
+import { StreamFrame, type StreamKind } from '../protocol/stream-frames.js';
 import { DEFAULT_MAX_STREAMS_PER_CONNECTION, openStreamCount, startStream, streamFrameReceived, TOO_MANY_STREAMS_PREFIX } from './streams/stream-call.js';
 
 /**
@@ -85,6 +85,11 @@ export class Dispatcher {
     this.#timedStarts = [];
     this.#timingScheduled = false;
   };
+
+  /** The stream kind of a method, undefined for unary and unknown methods (the HTTP gateway asks before a call). */
+  streamKindOf(service: string, method: string): StreamKind | undefined {
+    return this.#registry.get(service)?.methods.get(method)?.stream;
+  }
 
   constructor(registry: ServiceRegistry, options: DispatcherOptions) {
     this.#registry = registry;
@@ -283,9 +288,10 @@ export class Dispatcher {
     };
     const name = `${entry.service}.${entry.method}`;
     if (entry.stream === undefined) return refuse(`rpcx: ${name} is not a streaming method`);
-    if (request.metadata[MetaKey.Stream] !== StreamFrame.Open || request.oneway || (target.protocol ?? 'rpcx') !== 'rpcx') {
-      return refuse(`rpcx: ${name} is a ${entry.stream}-streaming method; call it with an rpcx-ts stream client`);
-    }
+    const protocol = target.protocol ?? 'rpcx';
+    // The HTTP gateway opens server streams itself (answered as newline-delimited JSON, server/http/gateway-stream.ts).
+    const opens = protocol === 'rpcx' || (protocol === 'http' && entry.stream === 'server');
+    if (request.metadata[MetaKey.Stream] !== StreamFrame.Open || request.oneway || !opens) return refuse(streamingRefusal(name, entry.stream, protocol));
     const limit = this.#options.maxStreamsPerConnection ?? DEFAULT_MAX_STREAMS_PER_CONNECTION;
     if (openStreamCount(target) >= limit) {
       this.refused++;
@@ -451,6 +457,18 @@ export class Dispatcher {
     }
     this.#respond(request, target, errorReply(request, text, ctx?.takeResponseMetadata()));
   }
+}
+
+/** What a caller that cannot open a stream is told when it calls a streaming method. */
+export function streamingRefusal(name: string, kind: string, protocol: string): string {
+  const head = `rpcx: ${name} is a ${kind}-streaming method; `;
+  if (protocol === 'jsonrpc') return `${head}JSON-RPC cannot stream: call it with an rpcx-ts stream client${kind === 'server' ? ' or through the HTTP gateway (newline-delimited JSON)' : ''}`;
+  if (protocol === 'http') {
+    return kind === 'server'
+      ? `${head}the HTTP gateway streams it as newline-delimited JSON only (send X-RPCX-SerializeType: 1)`
+      : `${head}the HTTP gateway streams server-streaming methods only: call it with an rpcx-ts stream client`;
+  }
+  return `${head}call it with an rpcx-ts stream client`;
 }
 
 /** An error reply to `request` carrying `text` in `__rpcx_error__`. */

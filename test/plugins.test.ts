@@ -12,6 +12,7 @@ import {
   type ServerPlugin,
 } from '../index.js';
 import { silentLogger } from '../logger.js';
+import { sumOfInput } from './helpers/stream-handlers.js';
 import { Arith, Echo } from '../examples/services/index.js';
 import { httpRequest, jsonRpc } from './helpers/http.js';
 
@@ -166,11 +167,7 @@ describe('plugins and typed streams', () => {
     server.registerFunction('Feed', 'Count', async function* (args: unknown) {
       for (let i = 0; i < (args as { N: number }).N; i++) yield i;
     }, { stream: 'server' });
-    server.registerFunction('Feed', 'Sum', async (input: unknown) => {
-      let total = 0;
-      for await (const n of input as AsyncIterable<number>) total += n;
-      return total;
-    }, { stream: 'client' });
+    server.registerFunction('Feed', 'Sum', sumOfInput, { stream: 'client' });
     const client = await Client.connect(`tcp@${address}`, {
       logger: silentLogger,
       plugins: [
