@@ -72,7 +72,7 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
 const ignore = (): void => undefined;
 
 /** One proxy call: awaiting it makes a unary or client-stream call, iterating it a server or bidirectional stream. */
-function proxyCall(caller: Caller, service: string, method: string, args: unknown, options: CallOptions | undefined): PromiseLike<unknown> & AsyncIterable<unknown> {
+function proxyCall(caller: Caller, service: string, method: string, args: unknown, options: CallOptions | undefined): Promise<unknown> & AsyncIterable<unknown> {
   const streamInput = isAsyncIterable(args);
   let started: Promise<unknown> | undefined;
   let iterated = false;
@@ -85,7 +85,11 @@ function proxyCall(caller: Caller, service: string, method: string, args: unknow
     if (!iterated) start().catch(ignore);
   });
   return {
+    // The whole Promise surface, so `proxy.m(args).catch(...)` works as it does on a call's promise.
     then: (onFulfilled, onRejected) => start().then(onFulfilled, onRejected),
+    catch: (onRejected) => start().catch(onRejected),
+    finally: (onFinally) => start().finally(onFinally),
+    [Symbol.toStringTag]: 'Promise',
     [Symbol.asyncIterator]: () => {
       iterated = true;
       const streamOptions = options as StreamCallOptions | undefined;

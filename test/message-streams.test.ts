@@ -241,6 +241,10 @@ describe('typed message streams', () => {
     assert.equal(await feed.sum(numbers(1, 2, 3, 4)), 10);
     assert.deepEqual(await collect(feed.shout(words('a', 'b'))), ['A', 'B']);
     assert.equal(await feed.plain({ A: 7 }), 7);
+    // A unary call's value is a whole Promise: catch and finally as well as then.
+    let settled = false;
+    assert.equal(await feed.plain({ A: 8 }).finally(() => (settled = true)), 8);
+    assert.equal(settled, true);
     // Iterated after a turn: the unary request that went out first is answered with an error nobody sees.
     const late = feed.count({ N: 2 }, { timeoutMs: 5000 });
     await sleep(10);
