@@ -123,10 +123,16 @@ export class ClientStreamCall<T> {
     if (metadata) callOptions.metadata = metadata;
     if (options.requestType) callOptions.requestType = options.requestType;
     if (options.timeoutMs && options.timeoutMs > 0) callOptions.timeoutMs = options.timeoutMs;
-    this.#channel = host.openStreamChannel(service, method, kind === 'server' ? args : null, callOptions, window, {
-      frame: (message) => this.#frame(message),
-      closed: (error) => this.#finish(error),
-    });
+    try {
+      this.#channel = host.openStreamChannel(service, method, kind === 'server' ? args : null, callOptions, window, {
+        frame: (message) => this.#frame(message),
+        closed: (error) => this.#finish(error),
+      });
+    } catch (error) {
+      // Never opened (a closed client, an unencodable argument): the hooks that saw it start see it end.
+      if (this.#observed) runPostCall(this.#observed.hooks, this.#observed.call, undefined, asError(error), host.logger);
+      throw error;
+    }
     if (signal) {
       this.#onAbort = () => this.#cancel(new AbortedError(signal.reason));
       signal.addEventListener('abort', this.#onAbort, { once: true });

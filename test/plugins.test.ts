@@ -187,6 +187,8 @@ describe('plugins and typed streams', () => {
     assert.equal(await client.clientStream('Feed', 'Sum', [1, 2, 3, 4, 5]), 15);
     await assert.rejects(collectAll(client.serverStream('Feed', 'Count', { N: 13 })), (e: unknown) => e instanceof ServiceError && e.message === 'unlucky stream');
     await client.close();
+    // A stream that cannot open (the client is closed) still ends for the hooks that saw it start.
+    await assert.rejects(client.clientStream('Feed', 'Sum', [1]), ConnectionClosedError);
     assert.deepEqual(seen, [
       'client preCall Count server',
       'server preCall Count server',
@@ -200,6 +202,8 @@ describe('plugins and typed streams', () => {
       'server preCall Count server',
       'server postCall Count sent=0 received=0 unlucky stream',
       'client postCall Count sent=0 received=0 unlucky stream',
+      'client preCall Sum client',
+      'client postCall Sum sent=0 received=0 rpcx: client closed',
     ]);
     const { calls } = JSON.parse((await httpRequest(`${base}/rpcz`)).text) as { calls: Array<Record<string, unknown>> };
     assert.deepEqual(
