@@ -277,8 +277,9 @@ export class Dispatcher {
   }
 
   /**
-   * A typed message stream (docs/streams.md). Only rpcx-ts clients open them; anyone else calling a streaming method
-   * (a Go client, the HTTP gateway) gets a clear error reply at once.
+   * A typed message stream (docs/streams.md). rpcx-ts clients open them, and the HTTP gateway opens server streams
+   * (as newline-delimited JSON); anyone else calling a streaming method (a Go client, JSON-RPC) gets a clear error
+   * reply at once.
    */
   #openStream(request: Message, target: DispatchTarget, entry: MethodEntry, receivedAt: number, args: unknown, started: boolean): void {
     // A compressed open was counted as running while it inflated: the stream takes that count over.
