@@ -17,3 +17,7 @@ export {
   type TransferReply,
 } from './protocol/transfer-structs.js';
 export { DEFAULT_STREAM_WINDOW, MAX_STREAM_WINDOW, StreamFrame, type StreamKind } from './protocol/stream-frames.js';
+export type { ProxyMethod } from './client/proxy.js';
+export type { StreamCallInfo } from './client/plugins.js';
+export type { StreamCounts } from './server/context.js';
+export { GATEWAY_STREAM_WINDOW, NDJSON_CONTENT_TYPE } from './server/http/gateway-stream.js';

@@ -28,7 +28,7 @@ import type { Conn, DialOptions, TlsOptions } from '../transport/transport.js';
 import type { CallOptions, CallResult } from './call-options.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { explainMismatch, SILENT_CLOSE_HINT } from '../protocol/mismatch.js';
-import { clientInstrument, type ClientCall, type ClientPlugin } from './plugins.js';
+import { activeCallHooks, clientInstrument, runPostCall, type ClientCall, type ClientPlugin } from './plugins.js';
 import { createProxy, type ServiceProxy } from './proxy.js';
 import { promiseFor, type Settlers } from './promise-for.js';
 import { PushQueue } from './push-queue.js';
@@ -361,6 +361,7 @@ export class Client {
     if (this.#closedError) throw this.#closedError;
     const seq = this.#seq++;
     const serializeType = options.serializeType ?? this.#serializeType;
+    const compressType = options.compressType ?? CompressType.None;
     const metadata: Metadata = { ...options.metadata, [MetaKey.Stream]: StreamFrame.Open, [MetaKey.StreamCredit]: String(window) };
     const message = this.#request(service, method, args, { ...options, metadata }, seq, options.timeoutMs ?? this.#options.timeoutMs ?? 0);
     const sink: CallSink = { resolve: () => undefined, reject: (error) => handler.closed(error) };
@@ -370,10 +371,25 @@ export class Client {
     this.#writer.write(message);
     return {
       send: (kind, payload, credit) => {
-        if (!this.#closedError) this.#writer.write(streamFrame(true, seq, kind, serializeType, payload, credit));
+        if (!this.#closedError) this.#writer.write(streamFrame(true, seq, kind, serializeType, payload, credit, compressType));
       },
       close: () => this.#settle(pending),
     };
+  }
+
+  /** @internal the hooks that see a typed stream as one call (client/message-stream.ts). */
+  streamCallHooks(): ClientPlugin[] | undefined {
+    return activeCallHooks(this.#plugins);
+  }
+
+  /** The default compress type of this client's calls. */
+  get compressType(): number {
+    return this.#compressType;
+  }
+
+  /** Largest payload this client inflates (limits.maxInflatedLength). */
+  get maxInflatedLength(): number {
+    return this.#maxDecompressed;
   }
 
   /** The default serialize type of this client's calls. */
@@ -460,18 +476,9 @@ export class Client {
 
   /** A call seen by plugins and instruments: preCall may add metadata, postCall sees how it ended. */
   #startObserved(service: string, method: string, args: unknown, options: CallOptions, sink: CallSink, withMetadata: boolean, timeoutMs: number): void {
-    const instrument = clientInstrument();
-    const hooks: ClientPlugin[] = instrument !== undefined && instrument.active() ? [instrument, ...this.#plugins] : [...this.#plugins];
+    const hooks = activeCallHooks(this.#plugins) ?? [];
     const call: ClientCall = { service, method, args, endpoint: this.endpoint, metadata: { ...options.metadata } };
-    const after = (reply: unknown, error: Error | undefined): void => {
-      for (const hook of hooks) {
-        try {
-          hook.postCall?.(call, reply, error);
-        } catch (thrown) {
-          this.logger.warn('postCall plugin threw', { plugin: hook.name, error: thrown });
-        }
-      }
-    };
+    const after = (reply: unknown, error: Error | undefined): void => runPostCall(hooks, call, reply, error, this.logger);
     try {
       for (const hook of hooks) hook.preCall?.(call);
     } catch (error) {

@@ -3,8 +3,8 @@
  * connection (`_filetransfer.TransferFile` / `DownloadFile`, `_streamservice.Stream`), then a new TCP connection to
  * the reply's `Addr` (TLS when the client uses TLS), the 32 token bytes first, then the data.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { open, rm, stat } from 'node:fs/promises';
 import net from 'node:net';
 import { basename } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -20,6 +20,7 @@ import {
   type TransferReply,
 } from '../protocol/transfer-structs.js';
 import { splitHostPort, joinHostPort } from '../transport/networks.js';
+import { receiveIntoFile, sendFileOn } from '../transport/file-pump.js';
 import { tlsClientOptions, waitConnected } from '../transport/tcp.js';
 import type { TlsOptions } from '../transport/transport.js';
 import type { CallOptions } from './call-options.js';
@@ -84,7 +85,8 @@ export async function sendFile(host: TransferHost, source: string | Readable, me
   const started = performance.now();
   const reply = await tokenCall(host, options.service ?? FILE_TRANSFER_SERVICE, 'TransferFile', { FileName: fileName, FileSize: fileSize ?? 0, Meta: meta }, options);
   const socket = await dialData(host, reply, options);
-  const input = typeof source === 'string' ? createReadStream(source, { highWaterMark: 256 * 1024 }) : source;
+  // A path is read into reused buffers (transport/file-pump.ts); a caller's Readable is piped as it is.
+  const input = typeof source === 'string' ? undefined : source;
   let bytes = 0;
   const closedByServer = new Promise<void>((resolve, reject) => {
     socket.once('close', () => resolve());
@@ -102,16 +104,21 @@ export async function sendFile(host: TransferHost, source: string | Readable, me
   };
   const onAbort = (): void => {
     reset();
-    input.destroy();
+    input?.destroy();
   };
-  input.once('error', reset);
+  input?.once('error', reset);
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    input.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-      options.onProgress?.(bytes, fileSize);
-    });
-    await pipeline(input, socket);
+    if (input === undefined) {
+      bytes = await sendFileOn(socket, source as string, (n) => options.onProgress?.(n, fileSize));
+      await new Promise<void>((resolve) => socket.end(resolve));
+    } else {
+      input.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        options.onProgress?.(bytes, fileSize);
+      });
+      await pipeline(input, socket);
+    }
     await within(closedByServer, options.finishTimeoutMs ?? 10_000);
   } catch (error) {
     reset();
@@ -127,6 +134,7 @@ export async function sendFile(host: TransferHost, source: string | Readable, me
 export async function downloadFile(host: TransferHost, fileName: string, target: Writable | string, meta: Record<string, string> = {}, options: TransferOptions = {}): Promise<TransferResult> {
   const started = performance.now();
   const reply = await tokenCall(host, options.service ?? FILE_TRANSFER_SERVICE, 'DownloadFile', { FileName: fileName, Meta: meta }, options);
+  if (typeof target === 'string' && !dataIsTls(host, options)) return downloadIntoFile(host, reply, fileName, target, options, started);
   const socket = await dialData(host, reply, options);
   const output = typeof target === 'string' ? createWriteStream(target) : target;
   let bytes = 0;
@@ -146,6 +154,28 @@ export async function downloadFile(host: TransferHost, fileName: string, target:
   return { bytes, ms: performance.now() - started };
 }
 
+/** A download to a path over plain TCP: the socket is read into one reused buffer (transport/file-pump.ts). */
+async function downloadIntoFile(host: TransferHost, reply: TransferReply, fileName: string, path: string, options: TransferOptions, started: number): Promise<TransferResult> {
+  const file = await open(path, 'w');
+  const receiver = receiveIntoFile(file, (n) => options.onProgress?.(n, undefined));
+  let socket: net.Socket | undefined;
+  const onAbort = (): void => void socket?.destroy(new AbortedError(options.signal!.reason));
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    socket = await dialData(host, reply, options, receiver.onread);
+    const bytes = await receiver.attach(socket);
+    return { bytes, ms: performance.now() - started };
+  } catch (error) {
+    await file.close().catch(() => undefined);
+    await rm(path, { force: true });
+    throw failure(error, options.signal, `rpcx: download of ${fileName} failed`);
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    socket?.destroy();
+    await file.close().catch(() => undefined);
+  }
+}
+
 /** `Stream`: a raw byte stream to the server's stream handler, as a Node Duplex (a socket). */
 export async function openStream(host: TransferHost, meta: Record<string, string> = {}, options: TransferOptions = {}): Promise<net.Socket> {
   const reply = await tokenCall(host, options.service ?? STREAM_SERVICE, 'Stream', { Meta: meta }, options);
@@ -163,14 +193,24 @@ async function tokenCall(host: TransferHost, service: string, method: string, ar
   return readTransferReply(value, serializeType);
 }
 
-async function dialData(host: TransferHost, reply: TransferReply, options: TransferOptions): Promise<net.Socket> {
+/** Whether the data connection is TLS (the call's option, else the client's). */
+function dataTls(host: TransferHost, options: TransferOptions): TransferHost['tls'] {
+  return options.tls === false ? undefined : (options.tls ?? host.tls);
+}
+
+function dataIsTls(host: TransferHost, options: TransferOptions): boolean {
+  return dataTls(host, options) !== undefined;
+}
+
+/** `onread`: read a plain TCP connection into a reused buffer (ignored for TLS). */
+async function dialData(host: TransferHost, reply: TransferReply, options: TransferOptions, onread?: net.OnReadOpts): Promise<net.Socket> {
   const parsed = splitHostPort(reply.Addr);
   // `:port` (a wildcard listener) means: the host we reached the rpcx server on.
   const address = reply.Addr.startsWith(':') ? { host: host.remoteHost, port: parsed.port } : parsed;
-  const tlsOptions = options.tls === false ? undefined : (options.tls ?? host.tls);
+  const tlsOptions = dataTls(host, options);
   const socket = tlsOptions
     ? tls.connect({ host: address.host, port: address.port, ...tlsClientOptions(tlsOptions, address.host) })
-    : net.connect({ host: address.host, port: address.port, noDelay: true });
+    : net.connect({ host: address.host, port: address.port, noDelay: true, ...(onread ? { onread } : {}) });
   const target = `${tlsOptions ? 'tls' : 'tcp'}@${joinHostPort(address.host, address.port)}`;
   await waitConnected(socket, { connectTimeoutMs: host.connectTimeoutMs, ...(options.signal ? { signal: options.signal } : {}) }, target, tlsOptions ? 'secureConnect' : 'connect');
   // Go reads the token in its accept loop without a deadline: send it at once.

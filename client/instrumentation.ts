@@ -29,6 +29,10 @@ export interface ClientCallEvent {
   metadata: Readonly<Record<string, string>>;
   durationMs?: number;
   error?: Error;
+  /** A typed message stream's kind; with its message counts on end. */
+  stream?: string;
+  messagesSent?: number;
+  messagesReceived?: number;
 }
 
 interface CallState {
@@ -55,9 +59,11 @@ export const clientInstrumentation: ClientInstrument = {
         { kind: SpanKind.CLIENT, attributes: { 'rpc.system': 'rpcx', 'rpc.service': call.service, 'rpc.method': call.method, 'server.address': call.endpoint } },
         parent,
       );
+      if (call.stream) span.setAttribute('rpcx.stream', call.stream.kind);
       propagation.inject(trace.setSpan(parent, span), call.metadata);
     }
     const event: ClientCallEvent = { service: call.service, method: call.method, endpoint: call.endpoint, metadata: call.metadata };
+    if (call.stream) event.stream = call.stream.kind;
     (call.state ??= {})[STATE] = { started: performance.now(), event, span } satisfies CallState;
     if (startChannel.hasSubscribers) startChannel.publish(event);
   },
@@ -67,6 +73,11 @@ export const clientInstrumentation: ClientInstrument = {
     const { event, span } = state;
     event.durationMs = performance.now() - state.started;
     if (error) event.error = error;
+    if (call.stream) {
+      event.messagesSent = call.stream.messagesSent;
+      event.messagesReceived = call.stream.messagesReceived;
+      span?.setAttributes({ 'rpcx.stream.messages_sent': event.messagesSent, 'rpcx.stream.messages_received': event.messagesReceived });
+    }
     if (span) {
       span.setAttribute('rpcx.status', error ? 'error' : 'ok');
       const { SpanStatusCode } = otel();

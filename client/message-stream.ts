@@ -6,13 +6,21 @@
  */
 import { decodeWith, encodeWith, getCodec } from '../codec/codec.js';
 import { AbortedError, asError, ProtocolError, remoteError, StreamError, TimeoutError } from '../errors.js';
-import { MetaKey } from '../protocol/constants.js';
+import { decompress } from '../protocol/compression.js';
+import { CompressType, MetaKey } from '../protocol/constants.js';
 import type { Message } from '../protocol/message.js';
 import { CreditGate, InboundQueue } from '../protocol/stream-flow.js';
 import { DEFAULT_STREAM_WINDOW, frameCredit, MAX_STREAM_WINDOW, StreamFrame, type StreamKind } from '../protocol/stream-frames.js';
+import type { Logger } from '../logger.js';
 import type { CallOptions } from './call-options.js';
+import { runPostCall, type ClientCall, type ClientPlugin } from './plugins.js';
 
 export interface StreamCallOptions extends Pick<CallOptions, 'signal' | 'metadata' | 'serializeType' | 'requestType' | 'replyType'> {
+  /**
+   * Compress type of the stream's messages both ways (default: the client's): each message past 1 KiB is compressed,
+   * and the receiver inflates it within its inflate limits (limits.maxInflatedLength, maxInflateRatio).
+   */
+  compressType?: number;
   /** Deadline of the whole stream in ms (sent as `__ServerTimeout`); 0 or absent: none. */
   timeoutMs?: number;
   /** Messages the server may send ahead of what the caller has consumed (default 64). */
@@ -21,6 +29,7 @@ export interface StreamCallOptions extends Pick<CallOptions, 'signal' | 'metadat
 
 /** The frames of one stream on a connection (implemented by Client). */
 export interface StreamChannel {
+  /** Sends a frame; a payload past the threshold is compressed with the stream's compress type. */
   send(kind: StreamFrame, payload?: Uint8Array, credit?: number): void;
   /** Forget the stream on the connection (after its end). */
   close(): void;
@@ -34,6 +43,14 @@ export interface StreamChannelHandler {
 
 export interface StreamHost {
   readonly serializeType: number;
+  /** The client's default compress type. */
+  readonly compressType: number;
+  /** Largest payload after decompression (limits.maxInflatedLength). */
+  readonly maxInflatedLength: number;
+  readonly endpoint: string;
+  readonly logger: Logger;
+  /** The plugins and instrument that see this stream as one call (preCall at the open, postCall at the end). */
+  streamCallHooks(): ClientPlugin[] | undefined;
   openStreamChannel(service: string, method: string, args: unknown, options: CallOptions, window: number, handler: StreamChannelHandler): StreamChannel;
 }
 
@@ -58,6 +75,13 @@ export class ClientStreamCall<T> {
   #confirmed = false;
   /** Cancelled before the server confirmed: send `cancel` once it does (never to a Go server, see #cancel). */
   #cancelOnConfirm = false;
+  #sent = 0;
+  #received = 0;
+  #replyValue: unknown;
+  /** The call as plugins see it, when any hook is active. */
+  #observed: { hooks: ClientPlugin[]; call: ClientCall } | undefined;
+  readonly #logger: Logger;
+  readonly #maxInflated: number;
 
   constructor(host: StreamHost, kind: StreamKind, service: string, method: string, args: unknown, input: Input | undefined, options: StreamCallOptions) {
     this.#kind = kind;
@@ -76,14 +100,39 @@ export class ClientStreamCall<T> {
     this.#reply.catch(() => undefined);
     const signal = options.signal;
     if (signal?.aborted) throw new AbortedError(signal.reason);
+    this.#logger = host.logger;
+    this.#maxInflated = host.maxInflatedLength;
+    let metadata = options.metadata;
+    const hooks = host.streamCallHooks();
+    if (hooks !== undefined) {
+      // One call from open to end, as for unary calls: preCall may add metadata (trace context) to the open.
+      const call: ClientCall = { service, method, args: kind === 'server' ? args : null, endpoint: host.endpoint, metadata: { ...metadata }, stream: { kind, messagesSent: 0, messagesReceived: 0 } };
+      try {
+        for (const hook of hooks) hook.preCall?.(call);
+      } catch (error) {
+        runPostCall(hooks, call, undefined, asError(error), host.logger);
+        throw error;
+      }
+      this.#observed = { hooks, call };
+      metadata = call.metadata;
+    }
     const callOptions: CallOptions = { serializeType: this.#serializeType };
-    if (options.metadata) callOptions.metadata = options.metadata;
+    const compressType = options.compressType ?? host.compressType;
+    callOptions.compressType = compressType;
+    if (compressType !== CompressType.None) metadata = { ...metadata, [MetaKey.StreamCompress]: String(compressType) };
+    if (metadata) callOptions.metadata = metadata;
     if (options.requestType) callOptions.requestType = options.requestType;
     if (options.timeoutMs && options.timeoutMs > 0) callOptions.timeoutMs = options.timeoutMs;
-    this.#channel = host.openStreamChannel(service, method, kind === 'server' ? args : null, callOptions, window, {
-      frame: (message) => this.#frame(message),
-      closed: (error) => this.#finish(error),
-    });
+    try {
+      this.#channel = host.openStreamChannel(service, method, kind === 'server' ? args : null, callOptions, window, {
+        frame: (message) => this.#frame(message),
+        closed: (error) => this.#finish(error),
+      });
+    } catch (error) {
+      // Never opened (a closed client, an unencodable argument): the hooks that saw it start see it end.
+      if (this.#observed) runPostCall(this.#observed.hooks, this.#observed.call, undefined, asError(error), host.logger);
+      throw error;
+    }
     if (signal) {
       this.#onAbort = () => this.#cancel(new AbortedError(signal.reason));
       signal.addEventListener('abort', this.#onAbort, { once: true });
@@ -123,10 +172,11 @@ export class ClientStreamCall<T> {
       case StreamFrame.Msg: {
         let value: T;
         try {
-          value = decodeWith(getCodec(message.serializeType), message.payload, this.#options.replyType) as T;
+          value = decodeWith(getCodec(message.serializeType), decompress(message.compressType, message.payload, this.#maxInflated), this.#options.replyType) as T;
         } catch (error) {
           return this.#cancel(asError(error));
         }
+        this.#received++;
         if (this.#kind === 'client' || !this.#messages.push(value)) this.#cancel(new ProtocolError('rpcx: the server sent stream messages beyond its credit'));
         return;
       }
@@ -141,7 +191,8 @@ export class ClientStreamCall<T> {
         }
         if (this.#kind === 'client') {
           try {
-            this.#resolveReply(decodeWith(getCodec(message.serializeType), message.payload, this.#options.replyType));
+            this.#replyValue = decodeWith(getCodec(message.serializeType), decompress(message.compressType, message.payload, this.#maxInflated), this.#options.replyType);
+            this.#resolveReply(this.#replyValue);
           } catch (error) {
             return this.#finish(asError(error));
           }
@@ -160,6 +211,7 @@ export class ClientStreamCall<T> {
         await this.#credit.take();
         if (this.#done) return;
         this.#channel.send(StreamFrame.Msg, encodeWith(codec, value, this.#options.requestType));
+        this.#sent++;
       }
       if (!this.#done) this.#channel.send(StreamFrame.End);
     } catch (error) {
@@ -193,6 +245,13 @@ export class ClientStreamCall<T> {
     } else {
       this.#messages.end();
       this.#rejectReply(new StreamError('rpcx: the stream ended without a reply'));
+    }
+    const observed = this.#observed;
+    if (observed !== undefined) {
+      const info = observed.call.stream!;
+      info.messagesSent = this.#sent;
+      info.messagesReceived = this.#received;
+      runPostCall(observed.hooks, observed.call, error ? undefined : this.#replyValue, error, this.#logger);
     }
   }
 }

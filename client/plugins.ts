@@ -6,7 +6,9 @@
  * This file uses no Node API (the browser Client loads it). The Node entry installs an extra "instrument" here:
  * diagnostics_channel events and OpenTelemetry client spans (see client/instrumentation.ts).
  */
+import type { Logger } from '../logger.js';
 import type { Metadata } from '../protocol/message.js';
+import type { StreamKind } from '../protocol/stream-frames.js';
 import type { Conn } from '../transport/transport.js';
 
 /** One call as client plugins see it. */
@@ -20,6 +22,17 @@ export interface ClientCall {
   readonly metadata: Metadata;
   /** Free per-call state for the plugin's own use between preCall and postCall. */
   state?: Record<string, unknown>;
+  /**
+   * Set for a typed message stream (one call from open to end, docs/streams.md): its kind, and by postCall the
+   * messages it sent and received. `args` is the open's argument (null for client and bidi streams).
+   */
+  stream?: StreamCallInfo;
+}
+
+export interface StreamCallInfo {
+  readonly kind: StreamKind;
+  messagesSent: number;
+  messagesReceived: number;
 }
 
 export interface ClientPlugin {
@@ -49,4 +62,22 @@ export function setClientInstrument(value: ClientInstrument | undefined): void {
 
 export function clientInstrument(): ClientInstrument | undefined {
   return instrument;
+}
+
+/** The hooks that see a call now: the instrument when it is active, then the client's plugins; undefined if none. */
+export function activeCallHooks(plugins: readonly ClientPlugin[]): ClientPlugin[] | undefined {
+  const active = instrument !== undefined && instrument.active();
+  if (!active && plugins.length === 0) return undefined;
+  return active ? [instrument!, ...plugins] : [...plugins];
+}
+
+/** Runs every postCall hook; one that throws is logged and does not stop the others. */
+export function runPostCall(hooks: readonly ClientPlugin[], call: ClientCall, reply: unknown, error: Error | undefined, logger: Logger): void {
+  for (const hook of hooks) {
+    try {
+      hook.postCall?.(call, reply, error);
+    } catch (thrown) {
+      logger.warn('postCall plugin threw', { plugin: hook.name, error: thrown });
+    }
+  }
 }

@@ -305,7 +305,12 @@ export class XClient {
 
   /** A typed proxy of the service: `xclient.proxy<Arith>().mul({ A: 1, B: 2 })`. */
   proxy<T>(): ServiceProxy<T> {
-    return createProxy<T>({ call: (_service, method, args, options) => this.call(method, args, options) }, this.servicePath);
+    return createProxy<T>({
+      call: (_service, method, args, options) => this.call(method, args, options),
+      serverStream: (_service, method, args, options) => this.serverStream(method, args, options),
+      clientStream: (_service, method, input, options) => this.clientStream(method, input, options),
+      bidiStream: (_service, method, input, options) => this.bidiStream(method, input, options),
+    }, this.servicePath);
   }
 
   /** Stops watching discovery and closes every connection (the discovery itself is left open). */

@@ -41,6 +41,11 @@ export const MetaKey = {
   Stream: '__rpcx_stream',
   /** rpcx-ts only: on a stream's open or credit frame, how many more messages the peer may send. */
   StreamCredit: '__rpcx_stream_credit',
+  /**
+   * rpcx-ts only: on a stream's open frame, the compress type both sides use for the stream's messages (each message
+   * past 1 KiB is compressed and says so in its header, as rpcx does for calls).
+   */
+  StreamCompress: '__rpcx_stream_compress',
 } as const;
 
 /** The HTTP path rpcx serves on: the CONNECT target and the WebSocket endpoint (Go's `share.DefaultRPCPath`). */

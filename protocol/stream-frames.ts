@@ -9,7 +9,8 @@
  *   cancel  the client gives up                                         payload: a client-streaming call's reply)
  *   credit  more messages the server may send
  */
-import { MessageType, MetaKey } from './constants.js';
+import { compress } from './compression.js';
+import { COMPRESS_THRESHOLD, CompressType, MessageType, MetaKey } from './constants.js';
 import { Message, type Metadata } from './message.js';
 
 export const StreamFrame = {
@@ -30,17 +31,27 @@ export const MAX_STREAM_WINDOW = 65_536;
 export type StreamKind = 'server' | 'client' | 'bidi';
 
 /** A stream frame. Client frames are requests (oneway except `open`); server frames are responses. */
-export function streamFrame(fromClient: boolean, seq: number, kind: StreamFrame, serializeType: number, payload?: Uint8Array, credit?: number): Message {
+export function streamFrame(fromClient: boolean, seq: number, kind: StreamFrame, serializeType: number, payload?: Uint8Array, credit?: number, compressType: number = CompressType.None): Message {
   const metadata: Metadata = { [MetaKey.Stream]: kind };
   if (credit !== undefined) metadata[MetaKey.StreamCredit] = String(credit);
+  // As rpcx for calls: only payloads past the threshold are compressed, and the header says which were.
+  const compressed = payload !== undefined && compressType !== CompressType.None && payload.length > COMPRESS_THRESHOLD;
   return new Message({
     type: fromClient ? MessageType.Request : MessageType.Response,
     oneway: fromClient && kind !== StreamFrame.Open,
     serializeType,
+    compressType: compressed ? compressType : CompressType.None,
     seq,
     metadata,
-    ...(payload ? { payload } : {}),
+    ...(payload ? { payload: compressed ? compress(compressType, payload) : payload } : {}),
   });
+}
+
+/** The compress type an open frame asks for its stream's messages (none when absent or malformed). */
+export function streamCompressType(open: Message): number {
+  const raw = open.metadata[MetaKey.StreamCompress];
+  const n = raw === undefined ? open.compressType : Number(raw);
+  return Number.isInteger(n) && n > 0 && n < 8 ? n : CompressType.None;
 }
 
 /** The credit a frame carries, bounded; 0 when absent or malformed. */

@@ -8,6 +8,7 @@ import { MetaKey } from '../protocol/constants.js';
 import type { Message, Metadata } from '../protocol/message.js';
 import type { Span } from '@opentelemetry/api';
 import type { Observation } from './observability/call-events.js';
+import type { StreamKind } from '../protocol/stream-frames.js';
 
 /** The connection-side view a context needs; implemented by ServerConnection. */
 export interface CallConnection {
@@ -22,6 +23,12 @@ export interface CallConnection {
   /** Registers a context whose signal must fire if the connection drops. */
   track(ctx: CallContext): void;
   untrack(ctx: CallContext): void;
+}
+
+export interface StreamCounts {
+  readonly kind: StreamKind;
+  messagesSent: number;
+  messagesReceived: number;
 }
 
 export interface PushOptions {
@@ -42,6 +49,11 @@ export class CallContext {
   startedAt = 0;
   /** @internal set when the call is traced or published on diagnostics channels. */
   observation: Observation | undefined;
+  /**
+   * Set when the call is a typed message stream (docs/streams.md): its kind and the messages it has sent and
+   * received so far. Plugins' postCall hooks and the call events see the final counts.
+   */
+  stream: StreamCounts | undefined;
 
   constructor(request: Message, connection: CallConnection) {
     this.request = request;

@@ -9,17 +9,17 @@
  * Whatever is not configured costs one check.
  */
 import { decodeWith, encodeWith, getCodec } from '../codec/codec.js';
-import { asError, AUTH_FAILED_TEXT, SHUTTING_DOWN_TEXT, UNKNOWN_METHOD_PREFIX, UNKNOWN_SERVICE_PREFIX } from '../errors.js';
+import { AbortedError, asError, AUTH_FAILED_TEXT, SHUTTING_DOWN_TEXT, UNKNOWN_METHOD_PREFIX, UNKNOWN_SERVICE_PREFIX } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { COMPRESS_THRESHOLD, CompressType, MetaKey, StatusType } from '../protocol/constants.js';
 import { compress, decompressAsync } from '../protocol/compression.js';
 import type { Message, Metadata } from '../protocol/message.js';
 import { CallContext, type CallConnection } from './context.js';
-import { endObservation, runInContext, serverObserved, startObservation } from './observability/call-events.js';
+import { endObservation, runInContext, serverObserved, startObservation, type ServerCallEvent } from './observability/call-events.js';
 import { isPromise, messageOf, PluginContainer, type ConnectionInfo } from './plugins.js';
 import type { MethodEntry, ServiceRegistry } from './service-registry.js';
 import type { MethodStats, Rpcz } from './observability/stats.js';
-import { StreamFrame } from '../protocol/stream-frames.js';
+import { StreamFrame, type StreamKind } from '../protocol/stream-frames.js';
 import { DEFAULT_MAX_STREAMS_PER_CONNECTION, openStreamCount, startStream, streamFrameReceived, TOO_MANY_STREAMS_PREFIX } from './streams/stream-call.js';
 
 /**
@@ -85,6 +85,11 @@ export class Dispatcher {
     this.#timedStarts = [];
     this.#timingScheduled = false;
   };
+
+  /** The stream kind of a method, undefined for unary and unknown methods (the HTTP gateway asks before a call). */
+  streamKindOf(service: string, method: string): StreamKind | undefined {
+    return this.#registry.get(service)?.methods.get(method)?.stream;
+  }
 
   constructor(registry: ServiceRegistry, options: DispatcherOptions) {
     this.#registry = registry;
@@ -209,26 +214,13 @@ export class Dispatcher {
       entry.stats.refused();
       return this.#fail(request, target, messageOf(error));
     }
-    if (entry.stream !== undefined || request.metadata[MetaKey.Stream] !== undefined) return this.#openStream(request, target, entry, receivedAt, args);
+    if (entry.stream !== undefined || request.metadata[MetaKey.Stream] !== undefined) return this.#openStream(request, target, entry, receivedAt, args, started);
 
     const ctx = new CallContext(request, target);
     ctx.startedAt = receivedAt;
     entry.stats.started();
     if (!started) target.callStarted();
-    if (this.#rpcz !== undefined || serverObserved(receivedAt)) {
-      ctx.observation = startObservation(
-        {
-          service: entry.service,
-          method: entry.method,
-          protocol: target.protocol ?? 'rpcx',
-          network: target.network,
-          remoteAddress: target.remoteAddress,
-          seq: request.seq,
-          metadata: request.metadata,
-        },
-        request.metadata,
-      );
-    }
+    this.#observe(request, target, entry, ctx, receivedAt);
     const plugins = this.#plugins;
     if (plugins.preCall.length !== 0) {
       let checked: unknown;
@@ -250,6 +242,22 @@ export class Dispatcher {
     this.#invoke(request, target, entry, ctx, args);
   }
 
+  /** Starts the call's observation (tracing span, diagnostics channels, rpcz) when anyone watches. */
+  #observe(request: Message, target: DispatchTarget, entry: MethodEntry, ctx: CallContext, receivedAt: number): void {
+    if (this.#rpcz === undefined && !serverObserved(receivedAt)) return;
+    const event: ServerCallEvent = {
+      service: entry.service,
+      method: entry.method,
+      protocol: target.protocol ?? 'rpcx',
+      network: target.network,
+      remoteAddress: target.remoteAddress,
+      seq: request.seq,
+      metadata: request.metadata,
+    };
+    if (ctx.stream !== undefined) event.stream = ctx.stream.kind;
+    ctx.observation = startObservation(event, request.metadata);
+  }
+
   #invoke(request: Message, target: DispatchTarget, entry: MethodEntry, ctx: CallContext, args: unknown): void {
     let result: unknown;
     try {
@@ -269,30 +277,71 @@ export class Dispatcher {
   }
 
   /**
-   * A typed message stream (docs/streams.md). Only rpcx-ts clients open them; anyone else calling a streaming method
-   * (a Go client, the HTTP gateway) gets a clear error reply at once.
+   * A typed message stream (docs/streams.md). rpcx-ts clients open them, and the HTTP gateway opens server streams
+   * (as newline-delimited JSON); anyone else calling a streaming method (a Go client, JSON-RPC) gets a clear error
+   * reply at once.
    */
-  #openStream(request: Message, target: DispatchTarget, entry: MethodEntry, receivedAt: number, args: unknown): void {
+  #openStream(request: Message, target: DispatchTarget, entry: MethodEntry, receivedAt: number, args: unknown, started: boolean): void {
+    // A compressed open was counted as running while it inflated: the stream takes that count over.
+    const refuse = (text: string): void => {
+      if (started) target.callFinished();
+      this.#fail(request, target, text);
+    };
     const name = `${entry.service}.${entry.method}`;
-    if (entry.stream === undefined) return this.#fail(request, target, `rpcx: ${name} is not a streaming method`);
-    if (request.metadata[MetaKey.Stream] !== StreamFrame.Open || request.oneway || (target.protocol ?? 'rpcx') !== 'rpcx') {
-      return this.#fail(request, target, `rpcx: ${name} is a ${entry.stream}-streaming method; call it with an rpcx-ts stream client`);
-    }
+    if (entry.stream === undefined) return refuse(`rpcx: ${name} is not a streaming method`);
+    const protocol = target.protocol ?? 'rpcx';
+    // The HTTP gateway opens server streams itself (answered as newline-delimited JSON, server/http/gateway-stream.ts).
+    const opens = protocol === 'rpcx' || (protocol === 'http' && entry.stream === 'server');
+    if (request.metadata[MetaKey.Stream] !== StreamFrame.Open || request.oneway || !opens) return refuse(streamingRefusal(name, entry.stream, protocol));
     const limit = this.#options.maxStreamsPerConnection ?? DEFAULT_MAX_STREAMS_PER_CONNECTION;
     if (openStreamCount(target) >= limit) {
       this.refused++;
-      return this.#fail(request, target, `${TOO_MANY_STREAMS_PREFIX}${limit})`);
+      return refuse(`${TOO_MANY_STREAMS_PREFIX}${limit})`);
     }
     const ctx = new CallContext(request, target);
     ctx.startedAt = receivedAt;
+    ctx.stream = { kind: entry.stream, messagesSent: 0, messagesReceived: 0 };
     entry.stats.started();
-    target.callStarted();
-    startStream(request, target, entry, ctx, args, (error) => {
-      ctx.finish();
-      target.callFinished();
-      entry.stats.ended(error !== undefined);
-      entry.stats.observe(performance.now() - ctx.startedAt);
-    });
+    if (!started) target.callStarted();
+    this.#observe(request, target, entry, ctx, receivedAt);
+    // One call from open to end: preCall before the method starts (it may replace a server stream's argument or
+    // refuse the stream), postCall once the stream has ended (with a client stream's reply and the message counts).
+    const ended = (error: Error | undefined, reply: unknown, refusal?: boolean): void => this.#streamEnded(request, target, entry, ctx, args, reply, error, refusal === true);
+    const begin = (ready: unknown): void => {
+      args = ready;
+      const traceContext = ctx.observation?.context;
+      const limits = { maxLength: this.#options.maxDecompressedLength, maxRatio: this.#options.maxInflateRatio ?? 0 };
+      if (traceContext === undefined) startStream(request, target, entry, ctx, ready, limits, ended);
+      else runInContext(traceContext, () => startStream(request, target, entry, ctx, ready, limits, ended));
+    };
+    const plugins = this.#plugins;
+    if (plugins.preCall.length === 0) return begin(args);
+    let checked: unknown;
+    try {
+      checked = plugins.runPreCall(ctx, args);
+    } catch (error) {
+      return ended(asError(error), undefined, true);
+    }
+    if (!isPromise(checked)) return begin(checked);
+    checked.then(
+      (ready) => (target.closed || ctx.signal.aborted ? ended(new AbortedError('rpcx: the stream ended before it started'), undefined) : begin(ready)),
+      (error: unknown) => ended(asError(error), undefined, true),
+    );
+  }
+
+  /** A stream is over (or was refused by preCall: then its open gets a plain error reply, as a refused call). */
+  #streamEnded(request: Message, target: DispatchTarget, entry: MethodEntry, ctx: CallContext, args: unknown, reply: unknown, error: Error | undefined, refused: boolean): void {
+    ctx.finish();
+    target.callFinished();
+    entry.stats.ended(error !== undefined);
+    const durationMs = performance.now() - ctx.startedAt;
+    entry.stats.observe(durationMs);
+    const plugins = this.#plugins;
+    // The stream's end frame is out already: postCall observes it and cannot change it.
+    if (plugins.postCall.length !== 0) void plugins.runPostCall(ctx, args, reply, error);
+    const text = error === undefined ? undefined : messageOf(error);
+    if (ctx.observation !== undefined) this.#observed(request, target, ctx, durationMs, text, undefined);
+    if (refused) this.#fail(request, target, text!, ctx);
   }
 
   #complete(request: Message, target: DispatchTarget, entry: MethodEntry, ctx: CallContext, args: unknown, value: unknown, error: Error | undefined): void {
@@ -341,6 +390,11 @@ export class Dispatcher {
 
   #observed(request: Message, target: DispatchTarget, ctx: CallContext, durationMs: number, text: string | undefined, reply: Message | undefined): void {
     const observation = ctx.observation!;
+    const stream = ctx.stream;
+    if (stream !== undefined) {
+      observation.event.messagesSent = stream.messagesSent;
+      observation.event.messagesReceived = stream.messagesReceived;
+    }
     endObservation(observation, durationMs, text);
     if (this.#rpcz !== undefined) {
       const spanContext = observation.span?.spanContext();
@@ -358,6 +412,7 @@ export class Dispatcher {
         requestBytes: request.payload.length,
         ...(reply ? { responseBytes: reply.payload.length } : {}),
         ...(spanContext ? { traceId: spanContext.traceId } : {}),
+        ...(stream !== undefined ? { stream: stream.kind, messagesSent: stream.messagesSent, messagesReceived: stream.messagesReceived } : {}),
       });
     }
   }
@@ -403,6 +458,18 @@ export class Dispatcher {
     }
     this.#respond(request, target, errorReply(request, text, ctx?.takeResponseMetadata()));
   }
+}
+
+/** What a caller that cannot open a stream is told when it calls a streaming method. */
+export function streamingRefusal(name: string, kind: string, protocol: string): string {
+  const head = `rpcx: ${name} is a ${kind}-streaming method; `;
+  if (protocol === 'jsonrpc') return `${head}JSON-RPC cannot stream: call it with an rpcx-ts stream client${kind === 'server' ? ' or through the HTTP gateway (newline-delimited JSON)' : ''}`;
+  if (protocol === 'http') {
+    return kind === 'server'
+      ? `${head}the HTTP gateway streams it as newline-delimited JSON only (send X-RPCX-SerializeType: 1)`
+      : `${head}the HTTP gateway streams server-streaming methods only: call it with an rpcx-ts stream client`;
+  }
+  return `${head}call it with an rpcx-ts stream client`;
 }
 
 /** An error reply to `request` carrying `text` in `__rpcx_error__`. */

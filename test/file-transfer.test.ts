@@ -115,8 +115,43 @@ describe('file transfer (rpcx _filetransfer)', () => {
 
       await client.downloadFile('hello.txt', join(dir, 'hello-copy.txt'));
       assert.equal(readFileSync(join(dir, 'hello-copy.txt'), 'utf8'), 'hello stream');
+
+      // Path to path, many chunks each way through the reused buffers (transport/file-pump.ts).
+      let downloaded = 0;
+      const back = await client.downloadFile('copy.bin', join(dir, 'copy-back.bin'), {}, { onProgress: (n) => (downloaded = n) });
+      assert.equal(back.bytes, content.length);
+      assert.equal(downloaded, content.length);
+      assert.deepEqual(readFileSync(join(dir, 'copy-back.bin')), content);
     } finally {
       await client.close();
+    }
+  });
+
+  it('a download to a path that the server cuts short, or that is aborted, fails and leaves no file', async () => {
+    const cutting = new Server({ logger: silentLogger });
+    const listener = await cutting.serve('tcp@127.0.0.1:0');
+    await cutting.enableFileTransfer({
+      listen: '127.0.0.1:0',
+      open: ({ args }) => {
+        let sent = 0;
+        return new Readable({
+          read() {
+            if (args.FileName === 'cut.bin' && sent >= 512 * 1024) return void this.destroy(new Error('disk gone'));
+            sent += 64 * 1024;
+            setTimeout(() => this.push(Buffer.alloc(64 * 1024, 7)), 1);
+          },
+        });
+      },
+    });
+    const client = await Client.connect(`tcp@${listener.address}`, { logger: silentLogger });
+    try {
+      await assert.rejects(client.downloadFile('cut.bin', join(dir, 'cut.bin')), TransferError);
+      assert.equal(existsSync(join(dir, 'cut.bin')), false);
+      await assert.rejects(client.downloadFile('endless.bin', join(dir, 'endless.bin'), {}, { signal: AbortSignal.timeout(200) }), AbortedError);
+      assert.equal(existsSync(join(dir, 'endless.bin')), false);
+    } finally {
+      await client.close();
+      await cutting.close({ timeoutMs: 500 });
     }
   });
 

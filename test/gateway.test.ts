@@ -4,6 +4,7 @@ import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { CallContext, getCodec, SerializeType, Server } from '../index.js';
 import { silentLogger } from '../logger.js';
+import { sumOfInput } from './helpers/stream-handlers.js';
 import { Arith, Echo } from '../examples/services/index.js';
 import { httpRequest, jsonRpc } from './helpers/http.js';
 import { arithProto } from './helpers/proto.js';
@@ -12,6 +13,7 @@ const ProtoArgs = arithProto.lookupType('ProtoArgs');
 const ProtoReply = arithProto.lookupType('ProtoReply');
 
 let onewayRuns = 0;
+const feedProbe = { produced: 0, aborted: 0 };
 
 async function startServer(): Promise<{ server: Server; base: string }> {
   const server = new Server({ logger: silentLogger });
@@ -30,6 +32,19 @@ async function startServer(): Promise<{ server: Server; base: string }> {
     onewayRuns++;
   });
   server.registerFunction('Probe', 'BigInt', () => 10n);
+  server.registerFunction('Feed', 'Count', async function* (args: unknown) {
+    const { N, Fail } = args as { N: number; Fail?: boolean };
+    for (let i = 0; i < N; i++) yield { I: i };
+    if (Fail) throw new Error('feed broke');
+  }, { stream: 'server' });
+  server.registerFunction('Feed', 'Endless', async function* (_args: unknown, ctx: CallContext) {
+    ctx.signal.addEventListener('abort', () => feedProbe.aborted++);
+    for (let i = 0; ; i++) {
+      feedProbe.produced++;
+      yield { I: i, Pad: 'x'.repeat(1000) };
+    }
+  }, { stream: 'server' });
+  server.registerFunction('Feed', 'Sum', sumOfInput, { stream: 'client' });
   const listener = await server.serve('tcp@127.0.0.1:0');
   return { server, base: `http://${listener.address}` };
 }
@@ -169,6 +184,73 @@ describe('HTTP gateway', () => {
     const http1 = [...server.httpConnections].filter((c) => c.requests >= 40);
     assert.equal(http1.length, 1, 'all 40 requests went over one connection');
     single.destroy();
+  });
+});
+
+describe('HTTP gateway and streaming methods', () => {
+  let server: Server;
+  let base: string;
+  before(async () => ({ server, base } = await startServer()));
+  after(async () => server.close({ timeoutMs: 500 }));
+  const feed = (method: string, body: string | Uint8Array, serializeType = '1') =>
+    httpRequest(`${base}/`, { method: 'POST', headers: { 'X-RPCX-SerializeType': serializeType, 'X-RPCX-ServicePath': 'Feed', 'X-RPCX-ServiceMethod': method }, body });
+
+  it('answers a server-streaming method as newline-delimited JSON, one {"result"} line per message', async () => {
+    const res = await feed('Count', '{"N":3}');
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['content-type'], 'application/x-ndjson');
+    assert.equal(res.headers['x-rpcx-messagestatustype'], 'Normal');
+    assert.equal(res.headers['transfer-encoding'], 'chunked');
+    assert.equal(res.text, '{"result":{"I":0}}\n{"result":{"I":1}}\n{"result":{"I":2}}\n');
+  });
+
+  it('ends with an {"error"} line when the method fails mid-stream; refusals before it are plain gateway errors', async () => {
+    const res = await feed('Count', '{"N":2,"Fail":true}');
+    assert.equal(res.status, 200);
+    const lines = res.text.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.deepEqual(lines, [{ result: { I: 0 } }, { result: { I: 1 } }, { error: { code: 'ERR_RPCX_SERVICE', message: 'feed broke' } }]);
+    const unknown = await feed('Nope', '{}');
+    assert.equal(unknown.status, 500);
+    assert.equal(unknown.headers['x-rpcx-errormessage'], "rpcx: can't find method Nope");
+  });
+
+  it('answers 501 with a clear message for client streams and for server streams asked in other serialize types; JSON-RPC says it cannot stream', async () => {
+    const sum = await feed('Sum', '[1,2]');
+    assert.equal(sum.status, 501);
+    assert.equal(sum.headers['x-rpcx-errormessage'], 'rpcx: Feed.Sum is a client-streaming method; the HTTP gateway streams server-streaming methods only: call it with an rpcx-ts stream client');
+    const msgpack = await feed('Count', getCodec(SerializeType.MsgPack).encode({ N: 1 }), '3');
+    assert.equal(msgpack.status, 501);
+    assert.match(msgpack.headers['x-rpcx-errormessage'] as string, /Feed\.Count is a server-streaming method; the HTTP gateway streams it as newline-delimited JSON only \(send X-RPCX-SerializeType: 1\)/);
+    const rpc = await jsonRpc(`${base}/`, { jsonrpc: '2.0', id: 1, method: 'Feed.Count', params: { N: 1 } });
+    const error = (rpc.json as { error: { message: string } }).error;
+    assert.match(error.message, /Feed\.Count is a server-streaming method; JSON-RPC cannot stream: call it with an rpcx-ts stream client or through the HTTP gateway \(newline-delimited JSON\)/);
+  });
+
+  it('a slow HTTP reader pauses the method; a reader that goes away cancels it', async () => {
+    feedProbe.produced = 0;
+    feedProbe.aborted = 0;
+    const { port } = new URL(base);
+    const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const request = http.request({ host: '127.0.0.1', port, method: 'POST', headers: { 'X-RPCX-SerializeType': '1', 'X-RPCX-ServicePath': 'Feed', 'X-RPCX-ServiceMethod': 'Endless' } }, resolve);
+      request.on('error', reject);
+      request.end('null');
+    });
+    assert.equal(response.headers['content-type'], 'application/x-ndjson');
+    response.pause();
+    // Unread: the kernel's socket buffers fill (a few MB on loopback), then the window (16) stops the generator.
+    let before = -1;
+    for (let i = 0; i < 30 && feedProbe.produced !== before; i++) {
+      before = feedProbe.produced;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.ok(feedProbe.produced < 50_000, `produced ${feedProbe.produced} messages for a reader that reads nothing`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(feedProbe.produced, before, 'the method waits for the reader');
+    response.destroy();
+    for (let i = 0; i < 100 && feedProbe.aborted === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(feedProbe.aborted, 1, "the method's ctx.signal fired");
+    for (let i = 0; i < 100 && server.inFlight !== 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(server.inFlight, 0);
   });
 });
 

@@ -9,9 +9,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { AbortedError, CallContext, Client, MessageType, method, MetaKey, Peer2PeerDiscovery, SerializeType, Server, service, ServiceError, TimeoutError, XClient } from '../index.js';
+import { AbortedError, CallContext, Client, CompressType, MessageType, method, MetaKey, Peer2PeerDiscovery, SerializeType, Server, service, ServiceError, TimeoutError, XClient } from '../index.js';
 import { Message } from '../protocol/message.js';
-import { StreamError } from '../errors.js';
+import { LimitExceededError, StreamError } from '../errors.js';
+import net from 'node:net';
 import { silentLogger } from '../logger.js';
 import { getCodec } from '../codec/index.js';
 import { fakeRpcxServer, rawCall } from './helpers/raw-rpcx.js';
@@ -225,6 +226,47 @@ describe('typed message streams', () => {
     }
   });
 
+  it('typed proxies stream: an async generator method is iterated, a client stream awaited, unary calls unchanged (Client and XClient)', async () => {
+    async function* numbers(...values: number[]): AsyncGenerator<number> {
+      yield* values;
+    }
+    async function* words(...values: string[]): AsyncGenerator<string> {
+      yield* values;
+    }
+    const feed = client.proxy<Feed>('Feed');
+    const seen: number[] = [];
+    // The types follow the class: count() yields { I: number }, sum() resolves a number, shout() yields strings.
+    for await (const item of feed.count({ N: 4 })) seen.push(item.I);
+    assert.deepEqual(seen, [0, 1, 2, 3]);
+    assert.equal(await feed.sum(numbers(1, 2, 3, 4)), 10);
+    assert.deepEqual(await collect(feed.shout(words('a', 'b'))), ['A', 'B']);
+    assert.equal(await feed.plain({ A: 7 }), 7);
+    // A unary call's value is a whole Promise: catch and finally as well as then.
+    let settled = false;
+    assert.equal(await feed.plain({ A: 8 }).finally(() => (settled = true)), 8);
+    assert.equal(settled, true);
+    // Iterated after a turn: the unary request that went out first is answered with an error nobody sees.
+    const late = feed.count({ N: 2 }, { timeoutMs: 5000 });
+    await sleep(10);
+    assert.equal((await collect(late)).length, 2);
+    // A server error and a break behave as with client.serverStream.
+    await assert.rejects(collect(feed.count({ N: 1, Fail: true })), /feed broke/);
+    for await (const _ of feed.endless(null)) break;
+    // Awaiting a streaming method instead of iterating it gets the server's clear error.
+    await assert.rejects(Promise.resolve(feed.count({ N: 1 }) as unknown as Promise<unknown>), /Feed\.Count is a server-streaming method/);
+
+    const xclient = new XClient('Feed', 'failfast', 'random', new Peer2PeerDiscovery(`tcp@127.0.0.1:${port}`), { logger: silentLogger });
+    try {
+      const xfeed = xclient.proxy<Feed>();
+      assert.equal((await collect(xfeed.count({ N: 3 }))).length, 3);
+      assert.equal(await xfeed.sum(numbers(5, 6)), 11);
+      assert.deepEqual(await collect(xfeed.shout(words('x'))), ['X']);
+      assert.equal(await xfeed.plain({ A: 9 }), 9);
+    } finally {
+      await xclient.close();
+    }
+  });
+
   it('a Go client calling a streaming method gets a clear rpcx error reply, not a hang', async () => {
     const reply = await rawCall(
       `127.0.0.1:${port}`,
@@ -270,6 +312,67 @@ describe('typed stream limits', () => {
       await b.return!();
     } finally {
       await client.close();
+      await server.close({ timeoutMs: 500 });
+    }
+  });
+});
+
+describe('compressed stream messages', () => {
+  /** A TCP relay on loopback counting the bytes that cross it each way. */
+  async function countingRelay(target: string): Promise<{ endpoint: string; bytes: { up: number; down: number }; close(): void }> {
+    const bytes = { up: 0, down: 0 };
+    const [host, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
+    const relay = net.createServer((inbound) => {
+      const outbound = net.connect(port, host);
+      inbound.on('data', (chunk: Buffer) => (bytes.up += chunk.length));
+      outbound.on('data', (chunk: Buffer) => (bytes.down += chunk.length));
+      inbound.pipe(outbound).pipe(inbound);
+      inbound.on('error', () => outbound.destroy());
+      outbound.on('error', () => inbound.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    return { endpoint: `tcp@127.0.0.1:${(relay.address() as net.AddressInfo).port}`, bytes, close: () => relay.close() };
+  }
+
+  it('gzip when the call asks (compressType): messages past 1 KiB are compressed both ways, inflated within the limits', async () => {
+    const server = new Server({ logger: silentLogger, limits: { maxInflatedLength: 256 * 1024 } });
+    server.register(Feed);
+    server.registerFunction('Big', 'Blob', async function* (args: unknown) {
+      yield 'z'.repeat((args as { Size: number }).Size);
+    }, { stream: 'server' });
+    const listener = await server.serve('tcp@127.0.0.1:0');
+    const relay = await countingRelay(listener.address);
+    const client = await Client.connect(relay.endpoint, { logger: silentLogger, limits: { maxInflatedLength: 128 * 1024 } });
+    try {
+      const words = Array.from({ length: 20 }, (_, i) => `${i}`.padEnd(20_000, 'w'));
+      const shouted = await collect(client.bidiStream<string>('Feed', 'Shout', words, { compressType: CompressType.Gzip }));
+      assert.deepEqual(shouted, words.map((w) => w.toUpperCase()));
+      assert.ok(relay.bytes.up < 40_000 && relay.bytes.down < 40_000, `400 KB each way went as ${relay.bytes.up} up, ${relay.bytes.down} down`);
+      // Uncompressed unless asked: the same stream without compressType moves every byte.
+      const before = relay.bytes.down;
+      await collect(client.bidiStream<string>('Feed', 'Shout', words));
+      assert.ok(relay.bytes.down - before > 400_000);
+      // A client stream's reply and small messages (left uncompressed) mix with compressed ones in order.
+      async function* numbers(): AsyncGenerator<number> {
+        for (let i = 0; i < 200; i++) yield i;
+      }
+      assert.equal(await client.clientStream('Feed', 'Sum', numbers(), { compressType: CompressType.Gzip }), 19_900);
+      // The server inflates within its limits.maxInflatedLength: a bigger message ends the stream with that error.
+      await assert.rejects(
+        collect(client.bidiStream('Feed', 'Shout', ['a', 'b'.repeat(300 * 1024)], { compressType: CompressType.Gzip })),
+        (error: Error) => error instanceof LimitExceededError && /maxInflatedLength: gzip payload inflates past 262144 bytes/.test(error.message),
+      );
+      // The client inflates within its own: a bigger message from the server ends the iterator with LimitExceededError.
+      assert.equal((await collect(client.serverStream<string>('Big', 'Blob', { Size: 100 * 1024 }, { compressType: CompressType.Gzip })))[0]!.length, 100 * 1024);
+      await assert.rejects(
+        collect(client.serverStream('Big', 'Blob', { Size: 200 * 1024 }, { compressType: CompressType.Gzip })),
+        (error: Error) => error instanceof LimitExceededError && /inflates past 131072 bytes/.test(error.message),
+      );
+      // The connection is still good.
+      assert.equal(await client.call('Feed', 'Plain', { A: 3 }), 3);
+    } finally {
+      await client.close();
+      relay.close();
       await server.close({ timeoutMs: 500 });
     }
   });

@@ -12,6 +12,7 @@ import {
   type ServerPlugin,
 } from '../index.js';
 import { silentLogger } from '../logger.js';
+import { sumOfInput } from './helpers/stream-handlers.js';
 import { Arith, Echo } from '../examples/services/index.js';
 import { httpRequest, jsonRpc } from './helpers/http.js';
 
@@ -145,6 +146,85 @@ describe('plugins', () => {
     await server.close();
   });
 });
+
+describe('plugins and typed streams', () => {
+  it('see a stream as one call: server and client preCall/postCall with message counts; preCall may refuse; /rpcz lists it', async () => {
+    const seen: string[] = [];
+    const { server, address, base } = await start({
+      rpcz: true,
+      plugins: [
+        {
+          preCall: (ctx, args) => {
+            seen.push(`server preCall ${ctx.method} ${ctx.stream?.kind}`);
+            if ((args as { N?: number } | null)?.N === 13) throw new Error('unlucky stream');
+            return ctx.method === 'Count' ? { N: (args as { N: number }).N + 1 } : undefined;
+          },
+          postCall: (ctx, _args, reply, error) =>
+            void seen.push(`server postCall ${ctx.method} sent=${ctx.stream?.messagesSent} received=${ctx.stream?.messagesReceived} ${error ? error.message : JSON.stringify(reply ?? null)}`),
+        },
+      ],
+    });
+    server.registerFunction('Feed', 'Count', async function* (args: unknown) {
+      for (let i = 0; i < (args as { N: number }).N; i++) yield i;
+    }, { stream: 'server' });
+    server.registerFunction('Feed', 'Sum', sumOfInput, { stream: 'client' });
+    const client = await Client.connect(`tcp@${address}`, {
+      logger: silentLogger,
+      plugins: [
+        {
+          preCall: (call) => {
+            seen.push(`client preCall ${call.method} ${call.stream?.kind}`);
+            call.metadata['added-by'] = 'plugin';
+          },
+          postCall: (call, reply, error) =>
+            void seen.push(`client postCall ${call.method} sent=${call.stream?.messagesSent} received=${call.stream?.messagesReceived} ${error ? error.message : JSON.stringify(reply ?? null)}`),
+        },
+      ],
+    });
+    const counted: number[] = [];
+    for await (const n of client.serverStream<number>('Feed', 'Count', { N: 3 })) counted.push(n);
+    assert.deepEqual(counted, [0, 1, 2, 3], "the server's preCall replaced the argument");
+    assert.equal(await client.clientStream('Feed', 'Sum', [1, 2, 3, 4, 5]), 15);
+    await assert.rejects(collectAll(client.serverStream('Feed', 'Count', { N: 13 })), (e: unknown) => e instanceof ServiceError && e.message === 'unlucky stream');
+    await client.close();
+    // A stream that cannot open (the client is closed) still ends for the hooks that saw it start.
+    await assert.rejects(client.clientStream('Feed', 'Sum', [1]), ConnectionClosedError);
+    assert.deepEqual(seen, [
+      'client preCall Count server',
+      'server preCall Count server',
+      'server postCall Count sent=4 received=0 null',
+      'client postCall Count sent=0 received=4 null',
+      'client preCall Sum client',
+      'server preCall Sum client',
+      'server postCall Sum sent=0 received=5 15',
+      'client postCall Sum sent=5 received=0 15',
+      'client preCall Count server',
+      'server preCall Count server',
+      'server postCall Count sent=0 received=0 unlucky stream',
+      'client postCall Count sent=0 received=0 unlucky stream',
+      'client preCall Sum client',
+      'client postCall Sum sent=0 received=0 rpcx: client closed',
+    ]);
+    const { calls } = JSON.parse((await httpRequest(`${base}/rpcz`)).text) as { calls: Array<Record<string, unknown>> };
+    assert.deepEqual(
+      calls.map((c) => [c.method, c.stream, c.messagesSent, c.messagesReceived, c.status]),
+      [
+        ['Count', 'server', 0, 0, 'error'],
+        ['Sum', 'client', 0, 5, 'ok'],
+        ['Count', 'server', 4, 0, 'ok'],
+      ],
+    );
+    const metrics = (await httpRequest(`${base}/metrics`)).text;
+    assert.match(metrics, /method="Count"[^\n]*\} 2\b/, 'each stream counts once');
+    await server.close();
+  });
+});
+
+async function collectAll<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of iterable) out.push(item);
+  return out;
+}
 
 describe('auth', () => {
   const auth = (token: string | undefined) => token === 'good' || token === 'Bearer good';

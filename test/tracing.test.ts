@@ -203,4 +203,45 @@ describe('OpenTelemetry', () => {
     await client.close();
     await server.close();
   });
+
+  it('traces a typed stream as one call: client and child server span with the stream kind and message counts; events too', async () => {
+    spans.length = 0;
+    const events: Array<ServerCallEvent | ClientCallEvent> = [];
+    const onEnd = (m: unknown): void => void events.push(m as ServerCallEvent | ClientCallEvent);
+    diagnostics.subscribe(ServerChannels.end, onEnd);
+    diagnostics.subscribe(ClientChannels.end, onEnd);
+    try {
+      const server = new Server({ logger: silentLogger });
+      server.registerFunction('Feed', 'Echo', async function* (input: unknown, ctx) {
+        for await (const word of input as AsyncIterable<string>) yield `${word}:${ctx.span !== undefined}`;
+      }, { stream: 'bidi' });
+      const listener = await server.serve('tcp@127.0.0.1:0');
+      const client = await Client.connect(`tcp@${listener.address}`, { logger: silentLogger });
+      const replies: string[] = [];
+      for await (const reply of client.bidiStream<string>('Feed', 'Echo', ['a', 'b', 'c'])) replies.push(reply);
+      assert.deepEqual(replies, ['a:true', 'b:true', 'c:true']);
+      await client.close();
+      await server.close();
+      const serverSpan = spans.find((s) => s.kind === SpanKind.SERVER && s.name === 'Feed/Echo')!;
+      const clientSpan = spans.find((s) => s.kind === SpanKind.CLIENT && s.name === 'Feed/Echo')!;
+      assert.ok(serverSpan && clientSpan, `spans: ${spans.map((s) => s.name).join(', ')}`);
+      assert.equal(serverSpan.parentSpanId, clientSpan.spanContext().spanId);
+      assert.equal(serverSpan.attributes['rpcx.stream'], 'bidi');
+      assert.equal(serverSpan.attributes['rpcx.stream.messages_sent'], 3);
+      assert.equal(serverSpan.attributes['rpcx.stream.messages_received'], 3);
+      assert.equal(clientSpan.attributes['rpcx.stream'], 'bidi');
+      assert.equal(clientSpan.attributes['rpcx.stream.messages_sent'], 3);
+      assert.equal(clientSpan.attributes['rpcx.stream.messages_received'], 3);
+      assert.equal(serverSpan.status.code, SpanStatusCode.OK);
+      const serverEvent = events.find((e) => 'protocol' in e && e.method === 'Echo') as ServerCallEvent;
+      assert.equal(serverEvent.stream, 'bidi');
+      assert.equal(serverEvent.messagesSent, 3);
+      assert.equal(typeof serverEvent.durationMs, 'number');
+      const clientEvent = events.find((e) => 'endpoint' in e && e.method === 'Echo') as ClientCallEvent;
+      assert.equal(clientEvent.messagesReceived, 3);
+    } finally {
+      diagnostics.unsubscribe(ServerChannels.end, onEnd);
+      diagnostics.unsubscribe(ClientChannels.end, onEnd);
+    }
+  });
 });

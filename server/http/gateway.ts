@@ -13,7 +13,10 @@
  * The answer mirrors rpcx's gateway: the serialized reply as body, `X-RPCX-MessageStatusType: Normal` (or `Error` with
  * `X-RPCX-ErrorMessage`), the request's X-RPCX-Version/MessageID/ServicePath/ServiceMethod/SerializeType echoed and
  * the reply metadata query-encoded in `X-RPCX-Meta`. Missing or bad headers: 400; auth refused: 401; rate limited:
- * 429; shutting down: 503; any other service error: 500.
+ * 429; shutting down: 503; a streaming method it cannot serve: 501; any other service error: 500.
+ *
+ * A server-streaming method asked in JSON (X-RPCX-SerializeType: 1) is answered as newline-delimited JSON
+ * (gateway-stream.ts); client and bidirectional streams, and server streams in other serialize types, get 501.
  */
 import type http from 'node:http';
 import { hasCodec } from '../../codec/codec.js';
@@ -22,9 +25,12 @@ import { CompressType, MessageType, MetaKey, SerializeType } from '../../protoco
 import { Message, type Metadata } from '../../protocol/message.js';
 import { pathOf, readBody, send } from './helpers.js';
 import { GatewayHeader } from './constants.js';
-import { dispatchHttp, type FrontendHost, type HttpConnection } from './http-connection.js';
+import { dispatchHttp, type FrontendHost, type HttpConnection, type HttpOutcome } from './http-connection.js';
+import { streamsOverGateway, streamToResponse } from './gateway-stream.js';
 
 export { GatewayHeader };
+
+const STREAMING_REFUSAL = /^rpcx: \S+ is a (server|client|bidi)-streaming method; /;
 
 const CONTENT_TYPES: Record<number, string> = {
   [SerializeType.None]: 'application/octet-stream',
@@ -126,7 +132,17 @@ export async function handleGateway(req: http.IncomingMessage, res: http.ServerR
     payload: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
     ...(metadata ? { metadata } : {}),
   });
-  const outcome = await dispatchHttp(host.dispatcher, connection, request, 'http');
+  // The stream keys are rpcx-ts's own: only the gateway itself opens streams (as newline-delimited JSON).
+  delete request.metadata[MetaKey.Stream];
+  delete request.metadata[MetaKey.StreamCredit];
+  delete request.metadata[MetaKey.StreamCompress];
+  let outcome: HttpOutcome | undefined;
+  if (streamsOverGateway(host.dispatcher, request)) {
+    outcome = await streamToResponse(host.dispatcher, connection, request, res, out);
+    if (outcome === undefined) return;
+  } else {
+    outcome = await dispatchHttp(host.dispatcher, connection, request, 'http');
+  }
   const fail = (status: number, text: string): void => {
     out[GatewayHeader.MessageStatusType] = 'Error';
     out[GatewayHeader.ErrorMessage] = headerSafe(text);
@@ -159,6 +175,8 @@ export async function handleGateway(req: http.IncomingMessage, res: http.ServerR
 function statusFor(text: string): number {
   if (text === RATE_LIMIT_TEXT) return 429;
   if (text === SHUTTING_DOWN_TEXT) return 503;
+  // A streaming method the gateway cannot serve this way (gRPC's UNIMPLEMENTED, as gRPC-gateway maps it).
+  if (STREAMING_REFUSAL.test(text)) return 501;
   return 500;
 }
 

@@ -174,7 +174,7 @@ export type HttpOutcome =
   | { kind: 'oneway-failed'; text: string };
 
 /** The dispatcher's view of one HTTP-borne request. */
-class HttpCallTarget implements DispatchTarget {
+export class HttpCallTarget implements DispatchTarget {
   readonly #connection: HttpConnection;
   readonly protocol: string;
   readonly #oneway: boolean;

@@ -33,6 +33,10 @@ export interface ServerCallEvent {
   durationMs?: number;
   /** The error text (end and error events of a failed call). */
   error?: string;
+  /** A typed message stream's kind (`server`, `client`, `bidi`); with its message counts on end. */
+  stream?: string;
+  messagesSent?: number;
+  messagesReceived?: number;
 }
 
 export { activeTracer, tracingRegistered };
@@ -69,6 +73,7 @@ export function startObservation(event: ServerCallEvent, metadata: Record<string
           'rpcx.protocol': event.protocol,
           'network.transport': event.network,
           'client.address': event.remoteAddress,
+          ...(event.stream !== undefined ? { 'rpcx.stream': event.stream } : {}),
         },
       },
       parent,
@@ -87,6 +92,7 @@ export function endObservation(observation: Observation, durationMs: number, err
   const span = observation.span;
   if (span) {
     span.setAttribute('rpcx.status', error === undefined ? 'ok' : 'error');
+    if (event.stream !== undefined) span.setAttributes({ 'rpcx.stream.messages_sent': event.messagesSent ?? 0, 'rpcx.stream.messages_received': event.messagesReceived ?? 0 });
     const { SpanStatusCode } = otel();
     if (error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: error });
     else span.setStatus({ code: SpanStatusCode.OK });

@@ -124,6 +124,10 @@ export interface RpczEntry {
   requestBytes: number;
   responseBytes?: number;
   traceId?: string;
+  /** A typed message stream's kind, and the messages it sent and received. */
+  stream?: string;
+  messagesSent?: number;
+  messagesReceived?: number;
 }
 
 /** A fixed-size ring of the most recent calls. */

@@ -10,7 +10,9 @@ import { AbortedError, asError, ProtocolError, StreamError } from '../../errors.
 import { MetaKey, StatusType } from '../../protocol/constants.js';
 import type { Message } from '../../protocol/message.js';
 import { CreditGate, InboundQueue } from '../../protocol/stream-flow.js';
-import { DEFAULT_STREAM_WINDOW, frameCredit, StreamFrame, streamFrame } from '../../protocol/stream-frames.js';
+import { decompressAsync, type InflateLimits } from '../../protocol/compression.js';
+import { CompressType } from '../../protocol/constants.js';
+import { DEFAULT_STREAM_WINDOW, frameCredit, streamCompressType, StreamFrame, streamFrame } from '../../protocol/stream-frames.js';
 import type { CallContext } from '../context.js';
 import type { DispatchTarget } from '../dispatcher.js';
 import { messageOf } from '../plugins.js';
@@ -34,13 +36,19 @@ export function streamFrameReceived(request: Message, target: DispatchTarget, ki
   openStreams.get(target)?.get(request.seq)?.frame(request, kind);
 }
 
-/** Starts the streaming method of `entry` for an `open` request; `done` runs once when the stream is over. */
-export function startStream(request: Message, target: DispatchTarget, entry: MethodEntry, ctx: CallContext, args: unknown, done: (error?: Error) => void): void {
+/** How a stream ended: its error, or a client stream's reply. */
+export type StreamDone = (error: Error | undefined, reply: unknown) => void;
+
+/**
+ * Starts the streaming method of `entry` for an `open` request; `done` runs once when the stream is over. `ctx.stream`,
+ * when set, counts the messages.
+ */
+export function startStream(request: Message, target: DispatchTarget, entry: MethodEntry, ctx: CallContext, args: unknown, limits: InflateLimits, done: StreamDone): void {
   let streams = openStreams.get(target);
   if (!streams) openStreams.set(target, (streams = new Map()));
   const existing = streams.get(request.seq);
   if (existing) existing.end(new ProtocolError('rpcx: a stream was reopened with the id of an open one'));
-  const call = new StreamCall(request, target, entry, ctx, () => streams.delete(request.seq), done);
+  const call = new StreamCall(request, target, entry, ctx, limits, () => streams.delete(request.seq), done);
   streams.set(request.seq, call);
   call.start(args);
 }
@@ -51,16 +59,23 @@ class StreamCall {
   readonly #entry: MethodEntry;
   readonly #ctx: CallContext;
   readonly #forget: () => void;
-  readonly #done: (error?: Error) => void;
+  readonly #done: StreamDone;
   /** Messages the client lets us send. */
   readonly #credit: CreditGate;
   /** The client's messages (client and bidi streams). */
   readonly #input: InboundQueue<unknown> | undefined;
   #iterator: AsyncIterator<unknown> | undefined;
   #ended = false;
+  /** The compress type of this stream's messages (the open's). */
+  readonly #compressType: number;
+  readonly #limits: InflateLimits;
+  /** The client's messages and end still in order behind a compressed message being inflated. */
+  #inflating: Promise<void> | undefined;
 
-  constructor(request: Message, target: DispatchTarget, entry: MethodEntry, ctx: CallContext, forget: () => void, done: (error?: Error) => void) {
+  constructor(request: Message, target: DispatchTarget, entry: MethodEntry, ctx: CallContext, limits: InflateLimits, forget: () => void, done: StreamDone) {
     this.#request = request;
+    this.#compressType = streamCompressType(request);
+    this.#limits = limits;
     this.#target = target;
     this.#entry = entry;
     this.#ctx = ctx;
@@ -112,6 +127,7 @@ class StreamCall {
         if (this.#ended) return;
         if (next.done) return this.end();
         this.#send(StreamFrame.Msg, encodeWith(codec, next.value, this.#entry.replyType));
+        if (this.#ctx.stream) this.#ctx.stream.messagesSent++;
       }
     } catch (error) {
       this.end(asError(error));
@@ -120,18 +136,12 @@ class StreamCall {
 
   frame(request: Message, kind: string): void {
     switch (kind) {
-      case StreamFrame.Msg: {
+      case StreamFrame.Msg:
         if (!this.#input) return this.end(new ProtocolError(`rpcx: ${this.#entry.service}.${this.#entry.method} takes no client messages`));
-        let value: unknown;
-        try {
-          value = decodeWith(getCodec(request.serializeType), request.payload, this.#entry.requestType);
-        } catch (error) {
-          return this.end(asError(error));
-        }
-        if (!this.#input.push(value)) this.end(new ProtocolError('rpcx: the client sent stream messages beyond its credit'));
-        return;
-      }
+        if (request.compressType !== CompressType.None || this.#inflating) return this.#inflateInOrder(request);
+        return this.#message(request.payload, request.serializeType);
       case StreamFrame.End:
+        if (this.#inflating) return this.#inflateInOrder(request);
         this.#input?.end();
         return;
       case StreamFrame.Cancel:
@@ -144,6 +154,37 @@ class StreamCall {
       default:
         return this.end(new ProtocolError(`rpcx: unknown stream frame ${JSON.stringify(kind)}`));
     }
+  }
+
+  #message(payload: Uint8Array, serializeType: number): void {
+    let value: unknown;
+    try {
+      value = decodeWith(getCodec(serializeType), payload, this.#entry.requestType);
+    } catch (error) {
+      return this.end(asError(error));
+    }
+    if (!this.#input!.push(value)) return this.end(new ProtocolError('rpcx: the client sent stream messages beyond its credit'));
+    if (this.#ctx.stream) this.#ctx.stream.messagesReceived++;
+  }
+
+  /**
+   * A compressed message is inflated off the event loop, capped by the server's inflate limits (maxInflatedLength,
+   * maxInflateRatio) as a call's payload is; the messages and the end behind it wait their turn, so order holds.
+   * What waits is bounded by the credit the client was given.
+   */
+  #inflateInOrder(request: Message): void {
+    const next = (this.#inflating ?? Promise.resolve())
+      .then(async () => {
+        if (this.#ended) return;
+        if (request.metadata[MetaKey.Stream] === StreamFrame.End) return this.#input?.end();
+        const payload = await decompressAsync(request.compressType, request.payload, this.#limits);
+        if (!this.#ended) this.#message(payload, request.serializeType);
+      })
+      .catch((error: unknown) => this.end(asError(error)));
+    this.#inflating = next;
+    void next.then(() => {
+      if (this.#inflating === next) this.#inflating = undefined;
+    });
   }
 
   /** Ends the stream once: stops the method, tells the client (unless the connection is gone) and reports. */
@@ -164,18 +205,24 @@ class StreamCall {
           error = asError(encodeError);
         }
       }
-      const frame = streamFrame(false, this.#request.seq, StreamFrame.End, this.#request.serializeType, payload);
+      let frame: Message;
+      try {
+        frame = streamFrame(false, this.#request.seq, StreamFrame.End, this.#request.serializeType, payload, undefined, this.#compressType);
+      } catch (compressError) {
+        error = asError(compressError);
+        frame = streamFrame(false, this.#request.seq, StreamFrame.End, this.#request.serializeType);
+      }
       if (error !== undefined) {
         frame.status = StatusType.Error;
         frame.metadata[MetaKey.Error] = messageOf(error);
       }
       this.#target.respond(frame);
     }
-    this.#done(error);
+    this.#done(error, error === undefined ? reply : undefined);
   }
 
   #send(kind: StreamFrame, payload?: Uint8Array, credit?: number): void {
-    if (!this.#target.closed) this.#target.respond(streamFrame(false, this.#request.seq, kind, this.#request.serializeType, payload, credit));
+    if (!this.#target.closed) this.#target.respond(streamFrame(false, this.#request.seq, kind, this.#request.serializeType, payload, credit, this.#compressType));
   }
 }
 

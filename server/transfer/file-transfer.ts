@@ -4,7 +4,8 @@
  * `dir`); downloads come from `open` (or from `dir`). A failed upload or download is signalled as rpcx does, by
  * resetting the data connection; a finished upload is acknowledged by closing it.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
+import { sendFileOn } from '../../transport/file-pump.js';
 import { rename, rm, stat } from 'node:fs/promises';
 import type net from 'node:net';
 import { basename, join } from 'node:path';
@@ -150,10 +151,11 @@ export class FileTransferService {
       source = join(this.#options.dir!, safeName(args.FileName));
       await stat(source); // a missing file fails here: the client sees a reset, not an empty file
     }
-    const readable = typeof source === 'string' ? createReadStream(source, { highWaterMark: 256 * 1024 }) : source;
     // The client sends nothing after its token; keep reading so a FIN from it is noticed.
     socket.resume();
-    await pipeline(readable, socket, { end: false });
+    // A path is read into reused buffers (transport/file-pump.ts); a handler's Readable is piped as it is.
+    if (typeof source === 'string') await sendFileOn(socket, source);
+    else await pipeline(source, socket, { end: false });
   }
 }
 
