@@ -49,6 +49,8 @@ export interface DispatchTarget extends CallConnection {
   authFailed(text: string, reply: Message | undefined): void;
   /** A oneway request failed before or while running (nothing is sent back on binary connections). */
   onewayFailed?(text: string): void;
+  /** The handler (or a postCall plugin) failed with this error, just before its error reply is made (gRPC maps its code). */
+  failedWith?(error: Error): void;
 }
 
 export class Dispatcher {
@@ -205,8 +207,10 @@ export class Dispatcher {
     target.callFinished();
     let text: string | undefined;
     let reply: Message | undefined;
-    if (error !== undefined) text = messageOf(error);
-    else if (!request.oneway) {
+    if (error !== undefined) {
+      text = messageOf(error);
+      target.failedWith?.(error);
+    } else if (!request.oneway) {
       try {
         reply = this.#encodeReply(request, entry, ctx, value);
       } catch (encodeError) {

@@ -22,6 +22,8 @@ import type { SocketConn } from '../transport/socket-conn.js';
 import type { Conn } from '../transport/transport.js';
 import { Dispatcher, type AuthFunction } from './dispatcher.js';
 import type { HttpConnection } from './http/http-connection.js';
+import type { GrpcConnection } from './grpc/connection.js';
+import type { GrpcFrontend } from './grpc/frontend.js';
 import type { PagesHost } from './http/pages.js';
 import type { HttpFrontend } from './http/router.js';
 import { ServerMetrics } from './observability/metrics.js';
@@ -69,8 +71,13 @@ export interface ServerOptions {
   rateLimit?: RateLimitOptions;
   /** Plugins, in hook order of registration (more with `use`). */
   plugins?: ServerPlugin[];
-  /** Largest HTTP request body (default: maxFrameLength). */
+  /** Largest HTTP request body (default: maxFrameLength); also the largest gRPC request message. */
   maxHttpBodyLength?: number;
+  /**
+   * Serve gRPC (HTTP/2 prior knowledge, or ALPN `h2` on TLS) on sniffed ports (default true). TLS listeners without
+   * their own `alpn` then offer `h2` and `http/1.1`.
+   */
+  grpc?: boolean;
 }
 
 export interface CloseOptions {
@@ -98,13 +105,15 @@ export class Server {
     httpGateway: boolean;
     jsonRPC: boolean;
     pages: boolean;
+    grpc: boolean;
   };
   readonly #registrars: Registrar[] = [];
   readonly #dispatcher: Dispatcher;
   readonly #listeners: Listener[] = [];
   readonly #connections = new Set<ServerConnection>();
-  readonly #httpConnections = new Set<HttpConnection>();
+  readonly #httpConnections = new Set<HttpConnection | GrpcConnection>();
   #frontend: HttpFrontend | undefined;
+  #grpc: Promise<GrpcFrontend> | undefined;
   #metrics: ServerMetrics | undefined;
   #draining = false;
   #closing: Promise<void> | undefined;
@@ -123,6 +132,7 @@ export class Server {
       httpGateway: options.httpGateway ?? true,
       jsonRPC: options.jsonRPC ?? true,
       pages: options.pages ?? true,
+      grpc: options.grpc ?? true,
     };
     this.plugins = new PluginContainer(this.logger);
     if (options.rateLimit) this.plugins.add(new RateLimitPlugin(options.rateLimit));
@@ -212,6 +222,9 @@ export class Server {
     }
     // The HTTP front (router, gateway, JSON-RPC, pages) is loaded only once a listener will sniff for HTTP.
     if (this.#servesHttp(network)) await this.#loadFrontend();
+    if (options.tls && options.tls.alpn === undefined && this.#options.grpc && this.#servesHttp(network)) {
+      options = { ...options, tls: { ...options.tls, alpn: ['h2', 'http/1.1'] } };
+    }
     const listener = await getTransport(network).listen(network, address, options, (conn) => this.#accept(conn));
     this.#listeners.push(listener);
     this.logger.info('serving', { network: listener.network, address: listener.address });
@@ -232,6 +245,7 @@ export class Server {
       sniff(conn, {
         binary: (c, head) => this.#serveBinary(c, head),
         http: (c, socket) => this.#serveHttp(c, socket),
+        ...(this.#options.grpc ? { http2: (c: SocketConn, socket: Socket) => this.#serveGrpc(c, socket) } : {}),
         closed: (c, error) => {
           if (this.plugins.postConnClose.length !== 0) this.plugins.runPostConnClose(c, error);
         },
@@ -264,14 +278,48 @@ export class Server {
   }
 
   #serveHttp(conn: SocketConn, socket: Socket): void {
+    const options = this.#options;
+    // Sniffed for gRPC only: HTTP/1.1 is not served.
+    if (!(options.httpGateway || options.jsonRPC || options.pages)) return conn.destroy();
     const connection = this.#frontend!.accept(conn, socket);
     if (this.#draining) connection.draining = true;
     this.#httpConnections.add(connection);
   }
 
+  /** gRPC's front end loads with the first HTTP/2 connection; the socket waits, paused, meanwhile. */
+  #serveGrpc(conn: SocketConn, socket: Socket): void {
+    this.#grpc ??= import('./grpc/frontend.js').then(
+      ({ GrpcFrontend }) =>
+        new GrpcFrontend({
+          dispatcher: this.#dispatcher,
+          registry: this.registry,
+          plugins: this.plugins,
+          logger: this.logger,
+          maxMessageLength: this.#options.maxHttpBodyLength,
+          maxDecompressedLength: this.#options.maxDecompressedLength,
+          connectionClosed: (connection, error) => {
+            this.#httpConnections.delete(connection);
+            if (this.plugins.postConnClose.length !== 0) this.plugins.runPostConnClose(connection.conn, error);
+          },
+        }),
+    );
+    this.#grpc.then(
+      (frontend) => {
+        if (conn.closed) return;
+        const connection = frontend.accept(conn, socket);
+        if (this.#draining) connection.draining = true;
+        this.#httpConnections.add(connection);
+      },
+      (error: Error) => {
+        this.logger.error('gRPC front end failed to load', { error });
+        conn.destroy(error);
+      },
+    );
+  }
+
   #servesHttp(network: string): boolean {
     const options = this.#options;
-    return (options.httpGateway || options.jsonRPC || options.pages) && options.sniffNetworks.has(network);
+    return (options.httpGateway || options.jsonRPC || options.pages || options.grpc) && options.sniffNetworks.has(network);
   }
 
   async #loadFrontend(): Promise<void> {
@@ -328,8 +376,8 @@ export class Server {
     return this.#connections;
   }
 
-  /** Connections speaking HTTP (gateway, JSON-RPC, pages). */
-  get httpConnections(): ReadonlySet<HttpConnection> {
+  /** Connections speaking HTTP (gateway, JSON-RPC, pages) and HTTP/2 (gRPC). */
+  get httpConnections(): ReadonlySet<HttpConnection | GrpcConnection> {
     return this.#httpConnections;
   }
 
@@ -358,7 +406,7 @@ export class Server {
     }
     await Promise.all(this.#listeners.map((l) => l.close().catch(() => undefined)));
     this.#draining = true;
-    const connections: Array<ServerConnection | HttpConnection> = [...this.#connections, ...this.#httpConnections];
+    const connections: Array<ServerConnection | HttpConnection | GrpcConnection> = [...this.#connections, ...this.#httpConnections];
     for (const c of connections) c.draining = true;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<void>((resolve) => {
