@@ -24,6 +24,7 @@ export const SYSTEM_PACKAGES = [
   { package: 'golang-github-xtaci-kcp-dev', path: `${GOCODE}/github.com/xtaci/kcp-go`, for: 'the kcp-go peer' },
   { package: 'golang-github-lucas-clemente-quic-go-dev', path: `${GOCODE}/github.com/lucas-clemente/quic-go`, for: 'the quic-go peer' },
   { package: 'golang-github-vmihailenco-msgpack.v5-dev', path: `${GOCODE}/github.com/vmihailenco/msgpack/v5`, for: 'the Go msgpack peer' },
+  { package: 'python3-grpcio', path: '/usr/lib/python3/dist-packages/grpc', for: "the Python gRPC client peer (Debian's /usr/bin/python3)" },
 ];
 
 /** Whether `command` is an executable file in one of the PATH's directories. */
