@@ -59,7 +59,7 @@ async function measure(name: string, server: string[], makeCaller: (endpoint: st
     await runLoad(caller.call, { concurrency, durationMs: Math.min(1000, durationMs / 5) });
     const result = await runLoad(caller.call, { concurrency, durationMs });
     await caller.close();
-    process.stdout.write(`  ${name.padEnd(36)} ${Math.round(result.callsPerSecond).toString().padStart(8)} calls/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}\n`);
+    process.stdout.write(`  ${name.padEnd(42)} ${Math.round(result.callsPerSecond).toString().padStart(8)} calls/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}\n`);
     return { name, result };
   } finally {
     await stop(child);
@@ -102,19 +102,26 @@ async function main(): Promise<void> {
   }
   rmSync(tmp, { recursive: true, force: true });
 
+  // The same grpc-js client against a grpc-js server and against our gRPC endpoint (the rpcx port, sniffed).
+  const grpcServers: Array<{ name: string; server: string[] }> = [
+    { name: 'grpc-js server', server: [join(distDir, 'bench', 'peers', 'grpc-echo-server.js')] },
+    { name: 'rpcx-ts gRPC', server: [join(distDir, 'bin', 'rpcx-ts.js'), 'serve-examples', '--listen', 'tcp@127.0.0.1:0'] },
+  ];
   for (const channels of [1, 4]) {
-    rows.push(
-      await measure(`grpc-js unary, ${channels} channel${channels > 1 ? 's' : ''}`, [join(distDir, 'bench', 'peers', 'grpc-echo-server.js')], async (endpoint) => {
-        const clients: EchoClientInstance[] = Array.from({ length: channels }, () => createClient(portOf(endpoint)));
-        return {
-          call: (worker) =>
-            new Promise<Buffer>((resolve, reject) =>
-              clients[worker % channels]!.echo(payload, (error, reply) => (error ? reject(error) : resolve(reply!))),
-            ),
-          close: () => clients.forEach((c) => c.close()),
-        };
-      }),
-    );
+    for (const grpcServer of grpcServers) {
+      rows.push(
+        await measure(`grpc-js client → ${grpcServer.name}, ${channels} ch`, grpcServer.server, async (endpoint) => {
+          const clients: EchoClientInstance[] = Array.from({ length: channels }, () => createClient(portOf(endpoint)));
+          return {
+            call: (worker) =>
+              new Promise<Buffer>((resolve, reject) =>
+                clients[worker % channels]!.echo(payload, (error, reply) => (error ? reject(error) : resolve(reply!))),
+              ),
+            close: () => clients.forEach((c) => c.close()),
+          };
+        }),
+      );
+    }
   }
 
   rows.push(
@@ -128,9 +135,14 @@ async function main(): Promise<void> {
   const ours = by('rpcx-ts tcp');
   const ratio = (other: LoadResult): string => (ours.callsPerSecond / other.callsPerSecond).toFixed(2);
   process.stdout.write('\nratios (rpcx-ts tcp, raw 1 KiB ÷ peer, calls/s):\n');
-  process.stdout.write(`  vs grpc-js 1 channel:  ${ratio(by('grpc-js unary, 1'))}x\n`);
-  process.stdout.write(`  vs grpc-js 4 channels: ${ratio(by('grpc-js unary, 4'))}x\n`);
+  process.stdout.write(`  vs grpc-js 1 channel:  ${ratio(by('grpc-js client → grpc-js server, 1'))}x\n`);
+  process.stdout.write(`  vs grpc-js 4 channels: ${ratio(by('grpc-js client → grpc-js server, 4'))}x\n`);
   process.stdout.write(`  vs raw net ceiling:    ${ratio(by('raw net'))}x\n`);
+  process.stdout.write('ratios (the same grpc-js client: rpcx-ts gRPC endpoint ÷ grpc-js server, calls/s; goal >= 1.5x):\n');
+  for (const channels of [1, 4]) {
+    const gain = by(`grpc-js client → rpcx-ts gRPC, ${channels}`).callsPerSecond / by(`grpc-js client → grpc-js server, ${channels}`).callsPerSecond;
+    process.stdout.write(`  ${channels} channel${channels > 1 ? 's' : ' '}:            ${gain.toFixed(2)}x\n`);
+  }
 }
 
 main().catch((error: unknown) => {
