@@ -59,6 +59,10 @@ export class Dispatcher {
   readonly #plugins: PluginContainer;
   readonly #auth: AuthFunction | undefined;
   readonly #rpcz: Rpcz | undefined;
+  /** Whether calls are checked by an auth function. */
+  get authenticates(): boolean {
+    return this.#auth !== undefined;
+  }
   /** Requests refused before reaching a method (auth, rate limit, plugins). */
   refused = 0;
   /** Requests for a service or method that does not exist. */

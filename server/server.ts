@@ -355,6 +355,26 @@ export class Server {
       unknown: dispatcher.unknown,
       connectionList: () => server.connectionList(),
       metrics: () => server.metrics,
+      flags: () => this.#flags(),
+    };
+  }
+
+  /** The effective options as /flags shows them: every setting (defaults applied), networks and plugins. */
+  #flags(): Record<string, unknown> {
+    const options: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(this.#options)) options[key] = value instanceof Set ? [...value] : value;
+    return {
+      ...options,
+      auth: this.#dispatcher.authenticates,
+      rpcz: this.rpcz ? { capacity: this.rpcz.capacity } : false,
+      listeners: this.addresses,
+      // A plugin may expose its effective settings (the rate limiter does).
+      plugins: this.plugins.all.map((p) => {
+        const settings = (p as { settings?: unknown }).settings;
+        return { name: p.name ?? p.constructor.name, ...(settings !== undefined ? { settings } : {}) };
+      }),
+      node: process.version,
+      pid: process.pid,
     };
   }
 

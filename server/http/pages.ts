@@ -7,16 +7,20 @@
  *   /rpcz         recent calls with timings (only when the server was started with `rpcz`; 404 otherwise)
  *   /health       200 {"status":"ok"}, 503 while shutting down
  *   /dashboard    live HTML dashboard polling /status
+ *   /hotspots/cpu /hotspots/heap   profiles of the live process (hotspots.ts)
+ *   /vars /flags  every counter and gauge as text, the effective options (vars.ts)
  */
 import type http from 'node:http';
 import { DASHBOARD_HTML } from './dashboard.js';
+import { HOTSPOT_PATHS, serveHotspots } from './hotspots.js';
+import { serveVars, VARS_PATHS } from './vars.js';
 import { send, sendJson } from './helpers.js';
 import type { ServerMetrics } from '../observability/metrics.js';
 import type { ConnectionInfo } from '../plugins.js';
 import type { ServiceRegistry } from '../service-registry.js';
 import { LATENCY_BOUNDS_MS, type MethodStatsJSON, type Rpcz, type RpczEntry } from '../observability/stats.js';
 
-export const PAGE_PATHS: readonly string[] = ['/status', '/connections', '/metrics', '/rpcz', '/health', '/dashboard'];
+export const PAGE_PATHS: readonly string[] = ['/status', '/connections', '/metrics', '/rpcz', '/health', '/dashboard', ...HOTSPOT_PATHS, ...VARS_PATHS];
 
 export function isPagePath(path: string): boolean {
   return PAGE_PATHS.includes(path);
@@ -32,6 +36,8 @@ export interface PagesHost {
   readonly unknown: number;
   connectionList(): ConnectionInfo[];
   metrics(): ServerMetrics;
+  /** The effective options, for /flags. */
+  flags?(): Record<string, unknown>;
 }
 
 export interface StatusJSON {
@@ -139,6 +145,12 @@ export async function servePage(host: PagesHost, path: string, req: http.Incomin
     }
     case '/dashboard':
       return send(res, 200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' }, DASHBOARD_HTML);
+    case '/hotspots/cpu':
+    case '/hotspots/heap':
+      return serveHotspots(path, query, res);
+    case '/vars':
+    case '/flags':
+      return serveVars(host, path, query, res);
     default:
       return send(res, 404, { 'Content-Type': 'text/plain; charset=utf-8' }, '404 page not found\n');
   }
