@@ -24,7 +24,7 @@ export interface LoadResult {
 }
 
 /** Latencies in ms, in a growable typed array (8 bytes a call, no per-call object). */
-class Samples {
+export class Samples {
   #data = new Float64Array(1 << 16);
   length = 0;
   add(value: number): void {

@@ -4,19 +4,21 @@ import 'reflect-metadata';
 import { RpcError } from '../index.js';
 import { bench, usage as benchUsage } from './commands/bench.js';
 import { call, usage as callUsage } from './commands/call.js';
+import { replay, usage as replayUsage } from './commands/replay.js';
 import { serveExamples, usage as serveUsage } from './commands/serve-examples.js';
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
   call,
   'serve-examples': serveExamples,
   bench,
+  replay,
 };
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   const command = name ? commands[name] : undefined;
   if (!command) {
-    process.stderr.write(`usage:\n  ${callUsage}\n  ${serveUsage}\n  ${benchUsage}\n`);
+    process.stderr.write(`usage:\n  ${callUsage}\n  ${serveUsage}\n  ${benchUsage}\n  ${replayUsage}\n`);
     return name === undefined || name === '--help' || name === 'help' ? 0 : 2;
   }
   return command(rest);

@@ -33,6 +33,7 @@ import { ServerConnection } from './server-connection.js';
 import { ServiceRegistry, type Handler, type RegisterOptions, type ServiceClass, type ServiceEntry } from './service-registry.js';
 import { sniff, sniffable } from './sniffer.js';
 import { Rpcz } from './observability/stats.js';
+import { CallRecorder, type RecordOptions } from './observability/recorder.js';
 import type { MethodOptions } from './decorators.js';
 import type { Registrar } from '../registry/registrar.js';
 
@@ -78,6 +79,8 @@ export interface ServerOptions {
    * their own `alpn` then offer `h2` and `http/1.1`.
    */
   grpc?: boolean;
+  /** Writes sampled calls to a bounded, rotating file that `rpcx-ts replay` sends again (see RecordOptions). */
+  record?: RecordOptions;
 }
 
 export interface CloseOptions {
@@ -108,6 +111,7 @@ export class Server {
     grpc: boolean;
   };
   readonly #registrars: Registrar[] = [];
+  readonly #recorder: CallRecorder | undefined;
   readonly #dispatcher: Dispatcher;
   readonly #listeners: Listener[] = [];
   readonly #connections = new Set<ServerConnection>();
@@ -135,6 +139,8 @@ export class Server {
       grpc: options.grpc ?? true,
     };
     this.plugins = new PluginContainer(this.logger);
+    // The recorder goes first, so it sees every request that arrived, the ones the rate limit refuses included.
+    if (options.record) this.plugins.add((this.#recorder = new CallRecorder(options.record, this.logger)));
     if (options.rateLimit) this.plugins.add(new RateLimitPlugin(options.rateLimit));
     for (const plugin of options.plugins ?? []) this.plugins.add(plugin);
     this.rpcz = options.rpcz ? new Rpcz(typeof options.rpcz === 'object' ? options.rpcz.capacity : undefined) : undefined;
@@ -439,6 +445,7 @@ export class Server {
     if (this.#connections.size > 0 || this.#httpConnections.size > 0) await new Promise<void>((resolve) => setTimeout(resolve, 20));
     for (const c of this.#connections) c.destroy();
     for (const c of this.#httpConnections) c.destroy();
+    await this.#recorder?.close();
   }
 }
 
