@@ -236,3 +236,85 @@ describe('gRPC over TLS (ALPN h2)', () => {
     }
   });
 });
+
+describe('gRPC limits, plugins, bad input and shutdown', () => {
+  it('applies the rate limit, the message size limit and plugins to gRPC calls', async () => {
+    const seen: string[] = [];
+    const server = new Server({
+      logger: silentLogger,
+      maxHttpBodyLength: 1000,
+      rateLimit: { ratePerSecond: 0.001, burst: 3 },
+      plugins: [{ preCall: (ctx, args) => (seen.push(`${ctx.protocol} ${ctx.service}.${ctx.method}`), args) }],
+    });
+    server.register(Greeter);
+    server.register(Calc);
+    const { address } = await server.serve('tcp@127.0.0.1:0');
+    const client = new GreeterClient(address, grpc.credentials.createInsecure());
+    try {
+      await rejectsWith(unary(client, 'echoBytes', Buffer.alloc(5000)), grpc.status.RESOURCE_EXHAUSTED, /exceeds the limit of 1000/);
+      for (let i = 0; i < 3; i++) await unary(client, 'sayHello', { name: String(i) });
+      await rejectsWith(unary(client, 'sayHello', { name: 'x' }), grpc.status.RESOURCE_EXHAUSTED, /rate limit/);
+      assert.deepEqual(seen, ['grpc Greeter.SayHello', 'grpc Greeter.SayHello', 'grpc Greeter.SayHello']);
+    } finally {
+      client.close();
+      await server.close({ timeoutMs: 1000 });
+    }
+  });
+
+  it('closes only the connection that sends garbage after the HTTP/2 preface', async () => {
+    const server = new Server({ logger: silentLogger });
+    server.register(Greeter);
+    const { address } = await server.serve('tcp@127.0.0.1:0');
+    const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+    const client = new GreeterClient(address, grpc.credentials.createInsecure());
+    try {
+      await unary(client, 'sayHello', { name: 'before' });
+      const net = await import('node:net');
+      const socket = net.connect(port, host);
+      socket.on('error', () => undefined);
+      socket.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), Buffer.alloc(64, 0xff)]));
+      socket.resume();
+      await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      assert.deepEqual((await unary(client, 'sayHello', { name: 'after' })).reply, { message: 'Hello after' });
+    } finally {
+      client.close();
+      await server.close({ timeoutMs: 1000 });
+    }
+  });
+
+  it('drains on close: the call in flight finishes, health watchers hear NOT_SERVING', async () => {
+    const server = new Server({ logger: silentLogger });
+    server.registerFunction('Waiter', 'Wait', async () => {
+      await new Promise((r) => setTimeout(r, 300));
+      return Buffer.from('done'); // untyped with application/grpc: raw bytes
+    });
+    const { address } = await server.serve('tcp@127.0.0.1:0');
+    const waitDefinition: grpc.ServiceDefinition = {
+      wait: { path: '/Waiter/Wait', requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity },
+      watch: { path: '/grpc.health.v1.Health/Watch', requestStream: false, responseStream: true, requestSerialize: serialize(HealthCheckRequest), requestDeserialize: deserialize(HealthCheckRequest), responseSerialize: serialize(HealthCheckResponse), responseDeserialize: deserialize(HealthCheckResponse) },
+    };
+    const client = new (grpc.makeGenericClientConstructor(waitDefinition, 'Waiter'))(address, grpc.credentials.createInsecure());
+    try {
+      const statuses: string[] = [];
+      const watch = (client as unknown as { watch(req: object): grpc.ClientReadableStream<{ status: string }> }).watch({ service: '' });
+      watch.on('data', (m: { status: string }) => statuses.push(m.status));
+      const watchEnded = new Promise<void>((resolve) => {
+        watch.on('end', resolve);
+        watch.on('error', () => resolve());
+      });
+      for (let i = 0; i < 100 && statuses.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(statuses, ['SERVING']);
+      const inFlight = unary(client, 'wait', Buffer.from('go'));
+      await new Promise((r) => setTimeout(r, 50));
+      const closed = server.close({ timeoutMs: 5000 });
+      const { reply } = await inFlight;
+      assert.equal(Buffer.from(reply as unknown as Buffer).toString(), 'done');
+      await watchEnded;
+      assert.deepEqual(statuses, ['SERVING', 'NOT_SERVING']);
+      await closed;
+    } finally {
+      client.close();
+      await server.close();
+    }
+  });
+});

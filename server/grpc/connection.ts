@@ -21,10 +21,10 @@ export class GrpcConnection extends FrontConnection {
     if (this.session && !this.session.closed) this.session.close();
   }
 
-  /** GOAWAY, then the session ends once its streams have. */
+  /** GOAWAY, then the session ends (and with it the socket) once its streams have. */
   close(): void {
-    if (this.session && !this.session.closed) this.session.close();
-    else this.socket.end();
+    if (this.session === undefined) this.socket.end();
+    else if (!this.session.closed) this.session.close();
   }
 
   override destroy(): void {
