@@ -1,7 +1,8 @@
 /**
  * gRPC with a second, non-JavaScript implementation: Python's grpcio (Debian's python3-grpcio, a C-core client)
  * calls a typed method with metadata, raw bytes, an error status, a deadline, auth and the health check, in clear
- * text and over TLS.
+ * text and over TLS; and, as generic tools do, discovers a service by server reflection, loads its file descriptors
+ * into python3-protobuf's descriptor pool and calls it with messages built from them.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -60,7 +61,7 @@ describe('gRPC with Python grpcio', () => {
   async function start(tls: boolean): Promise<string> {
     const server = new Server({ logger: silentLogger, auth: (token) => token !== 'Bearer wrong' });
     servers.push(server);
-    server.register(Greeter);
+    server.register(Greeter, { name: 'helloworld.Greeter' });
     server.register(Calc);
     const listener = await server.serve('tcp@127.0.0.1:0', tls ? { tls: { cert: certs.certPem, key: certs.keyPem } } : {});
     return listener.address;
@@ -68,6 +69,15 @@ describe('gRPC with Python grpcio', () => {
 
   it('calls over h2c', async () => {
     check(await runPython(await start(false)));
+  });
+
+  it('works as a generic tool does: lists services by reflection, builds the types from the descriptors and calls', async () => {
+    const address = await start(false);
+    const { stdout } = await promisify(execFile)(PYTHON, [SCRIPT, 'reflect', address], { timeout: 60_000 });
+    const result = JSON.parse(stdout) as { services: string[]; method: string[]; reply: string };
+    assert.deepEqual(result.services, ['Calc', 'grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection', 'helloworld.Greeter']);
+    assert.deepEqual(result.method, ['helloworld.Greeter.SayHello', 'helloworld.HelloRequest', 'helloworld.HelloReply']);
+    assert.equal(result.reply, 'HELLO REFLECTED');
   });
 
   it('calls over TLS (ALPN h2)', async () => {
