@@ -31,20 +31,8 @@ def string_field(number, text):
 
 
 def read_fields(data):
-    """Field number -> value of a message holding only length-delimited and varint fields."""
-    fields, i = {}, 0
-    while i < len(data):
-        key, i = read_varint(data, i)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            fields[number], i = read_varint(data, i)
-        elif wire == 2:
-            length, i = read_varint(data, i)
-            fields[number] = data[i:i + length]
-            i += length
-        else:
-            raise ValueError("unexpected wire type %d" % wire)
-    return fields
+    """Field number -> value (the last one) of a message holding only length-delimited and varint fields."""
+    return {number: values[-1] for number, values in read_repeated(data).items()}
 
 
 def read_varint(data, i):
