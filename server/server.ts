@@ -24,6 +24,7 @@ import { Dispatcher, type AuthFunction } from './dispatcher.js';
 import type { HttpConnection } from './http/http-connection.js';
 import type { GrpcConnection } from './grpc/connection.js';
 import type { GrpcFrontend } from './grpc/frontend.js';
+import { grpcLimits, type GrpcLimits } from './grpc/limits.js';
 import type { PagesHost } from './http/pages.js';
 import type { HttpFrontend } from './http/router.js';
 import { ServerMetrics } from './observability/metrics.js';
@@ -75,10 +76,10 @@ export interface ServerOptions {
   /** Largest HTTP request body (default: maxFrameLength); also the largest gRPC request message. */
   maxHttpBodyLength?: number;
   /**
-   * Serve gRPC (HTTP/2 prior knowledge, or ALPN `h2` on TLS) on sniffed ports (default true). TLS listeners without
-   * their own `alpn` then offer `h2` and `http/1.1`.
+   * Serve gRPC (HTTP/2 prior knowledge, or ALPN `h2` on TLS) on sniffed ports (default true); an object sets its
+   * limits. TLS listeners without their own `alpn` then offer `h2` and `http/1.1`.
    */
-  grpc?: boolean;
+  grpc?: boolean | GrpcLimits;
   /** Writes sampled calls to a bounded, rotating file that `rpcx-ts replay` sends again (see RecordOptions). */
   record?: RecordOptions;
 }
@@ -109,6 +110,7 @@ export class Server {
     jsonRPC: boolean;
     pages: boolean;
     grpc: boolean;
+    grpcLimits: Required<GrpcLimits>;
   };
   readonly #registrars: Registrar[] = [];
   readonly #recorder: CallRecorder | undefined;
@@ -136,7 +138,8 @@ export class Server {
       httpGateway: options.httpGateway ?? true,
       jsonRPC: options.jsonRPC ?? true,
       pages: options.pages ?? true,
-      grpc: options.grpc ?? true,
+      grpc: options.grpc !== false,
+      grpcLimits: grpcLimits(typeof options.grpc === 'object' ? options.grpc : {}),
     };
     this.plugins = new PluginContainer(this.logger);
     // The recorder goes first, so it sees every request that arrived, the ones the rate limit refuses included.
@@ -303,6 +306,7 @@ export class Server {
           logger: this.logger,
           maxMessageLength: this.#options.maxHttpBodyLength,
           maxDecompressedLength: this.#options.maxDecompressedLength,
+          limits: this.#options.grpcLimits,
           connectionClosed: (connection, error) => {
             this.#httpConnections.delete(connection);
             if (this.plugins.postConnClose.length !== 0) this.plugins.runPostConnClose(connection.conn, error);

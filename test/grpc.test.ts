@@ -261,6 +261,26 @@ describe('gRPC limits, plugins, bad input and shutdown', () => {
     }
   });
 
+  it('announces maxConcurrentStreams and sends idle connections away', async () => {
+    const server = new Server({ logger: silentLogger, grpc: { maxConcurrentStreams: 7, idleTimeoutMs: 300 } });
+    server.register(Greeter);
+    const { address } = await server.serve('tcp@127.0.0.1:0');
+    const session = http2.connect(`http://${address}`);
+    try {
+      const settings = await new Promise<http2.Settings>((resolve) => session.once('remoteSettings', resolve));
+      assert.equal(settings.maxConcurrentStreams, 7);
+      const goaway = new Promise<void>((resolve) => session.once('goaway', () => resolve()));
+      const closed = new Promise<void>((resolve) => session.once('close', () => resolve()));
+      await goaway;
+      await closed;
+      for (let i = 0; i < 50 && server.httpConnections.size > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(server.httpConnections.size, 0);
+    } finally {
+      session.destroy();
+      await server.close({ timeoutMs: 1000 });
+    }
+  });
+
   it('closes only the connection that sends garbage after the HTTP/2 preface', async () => {
     const server = new Server({ logger: silentLogger });
     server.register(Greeter);

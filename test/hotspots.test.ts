@@ -173,6 +173,7 @@ describe('profiling and introspection pages', () => {
     assert.equal(flags.shutdownTimeoutMs, 10_000);
     assert.deepEqual(flags.sniffNetworks, ['tcp', 'reuseport']);
     assert.equal(flags.grpc, true);
+    assert.deepEqual(flags.grpcLimits, { maxConcurrentStreams: 1000, idleTimeoutMs: 300_000 });
     assert.equal(flags.auth, false);
     assert.deepEqual(flags.listeners, [`tcp@${address}`]);
     assert.deepEqual(flags.plugins, [{ name: 'rate-limit', settings: { ratePerSecond: 1_000_000, burst: 1_000_000, perConnection: false } }]);

@@ -22,6 +22,7 @@ import type { ServiceRegistry } from '../service-registry.js';
 import { builtinHandler } from './builtins.js';
 import { GrpcCall } from './call.js';
 import { GrpcConnection } from './connection.js';
+import type { GrpcLimits } from './limits.js';
 import { inflateMessage, MessageReader, MessageTooLarge } from './framing.js';
 import { metadataOfHeaders } from './metadata.js';
 import { GrpcResponder } from './responder.js';
@@ -37,6 +38,8 @@ export interface GrpcHost {
   readonly maxMessageLength: number;
   /** Largest inflated message of a compressed request. */
   readonly maxDecompressedLength: number;
+  /** With defaults applied. */
+  readonly limits: Required<GrpcLimits>;
   connectionClosed(connection: GrpcConnection, error?: Error): void;
 }
 
@@ -47,11 +50,16 @@ export class GrpcFrontend {
 
   constructor(host: GrpcHost) {
     this.#host = host;
-    this.#server = http2.createServer({ maxSessionMemory: 64 });
+    this.#server = http2.createServer({
+      maxSessionMemory: 64,
+      settings: { maxConcurrentStreams: host.limits.maxConcurrentStreams },
+    });
+    const idleTimeoutMs = host.limits.idleTimeoutMs;
     this.#server.on('session', (session: http2.ServerHttp2Session) => {
       const connection = this.#accepting;
       if (connection === undefined) return session.destroy();
       connection.session = session;
+      if (idleTimeoutMs > 0) session.setTimeout(idleTimeoutMs, () => session.close());
       session.on('stream', (stream, headers) => this.#stream(connection, stream, headers));
       session.on('error', (error) => host.logger.debug('grpc session error', { remote: connection.remoteAddress, error }));
     });
