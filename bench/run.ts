@@ -24,6 +24,19 @@ const payload = Buffer.alloc(payloadSize, 0x78);
 interface Row {
   name: string;
   result: LoadResult;
+  /** CPU time the server process spent per call during the measured run, in µs (Linux /proc; NaN elsewhere). */
+  serverCpuUsPerCall: number;
+}
+
+/** User + system CPU seconds a process has used so far (from /proc/<pid>/stat), NaN where /proc is missing. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    // After "pid (comm) ": state is field 3, utime field 14 and stime field 15, in clock ticks (100 per second).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 /** Starts a server process and resolves with the endpoint it prints (`listening network@addr`). */
@@ -57,10 +70,14 @@ async function measure(name: string, server: string[], makeCaller: (endpoint: st
     const caller = await makeCaller(endpoint);
     // Warm up the JIT on both sides before measuring.
     await runLoad(caller.call, { concurrency, durationMs: Math.min(1000, durationMs / 5) });
+    const cpuBefore = cpuSeconds(child.pid);
     const result = await runLoad(caller.call, { concurrency, durationMs });
+    const serverCpuUsPerCall = ((cpuSeconds(child.pid) - cpuBefore) * 1e6) / Math.max(1, result.calls);
     await caller.close();
-    process.stdout.write(`  ${name.padEnd(42)} ${Math.round(result.callsPerSecond).toString().padStart(8)} calls/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}\n`);
-    return { name, result };
+    process.stdout.write(
+      `  ${name.padEnd(42)} ${Math.round(result.callsPerSecond).toString().padStart(8)} calls/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  server ${serverCpuUsPerCall.toFixed(1)} µs CPU/call  errors ${result.errors}\n`,
+    );
+    return { name, result, serverCpuUsPerCall };
   } finally {
     await stop(child);
   }
@@ -138,10 +155,15 @@ async function main(): Promise<void> {
   process.stdout.write(`  vs grpc-js 1 channel:  ${ratio(by('grpc-js client → grpc-js server, 1'))}x\n`);
   process.stdout.write(`  vs grpc-js 4 channels: ${ratio(by('grpc-js client → grpc-js server, 4'))}x\n`);
   process.stdout.write(`  vs raw net ceiling:    ${ratio(by('raw net'))}x\n`);
-  process.stdout.write('ratios (the same grpc-js client: rpcx-ts gRPC endpoint ÷ grpc-js server, calls/s; goal >= 1.5x):\n');
+  // The client is the same on both sides and often the bottleneck, so the server's CPU per call is shown too.
+  process.stdout.write('ratios (the same grpc-js client: rpcx-ts gRPC endpoint vs grpc-js server; goal >= 1.5x):\n');
+  const row = (prefix: string): Row => rows.find((r) => r.name.startsWith(prefix))!;
   for (const channels of [1, 4]) {
-    const gain = by(`grpc-js client → rpcx-ts gRPC, ${channels}`).callsPerSecond / by(`grpc-js client → grpc-js server, ${channels}`).callsPerSecond;
-    process.stdout.write(`  ${channels} channel${channels > 1 ? 's' : ' '}:            ${gain.toFixed(2)}x\n`);
+    const ours = row(`grpc-js client → rpcx-ts gRPC, ${channels}`);
+    const theirs = row(`grpc-js client → grpc-js server, ${channels}`);
+    const throughput = ours.result.callsPerSecond / theirs.result.callsPerSecond;
+    const efficiency = theirs.serverCpuUsPerCall / ours.serverCpuUsPerCall;
+    process.stdout.write(`  ${channels} channel${channels > 1 ? 's' : ' '}: calls/s ${throughput.toFixed(2)}x, server CPU per call ${efficiency.toFixed(2)}x less\n`);
   }
 }
 
