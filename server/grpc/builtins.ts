@@ -22,13 +22,19 @@ import { GrpcStatus } from './status.js';
 
 export type BuiltinHandler = (responder: GrpcResponder, connection: GrpcConnection, headers: IncomingHttpHeaders) => void;
 
+type Builtin = (responder: GrpcResponder, connection: GrpcConnection, registry: ServiceRegistry, limit: number) => void;
+
+const BUILTINS = new Map<string, Builtin>([
+  [`/${HEALTH_SERVICE}/Check`, healthCheck],
+  [`/${HEALTH_SERVICE}/Watch`, healthWatch],
+  ...REFLECTION_SERVICES.map((service) => [`/${service}/ServerReflectionInfo`, reflection] as [string, Builtin]),
+]);
+
 export function builtinHandler(path: string, registry: ServiceRegistry, maxMessageLength: number): BuiltinHandler | undefined {
-  if (path === `/${HEALTH_SERVICE}/Check`) return (responder, connection) => healthCheck(responder, connection, registry, maxMessageLength);
-  if (path === `/${HEALTH_SERVICE}/Watch`) return (responder, connection) => healthWatch(responder, connection, registry, maxMessageLength);
-  for (const service of REFLECTION_SERVICES) {
-    if (path === `/${service}/ServerReflectionInfo`) return (responder) => reflection(responder, registry, maxMessageLength);
-  }
-  return undefined;
+  // Every builtin lives under /grpc.*: other paths pay one comparison.
+  const builtin = path.startsWith('/grpc.') ? BUILTINS.get(path) : undefined;
+  if (builtin === undefined) return undefined;
+  return (responder, connection) => builtin(responder, connection, registry, maxMessageLength);
 }
 
 type Serving = 'SERVING' | 'NOT_SERVING' | undefined;
@@ -104,7 +110,7 @@ function healthWatch(responder: GrpcResponder, connection: GrpcConnection, regis
   );
 }
 
-function reflection(responder: GrpcResponder, registry: ServiceRegistry, limit: number): void {
+function reflection(responder: GrpcResponder, _connection: GrpcConnection, registry: ServiceRegistry, limit: number): void {
   let descriptors: ServerDescriptors | undefined;
   readMessages(
     responder,

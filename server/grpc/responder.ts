@@ -11,6 +11,11 @@ import { encodeGrpcMessage, GrpcStatus, type GrpcStatusCode } from './status.js'
 
 const OK_TRAILERS = { 'grpc-status': '0' };
 
+/** A 'wantTrailers' listener shared by every unary reply (`this` is the stream). */
+function sendOkTrailers(this: ServerHttp2Stream): void {
+  this.sendTrailers(OK_TRAILERS);
+}
+
 export class GrpcResponder {
   readonly stream: ServerHttp2Stream;
   readonly contentType: string;
@@ -33,7 +38,7 @@ export class GrpcResponder {
     this.#done = true;
     const stream = this.stream;
     stream.respond(this.#headers(metadata), { waitForTrailers: true });
-    stream.once('wantTrailers', () => stream.sendTrailers(OK_TRAILERS));
+    stream.once('wantTrailers', sendOkTrailers);
     stream.end(frameMessage(payload));
   }
 
