@@ -77,7 +77,7 @@ export interface ServerOptions {
   maxHttpBodyLength?: number;
   /**
    * Serve gRPC (HTTP/2 prior knowledge, or ALPN `h2` on TLS) on sniffed ports (default true); an object sets its
-   * limits. TLS listeners without their own `alpn` then offer `h2` and `http/1.1`.
+   * limits. TLS listeners without their own `alpn` then pick `h2` when a client offers it (see preferH2).
    */
   grpc?: boolean | GrpcLimits;
   /** Writes sampled calls to a bounded, rotating file that `rpcx-ts replay` sends again (see RecordOptions). */
@@ -231,8 +231,8 @@ export class Server {
     }
     // The HTTP front (router, gateway, JSON-RPC, pages) is loaded only once a listener will sniff for HTTP.
     if (this.#servesHttp(network)) await this.#loadFrontend();
-    if (options.tls && options.tls.alpn === undefined && this.#options.grpc && this.#servesHttp(network)) {
-      options = { ...options, tls: { ...options.tls, alpn: ['h2', 'http/1.1'] } };
+    if (options.tls && options.tls.alpn === undefined && options.tls.alpnCallback === undefined && this.#options.grpc && this.#servesHttp(network)) {
+      options = { ...options, tls: { ...options.tls, alpnCallback: preferH2 } };
     }
     const listener = await getTransport(network).listen(network, address, options, (conn) => this.#accept(conn));
     this.#listeners.push(listener);
@@ -458,4 +458,14 @@ function advertise(listener: Listener, advertiseHost: string): string {
   const network = listener.network === 'reuseport' ? 'tcp' : listener.network;
   const address = listener.address.replace(/^(0\.0\.0\.0|\[::\]|::)(?=:\d+$)/, advertiseHost);
   return `${network}@${address}`;
+}
+
+/**
+ * ALPN on a sniffed TLS port: h2 (gRPC) when offered, else http/1.1, else whatever the client offered first, so a
+ * client asking for a protocol of its own (or none) still connects as it did before gRPC was served.
+ */
+function preferH2({ protocols }: { protocols: string[] }): string | undefined {
+  if (protocols.includes('h2')) return 'h2';
+  if (protocols.includes('http/1.1')) return 'http/1.1';
+  return protocols[0];
 }
