@@ -140,6 +140,13 @@ describe('profiling and introspection pages', () => {
       await page.click('.frame[data-name="spinTheWheel"]');
       const zoomed = await page.$$eval('.frame', (divs) => divs.map((d) => (d as HTMLElement).dataset.name));
       assert.equal(zoomed[0], 'spinTheWheel');
+
+      // The heap profile's flame graph: allocation sites under the dispatcher.
+      const heap = await underLoad(() => page.goto(`${base}/hotspots/heap?seconds=1&allocated=1&view=flame`, { timeout: 60_000 }));
+      assert.equal(heap?.status(), 200);
+      await page.waitForSelector('.frame', { timeout: 15_000 });
+      const heapFrames = await page.$$eval('.frame', (divs) => divs.map((d) => (d as HTMLElement).dataset.name));
+      assert.ok(heapFrames.includes('dispatch'), `heap frames: ${heapFrames.slice(0, 20).join(', ')}`);
       assert.deepEqual(pageErrors, []);
     } finally {
       await browser.close();

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
 import { Client, SerializeType, Server } from '../index.js';
 import { silentLogger } from '../logger.js';
 import { Arith, Echo } from '../examples/services/index.js';
@@ -50,12 +51,24 @@ describe('record and replay', () => {
       body: JSON.stringify({ A: 2, B: 3 }),
     });
     assert.equal(gateway.status, 200);
+    const identity = (b: Buffer): Buffer => b;
+    const EchoClient = grpc.makeGenericClientConstructor(
+      { echo: { path: '/Echo/Echo', requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity } },
+      'Echo',
+    );
+    const grpcClient = new EchoClient(address, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
+      echo(request: Buffer, metadata: grpc.Metadata, callback: (error: grpc.ServiceError | null) => void): void;
+    };
+    const grpcMetadata = new grpc.Metadata();
+    grpcMetadata.set('authorization', 'secret');
+    await new Promise<void>((resolve, reject) => grpcClient.echo(Buffer.from([9, 9]), grpcMetadata, (error) => (error ? reject(error) : resolve())));
+    grpcClient.close();
     await client.close();
     await server.close();
 
     const list = records(path);
-    assert.equal(list.length, 5);
-    const [mul, add, echo, nope, viaHttp] = list as [CallRecord, CallRecord, CallRecord, CallRecord, CallRecord];
+    assert.equal(list.length, 6);
+    const [mul, add, echo, nope, viaHttp, viaGrpc] = list as [CallRecord, CallRecord, CallRecord, CallRecord, CallRecord, CallRecord];
     assert.deepEqual([mul.service, mul.method, mul.serializeType, mul.protocol, mul.status], ['Arith', 'Mul', 1, 'rpcx', 'ok']);
     assert.equal(mul.metadata.trace, 't-1');
     assert.deepEqual(JSON.parse(Buffer.from(mul.payload, 'base64').toString()), { A: 6, B: 7 });
@@ -64,6 +77,7 @@ describe('record and replay', () => {
     assert.equal(nope.status, 'error');
     assert.match(nope.error ?? '', /can't find method Nope/);
     assert.equal(viaHttp.protocol, 'http');
+    assert.deepEqual([viaGrpc.protocol, viaGrpc.serializeType, [...Buffer.from(viaGrpc.payload, 'base64')]], ['grpc', SerializeType.ProtoBuffer, [9, 9]]);
     for (const r of list) {
       assert.ok(!('__AUTH' in r.metadata), 'the auth token is not recorded');
       assert.ok(r.durationMs >= 0 && r.t > Date.now() - 60_000);
