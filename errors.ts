@@ -1,6 +1,7 @@
 /**
  * The one catalogue of errors. Every error this library raises is an `RpcError` with a stable `code`
- * that callers can switch on; messages are for people and may change, codes do not.
+ * that callers can switch on; messages are for people and may change, codes do not. Each class carries its code as
+ * a static `code` too (`error.code === TimeoutError.code`); no two classes share one.
  */
 export class RpcError extends Error {
   readonly code: string;
@@ -15,7 +16,8 @@ export class RpcError extends Error {
 
 /** The remote service answered with an error (rpcx status bit + `__rpcx_error__`). Never retried. */
 export class ServiceError extends RpcError {
-  constructor(message: string, code = 'ERR_RPCX_SERVICE') {
+  static readonly code: string = 'ERR_RPCX_SERVICE';
+  constructor(message: string, code = ServiceError.code) {
     super(code, message);
   }
   /** Maps rpcx's exact error texts to the most specific class. */
@@ -39,8 +41,9 @@ export const SHUTTING_DOWN_TEXT = 'rpcx: server is shutting down';
  * on another server.
  */
 export class UnavailableError extends RpcError {
+  static readonly code = 'ERR_RPCX_UNAVAILABLE';
   constructor(message = SHUTTING_DOWN_TEXT) {
-    super('ERR_RPCX_UNAVAILABLE', message);
+    super(UnavailableError.code, message);
   }
 }
 
@@ -48,110 +51,268 @@ export const UNKNOWN_SERVICE_PREFIX = "rpcx: can't find service ";
 export const UNKNOWN_METHOD_PREFIX = "rpcx: can't find method ";
 
 export class ServiceNotFoundError extends ServiceError {
+  static override readonly code = 'ERR_RPCX_SERVICE_NOT_FOUND';
   constructor(message: string) {
-    super(message, 'ERR_RPCX_SERVICE_NOT_FOUND');
+    super(message, ServiceNotFoundError.code);
   }
 }
 
 export class MethodNotFoundError extends ServiceError {
+  static override readonly code = 'ERR_RPCX_METHOD_NOT_FOUND';
   constructor(message: string) {
-    super(message, 'ERR_RPCX_METHOD_NOT_FOUND');
+    super(message, MethodNotFoundError.code);
   }
 }
 
 /** The call's deadline passed before a reply arrived. */
 export class TimeoutError extends RpcError {
+  static readonly code = 'ERR_RPCX_TIMEOUT';
   constructor(message = 'rpcx: call timed out') {
-    super('ERR_RPCX_TIMEOUT', message);
+    super(TimeoutError.code, message);
   }
 }
 
 /** The caller's AbortSignal fired. */
 export class AbortedError extends RpcError {
+  static readonly code = 'ERR_RPCX_ABORTED';
   constructor(reason?: unknown) {
-    super('ERR_RPCX_ABORTED', 'rpcx: call aborted', { cause: reason });
+    super(AbortedError.code, 'rpcx: call aborted', { cause: reason });
   }
 }
 
 /** The connection closed (or was never usable) while the call was pending. */
 export class ConnectionClosedError extends RpcError {
+  static readonly code = 'ERR_RPCX_CONNECTION_CLOSED';
   constructor(message = 'rpcx: connection closed', cause?: unknown) {
-    super('ERR_RPCX_CONNECTION_CLOSED', message, { cause });
+    super(ConnectionClosedError.code, message, { cause });
   }
 }
 
 /** Dialing a server failed or timed out. */
 export class DialError extends RpcError {
+  static readonly code = 'ERR_RPCX_DIAL';
   constructor(message: string, cause?: unknown) {
-    super('ERR_RPCX_DIAL', message, { cause });
+    super(DialError.code, message, { cause });
   }
 }
 
 /** Bytes on the wire that are not a valid rpcx frame. The connection that carried them is closed. */
 export class ProtocolError extends RpcError {
-  constructor(message: string, code = 'ERR_RPCX_PROTOCOL') {
+  static readonly code: string = 'ERR_RPCX_PROTOCOL';
+  constructor(message: string, code = ProtocolError.code) {
     super(code, message);
   }
 }
 
 export class BadMagicError extends ProtocolError {
-  constructor(byte: number) {
-    super(`rpcx: bad magic byte 0x${byte.toString(16).padStart(2, '0')}`, 'ERR_RPCX_BAD_MAGIC');
+  static override readonly code = 'ERR_RPCX_BAD_MAGIC';
+  /** The byte found where rpcx's magic 0x08 belongs (0x48 'H' is HTTP, 0x15/0x16 a TLS record). */
+  readonly byte: number;
+  constructor(byte: number, message = `rpcx: bad magic byte 0x${byte.toString(16).padStart(2, '0')}`) {
+    super(message, BadMagicError.code);
+    this.byte = byte;
   }
 }
 
 export class FrameTooLargeError extends ProtocolError {
+  static override readonly code = 'ERR_RPCX_FRAME_TOO_LARGE';
   constructor(size: number, max: number) {
-    super(`rpcx: frame of ${size} bytes exceeds the maximum of ${max}`, 'ERR_RPCX_FRAME_TOO_LARGE');
+    super(`rpcx: frame of ${size} bytes exceeds the maximum of ${max}`, FrameTooLargeError.code);
   }
 }
 
 /** An HTTP CONNECT head that is not rpcx's handshake: too long, or not sent in time. The connection is closed. */
 export class HandshakeError extends ProtocolError {
+  static override readonly code = 'ERR_RPCX_HANDSHAKE';
   constructor(message: string) {
-    super(message, 'ERR_RPCX_HANDSHAKE');
+    super(message, HandshakeError.code);
   }
 }
 
 /** A payload could not be (de)compressed, or would decompress past the configured cap. */
 export class CompressionError extends ProtocolError {
+  static override readonly code = 'ERR_RPCX_COMPRESSION';
   constructor(message: string) {
-    super(message, 'ERR_RPCX_COMPRESSION');
+    super(message, CompressionError.code);
   }
 }
 
 /** A payload could not be serialized or deserialized. */
 export class CodecError extends RpcError {
+  static readonly code = 'ERR_RPCX_CODEC';
   constructor(message: string, cause?: unknown) {
-    super('ERR_RPCX_CODEC', message, { cause });
+    super(CodecError.code, message, { cause });
   }
 }
 
 /** A configuration or argument mistake by the caller (bad address, unknown network, ...). */
 export class ConfigError extends RpcError {
+  static readonly code = 'ERR_RPCX_CONFIG';
   constructor(message: string) {
-    super('ERR_RPCX_CONFIG', message);
+    super(ConfigError.code, message);
   }
 }
 
 /** The client or server is closed or shutting down. */
 export class ClosedError extends RpcError {
+  static readonly code = 'ERR_RPCX_CLOSED';
   constructor(message = 'rpcx: closed') {
-    super('ERR_RPCX_CLOSED', message);
+    super(ClosedError.code, message);
   }
 }
 
 /** An XClient has no server to call: discovery lists none, or none passes the state/group filter. */
 export class NoServerError extends RpcError {
+  static readonly code = 'ERR_RPCX_NO_SERVER';
   constructor(message = 'rpcx: no server available') {
-    super('ERR_RPCX_NO_SERVER', message);
+    super(NoServerError.code, message);
   }
 }
 
 /** Every server the call could use has its circuit breaker open (too many consecutive failures). */
 export class BreakerOpenError extends RpcError {
+  static readonly code = 'ERR_RPCX_BREAKER_OPEN';
   constructor(message = 'rpcx: circuit breaker open') {
-    super('ERR_RPCX_BREAKER_OPEN', message);
+    super(BreakerOpenError.code, message);
+  }
+}
+
+/** A request body (HTTP gateway, JSON-RPC) over the server's `maxHttpBodyLength`; answered with 413. */
+export class BodyTooLargeError extends RpcError {
+  static readonly code = 'ERR_RPCX_BODY_TOO_LARGE';
+  constructor(limit: number) {
+    super(BodyTooLargeError.code, `rpcx: request body over ${limit} bytes`);
+  }
+}
+
+/** The server's rate limiter refused a request (the method did not run); the reply carries rpcx's RATE_LIMIT_TEXT. */
+export class RateLimitError extends RpcError {
+  static readonly code = 'ERR_RPCX_RATE_LIMITED';
+  constructor() {
+    super(RateLimitError.code, RATE_LIMIT_TEXT);
+  }
+}
+
+/** An operation this connection or call cannot do (a server push to an HTTP caller, ...). */
+export class UnsupportedError extends RpcError {
+  static readonly code = 'ERR_RPCX_UNSUPPORTED';
+  constructor(message: string) {
+    super(UnsupportedError.code, message);
+  }
+}
+
+/** Something that is not an Error was thrown (a string, a number, ...); `value` keeps it, the message is its text. */
+export class ThrownValueError extends RpcError {
+  static readonly code = 'ERR_RPCX_THROWN_VALUE';
+  readonly value: unknown;
+  constructor(value: unknown) {
+    super(ThrownValueError.code, String(value));
+    this.value = value;
+  }
+}
+
+/** `thrown` itself when it is an Error, otherwise a ThrownValueError around it. */
+export function asError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new ThrownValueError(thrown);
+}
+
+/** A registry store (etcd, Redis) could not be reached or refused an operation. */
+export class RegistryError extends RpcError {
+  static readonly code = 'ERR_RPCX_REGISTRY';
+  constructor(message: string, cause?: unknown) {
+    super(RegistryError.code, message, { cause });
+  }
+}
+
+/** Errors raised by the KCP transport; the subclasses say which. */
+export class KcpError extends RpcError {
+  static readonly code: string = 'ERR_RPCX_KCP';
+  constructor(message: string, cause?: unknown, code = KcpError.code) {
+    super(code, message, { cause });
+  }
+}
+
+/** A segment was retransmitted `deadLink` times without being acknowledged: the peer is gone. */
+export class KcpDeadLinkError extends KcpError {
+  static override readonly code = 'ERR_RPCX_KCP_DEAD_LINK';
+  constructor(remote: string) {
+    super(`rpcx: kcp session to ${remote} is dead (no acknowledgement after repeated retransmission)`, undefined, KcpDeadLinkError.code);
+  }
+}
+
+/** Nothing arrived from the peer for the configured idle timeout. */
+export class KcpIdleTimeoutError extends KcpError {
+  static override readonly code = 'ERR_RPCX_KCP_IDLE_TIMEOUT';
+  constructor(remote: string, idleMs: number) {
+    super(`rpcx: kcp session to ${remote} idle for ${idleMs} ms, closed`, undefined, KcpIdleTimeoutError.code);
+  }
+}
+
+/** The UDP socket under a session failed or closed. */
+export class KcpSocketError extends KcpError {
+  static override readonly code = 'ERR_RPCX_KCP_SOCKET';
+  constructor(message: string, cause?: unknown) {
+    super(message, cause, KcpSocketError.code);
+  }
+}
+
+/** Forward error correction could not encode or rebuild a group of shards (inconsistent shards). */
+export class KcpFecError extends KcpError {
+  static override readonly code = 'ERR_RPCX_KCP_FEC';
+  constructor(message: string) {
+    super(message, undefined, KcpFecError.code);
+  }
+}
+
+export interface QuicErrorDetails {
+  /** The QUIC error code on the wire (transport or application), when there is one. */
+  quicCode?: number;
+  /** True when `quicCode` is an application error code. */
+  isApp?: boolean;
+  /** True when the peer sent the error; false when this side detected it. */
+  remote?: boolean;
+  cause?: unknown;
+}
+
+/** A QUIC connection failed or was closed with an error; the subclasses name the common causes. */
+export class QuicError extends RpcError {
+  static readonly code: string = 'ERR_RPCX_QUIC';
+  /** The QUIC error code on the wire (transport or application), when there is one. */
+  readonly quicCode: number | undefined;
+  /** True when `quicCode` is an application error code. */
+  readonly isApp: boolean;
+  /** True when the peer sent the error; false when this side detected it. */
+  readonly remote: boolean;
+
+  constructor(message: string, details: QuicErrorDetails = {}, code = QuicError.code) {
+    super(code, message, details.cause !== undefined ? { cause: details.cause } : undefined);
+    this.quicCode = details.quicCode;
+    this.isApp = details.isApp === true;
+    this.remote = details.remote === true;
+  }
+}
+
+/** The QUIC TLS handshake failed (a TLS alert, ours or the peer's). */
+export class QuicTlsError extends QuicError {
+  static override readonly code = 'ERR_RPCX_QUIC_TLS';
+  constructor(message: string, details: QuicErrorDetails = {}) {
+    super(message, details, QuicTlsError.code);
+  }
+}
+
+/** No packets arrived within the QUIC idle timeout. */
+export class QuicIdleTimeoutError extends QuicError {
+  static override readonly code = 'ERR_RPCX_QUIC_IDLE_TIMEOUT';
+  constructor(message: string) {
+    super(message, {}, QuicIdleTimeoutError.code);
+  }
+}
+
+/** The peer closed the QUIC connection with an error code. */
+export class QuicPeerClosedError extends QuicError {
+  static override readonly code = 'ERR_RPCX_QUIC_PEER_CLOSED';
+  constructor(message: string, details: QuicErrorDetails = {}) {
+    super(message, { ...details, remote: true }, QuicPeerClosedError.code);
   }
 }
 

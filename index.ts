@@ -33,8 +33,7 @@ export { RateLimitPlugin, type RateLimitOptions } from './server/rate-limit.js';
 export type { ServerMetrics } from './server/observability/metrics.js';
 export type { MethodStatsJSON, RpczEntry } from './server/observability/stats.js';
 export { ServerChannels, type ServerCallEvent } from './server/observability/call-events.js';
-export { GatewayHeader } from './server/http/gateway.js';
-export { JsonRpcCode } from './server/http/jsonrpc.js';
+export { GatewayHeader, JsonRpcCode } from './server/http/constants.js';
 export type { StatusJSON } from './server/http/pages.js';
 
 // Clients.

@@ -8,7 +8,7 @@
  *   await client.close();
  */
 import { decodeWith, encodeWith, getCodec } from '../codec/codec.js';
-import { AbortedError, ClosedError, CodecError, ConnectionClosedError, ProtocolError, remoteError, RpcError, TimeoutError, UnavailableError } from '../errors.js';
+import { AbortedError, asError, ClosedError, CodecError, ConnectionClosedError, ProtocolError, remoteError, RpcError, TimeoutError, UnavailableError } from '../errors.js';
 import { stderrLogger, type Logger } from '../logger.js';
 import {
   COMPRESS_THRESHOLD,
@@ -27,6 +27,7 @@ import { getTransport, parseEndpoint } from '../transport/networks.js';
 import type { Conn, DialOptions, TlsOptions } from '../transport/transport.js';
 import type { CallOptions, CallResult } from './call-options.js';
 import { DeadlineQueue } from './deadline-queue.js';
+import { explainMismatch, SILENT_CLOSE_HINT } from '../protocol/mismatch.js';
 import { clientInstrument, type ClientCall, type ClientPlugin } from './plugins.js';
 import { createProxy, type ServiceProxy } from './proxy.js';
 import { PushQueue } from './push-queue.js';
@@ -81,6 +82,8 @@ class Pending {
   settled = false;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
+  /** `Service.Method`, for the timeout message (heartbeats leave it empty). */
+  name = '';
   constructor(
     readonly seq: number,
     readonly resolve: (value: unknown) => void,
@@ -109,6 +112,8 @@ export class Client {
   #draining = false;
   /** The transport connection itself has closed (not just this client, logically). */
   #connClosed = false;
+  /** Whether the server ever sent a byte: a close before that is explained (see explainSilentClose). */
+  #received = false;
   #connCloseWaiters: Array<() => void> = [];
   readonly #reservedCache = new Map<number, Metadata>();
   #closedError: Error | undefined;
@@ -142,16 +147,18 @@ export class Client {
     this.#serializeType = options.serializeType ?? SerializeType.MsgPack;
     this.#compressType = options.compressType ?? CompressType.None;
     this.#maxDecompressed = options.maxDecompressedLength ?? DEFAULT_MAX_DECOMPRESSED_LENGTH;
-    this.#deadlines = new DeadlineQueue<Pending>((pending) => this.#settle(pending, new TimeoutError()));
+    this.#deadlines = new DeadlineQueue<Pending>((pending) => this.#settle(pending, this.#timeoutError(pending)));
     this.#writer = new FrameWriter((bytes) => conn.write(bytes));
     this.#parser = new FrameParser((message) => this.#onMessage(message), options.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH);
     if (options.onPush) this.#pushHandlers.push(options.onPush);
     conn.onData((chunk) => {
+      this.#received = true;
       try {
         this.#parser.push(chunk);
       } catch (error) {
-        const protocolError = error instanceof ProtocolError ? error : new ProtocolError(String(error));
-        this.logger.warn('closing client connection on protocol error', { endpoint: this.endpoint, error: protocolError.message });
+        const protocolError = explainMismatch(error instanceof ProtocolError ? error : new ProtocolError(String(error)), this.endpoint);
+        // Every pending call rejects with this error, so the caller sees it; a log line per connection would repeat it.
+        this.logger.debug('closing client connection on protocol error', { endpoint: this.endpoint, error: protocolError.message });
         conn.destroy(protocolError);
       }
     });
@@ -299,7 +306,7 @@ export class Client {
     try {
       for (const hook of hooks) hook.preCall?.(call);
     } catch (error) {
-      const failure = error instanceof Error ? error : new Error(String(error));
+      const failure = asError(error);
       after(undefined, failure);
       return Promise.reject(failure);
     }
@@ -335,6 +342,7 @@ export class Client {
     }
     return new Promise((resolve, reject) => {
       const pending = new Pending(seq, resolve, reject, options, withMetadata);
+      pending.name = `${service}.${method}`;
       this.#track(pending, options.timeoutMs ?? this.#options.timeoutMs ?? 0, signal);
       this.#writer.write(message);
     });
@@ -420,6 +428,12 @@ export class Client {
     this.#settle(pending, undefined, pending.withMetadata ? { value, metadata: message.metadata } : value);
   }
 
+  /** Names the call, the server and the deadline, so that a timeout in a log says what was waited for. */
+  #timeoutError(pending: Pending): TimeoutError {
+    const timeoutMs = pending.options.timeoutMs ?? this.#options.timeoutMs ?? 0;
+    return new TimeoutError(`rpcx: call ${pending.name || 'heartbeat'} to ${this.endpoint} timed out after ${timeoutMs} ms`);
+  }
+
   #settle(pending: Pending, error?: Error, value?: unknown): void {
     if (pending.settled) return;
     pending.settled = true;
@@ -473,7 +487,10 @@ export class Client {
     const closedError =
       error instanceof ConnectionClosedError || error instanceof ClosedError
         ? error
-        : new ConnectionClosedError(`rpcx: connection to ${this.endpoint} closed${error ? ': ' + error.message : ''}`, error);
+        : new ConnectionClosedError(
+            `rpcx: connection to ${this.endpoint} closed${error ? ': ' + error.message : this.#received || this.#pending.size === 0 ? '' : ': ' + SILENT_CLOSE_HINT}`,
+            error,
+          );
     this.#closedError = closedError;
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer);
     this.#deadlines.clear();

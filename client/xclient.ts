@@ -12,7 +12,7 @@
  * left as its timeout, so the server's `__ServerTimeout` carries the remaining time. Discovery changes update the
  * selector and the connection pool while calls are in flight.
  */
-import { AbortedError, BreakerOpenError, ClosedError, NoServerError, ServiceError, TimeoutError } from '../errors.js';
+import { AbortedError, BreakerOpenError, ClosedError, ConfigError, NoServerError, ServiceError, TimeoutError } from '../errors.js';
 import { stderrLogger, type Logger } from '../logger.js';
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './breaker.js';
 import type { CallOptions, CallResult } from './call-options.js';
@@ -20,7 +20,10 @@ import type { Client, ClientOptions } from './client.js';
 import { ConnectionPool } from './connection-pool.js';
 import type { Discovery, ServicePair } from './discovery/discovery.js';
 import { filterServers } from './discovery/filter.js';
-import { countsAsServerFailure, isRetryable, type FailMode } from './fail-modes.js';
+import { MultipleServersDiscovery } from './discovery/multiple.js';
+import { Peer2PeerDiscovery } from './discovery/peer2peer.js';
+import { checkServerKey } from './discovery/server-key.js';
+import { countsAsServerFailure, FailMode, isRetryable } from './fail-modes.js';
 import { createProxy, type ServiceProxy } from './proxy.js';
 import { createSelector, type SelectMode } from './selectors/index.js';
 import type { Selector } from './selectors/selector.js';
@@ -78,8 +81,16 @@ export class XClient {
   #unwatch: (() => void) | undefined;
   #closed = false;
   readonly #stats = new Map<string, { calls: number; errors: number }>();
+  /** Discovered keys that failed checkServerKey, so each is reported once. */
+  readonly #rejectedKeys = new Set<string>();
 
   constructor(servicePath: string, failMode: FailMode, selectMode: SelectMode, discovery: Discovery, options: XClientOptions = {}) {
+    checkOptions(servicePath, failMode, options);
+    // A fixed list is the caller's configuration: a bad entry is their mistake, reported now. A registry's entries are
+    // someone else's data: a bad one is skipped with a warning (#setServers).
+    if (discovery instanceof MultipleServersDiscovery || discovery instanceof Peer2PeerDiscovery) {
+      for (const pair of discovery.list()) checkServerKey(pair.key);
+    }
     this.servicePath = servicePath;
     this.failMode = failMode;
     this.#options = options;
@@ -238,8 +249,19 @@ export class XClient {
 
   // ---- internals ----
 
-  #setServers(pairs: ServicePair[]): void {
+  #setServers(discovered: ServicePair[]): void {
     if (this.#closed) return;
+    const pairs = discovered.filter((pair) => {
+      try {
+        checkServerKey(pair.key);
+        return true;
+      } catch (error) {
+        // A registry may list a key this client cannot use: skip it, and say so once.
+        if (!this.#rejectedKeys.has(pair.key)) this.logger.warn('ignoring a discovered server', { service: this.servicePath, error: (error as Error).message });
+        this.#rejectedKeys.add(pair.key);
+        return false;
+      }
+    });
     const servers = filterServers(pairs, {
       ...(this.#options.group ? { group: this.#options.group } : {}),
       ...(this.#options.filter ? { filter: this.#options.filter } : {}),
@@ -281,7 +303,7 @@ export class XClient {
         if (interval > 0) await sleep(Math.min(interval, deadline - Date.now()), signal);
         if (this.#closed) throw new ClosedError('rpcx: xclient closed');
         if (signal?.aborted) throw new AbortedError(signal.reason);
-        if (Date.now() >= deadline) throw timeoutAfter(attempt, lastError);
+        if (Date.now() >= deadline) throw timeoutAfter(`${this.servicePath}.${method}`, attempt, lastError);
       }
       if (server === undefined || this.failMode !== 'failtry' || !this.#servers.has(server)) {
         try {
@@ -413,7 +435,7 @@ export class XClient {
     let client: Client;
     try {
       const got = this.pool.get(server);
-      client = got instanceof Promise ? await bounded(got, deadline, signal, server) : got;
+      client = got instanceof Promise ? await bounded(got, deadline, signal, server, `${this.servicePath}.${method}`) : got;
     } catch (error) {
       if (breaker) {
         if (error instanceof TimeoutError || error instanceof AbortedError) breaker.cancel();
@@ -427,11 +449,12 @@ export class XClient {
       const remaining = Math.ceil(deadline - Date.now());
       if (remaining <= 0) {
         breaker?.cancel();
-        throw new TimeoutError();
+        throw new TimeoutError(`rpcx: call ${this.servicePath}.${method} to ${server} timed out: its deadline passed before it was sent`);
       }
-      attemptOptions = { ...options, signal };
+      attemptOptions = { ...options };
       if (deadline !== Infinity) attemptOptions.timeoutMs = remaining;
-      if (!signal) delete attemptOptions.signal;
+      if (signal) attemptOptions.signal = signal;
+      else delete attemptOptions.signal;
     }
     this.pool.acquire(server);
     try {
@@ -462,9 +485,25 @@ export class XClient {
   }
 }
 
-function timeoutAfter(attempts: number, lastError: unknown): TimeoutError {
+const failModes = new Set<string>(Object.values(FailMode));
+const NON_NEGATIVE_OPTIONS = ['retries', 'retryIntervalMs', 'timeoutMs', 'connectTimeoutMs', 'backupLatencyMs', 'heartbeatIntervalMs', 'reconnectBackoffMs', 'maxReconnectBackoffMs'] as const;
+
+/** Rejects what would otherwise turn into odd behaviour later (NaN retries make no attempt at all). */
+function checkOptions(servicePath: string, failMode: string, options: XClientOptions): void {
+  if (typeof servicePath !== 'string' || servicePath === '') throw new ConfigError('rpcx: XClient needs a service name');
+  if (!failModes.has(failMode)) throw new ConfigError(`rpcx: unknown fail mode "${failMode}" (${[...failModes].join(', ')})`);
+  for (const name of NON_NEGATIVE_OPTIONS) {
+    const value = options[name];
+    if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value >= 0)) {
+      throw new ConfigError(`rpcx: XClient option ${name} must be a non-negative number, got ${String(value)}`);
+    }
+  }
+  if (options.retries !== undefined && !Number.isInteger(options.retries)) throw new ConfigError(`rpcx: XClient option retries must be an integer, got ${options.retries}`);
+}
+
+function timeoutAfter(call: string, attempts: number, lastError: unknown): TimeoutError {
   const last = lastError instanceof Error ? `; last error: ${lastError.message}` : '';
-  return new TimeoutError(`rpcx: call timed out after ${attempts} attempt${attempts === 1 ? '' : 's'}${last}`);
+  return new TimeoutError(`rpcx: call ${call} timed out after ${attempts} attempt${attempts === 1 ? '' : 's'}${last}`);
 }
 
 /** Both signals, or the one that exists. */
@@ -473,7 +512,7 @@ function combine(a: AbortSignal | undefined, b: AbortSignal): AbortSignal {
 }
 
 /** `promise`, or TimeoutError at the deadline, or AbortedError when the signal fires, whichever comes first. */
-function bounded<T>(promise: Promise<T>, deadline: number, signal: AbortSignal | undefined, server: string): Promise<T> {
+function bounded<T>(promise: Promise<T>, deadline: number, signal: AbortSignal | undefined, server: string, call: string): Promise<T> {
   if (deadline === Infinity && !signal) return promise;
   if (signal?.aborted) return Promise.reject(new AbortedError(signal.reason));
   return new Promise<T>((resolve, reject) => {
@@ -487,12 +526,13 @@ function bounded<T>(promise: Promise<T>, deadline: number, signal: AbortSignal |
       reject(new AbortedError(signal!.reason));
     };
     if (deadline !== Infinity) {
+      const waitMs = Math.max(0, deadline - Date.now());
       timer = setTimeout(
         () => {
           cleanup();
-          reject(new TimeoutError(`rpcx: call timed out while connecting to ${server}`));
+          reject(new TimeoutError(`rpcx: call ${call} timed out while connecting to ${server} (${Math.round(waitMs)} ms left of its deadline)`));
         },
-        Math.max(0, deadline - Date.now()),
+        waitMs,
       );
     }
     signal?.addEventListener('abort', onAbort, { once: true });

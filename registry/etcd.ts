@@ -10,12 +10,12 @@
  * the safety net for anything a watch could miss.
  */
 import { Etcd3, type Lease } from 'etcd3';
-import type { Discovery, DiscoveryListener, ServicePair } from '../client/discovery/discovery.js';
 import { stderrLogger, type Logger } from '../logger.js';
-import { nodeKey, normalizeBasePath, ROOT_VALUE, serverFromKey, serviceKey, servicePrefix, type ServiceRecord } from './layout.js';
+import { addRegistration, normalizeBasePath, serverFromKey, servicePrefix, type ServiceRecord } from './layout.js';
 import type { Registrar } from './registrar.js';
-import { RegistryError } from './registry-error.js';
-import { ServerSet } from './server-set.js';
+import { RegistryError } from '../errors.js';
+import { RegistrationState } from './registration-state.js';
+import { ResyncingDiscovery } from './resyncing-discovery.js';
 
 export interface EtcdOptions {
   /** etcd endpoints: `127.0.0.1:2379` or `http://127.0.0.1:2379`, one or several. */
@@ -48,24 +48,32 @@ export class EtcdRegistrar implements Registrar {
   #lease: Lease | undefined;
   #stopped = false;
   #recovering: Promise<void> | undefined;
+  readonly #state: RegistrationState;
+  /** Set once a registration succeeded: only then is a lost lease something to recover. */
+  #written = false;
 
   constructor(options: EtcdRegistrarOptions) {
     this.#client = connect(options);
     this.#basePath = normalizeBasePath(options.basePath);
     this.#ttl = options.ttlSeconds ?? 10;
     this.#logger = options.logger ?? stderrLogger;
+    this.#state = new RegistrationState(this.#logger, 'etcd');
   }
 
   async register(endpoint: string, services: ServiceRecord[]): Promise<void> {
     this.#stopped = false;
-    this.#dirs.set(this.#basePath, ROOT_VALUE);
-    for (const s of services) {
-      this.#dirs.set(serviceKey(this.#basePath, s.name), s.name);
-      this.#nodes.set(nodeKey(this.#basePath, s.name, endpoint), s.metadata);
-    }
+    const added = addRegistration(this.#basePath, endpoint, services, this.#dirs, this.#nodes);
     try {
       await this.#writeAll(this.#currentLease());
+      this.#written = true;
     } catch (error) {
+      // The caller hears of this failure: the lease must not also start a recovery of its own, and keys that were
+      // never written are not this registrar's to delete later.
+      for (const key of added) this.#nodes.delete(key);
+      if (!this.#written) {
+        this.#lease?.release();
+        this.#lease = undefined;
+      }
       throw new RegistryError(`rpcx: etcd registration of ${endpoint} failed: ${(error as Error).message}`, error);
     }
   }
@@ -93,8 +101,8 @@ export class EtcdRegistrar implements Registrar {
     if (this.#lease && !this.#lease.revoked()) return this.#lease;
     const lease = this.#client.lease(this.#ttl, { autoKeepAlive: true });
     lease.on('lost', (error) => {
-      if (this.#lease !== lease || this.#stopped) return;
-      this.#logger.warn('etcd lease lost; registering again', { error: error.message });
+      if (this.#lease !== lease || this.#stopped || !this.#written) return;
+      this.#state.lost(error);
       this.#lease = undefined;
       this.#recover();
     });
@@ -109,17 +117,18 @@ export class EtcdRegistrar implements Registrar {
 
   /** Registers again on a fresh lease, retrying with backoff until it works or the server deregisters. */
   #recover(): void {
-    this.#recovering ??= (async () => {
+    if (this.#recovering) return;
+    this.#recovering = (async () => {
       let delay = 200;
       while (!this.#stopped) {
         try {
           await this.#writeAll(this.#currentLease());
-          this.#logger.info('etcd registration restored');
+          this.#state.restored();
           break;
         } catch (error) {
           this.#lease?.release();
           this.#lease = undefined;
-          this.#logger.debug('etcd still unreachable', { error: (error as Error).message });
+          this.#state.lost(error);
           await new Promise((resolve) => setTimeout(resolve, delay));
           delay = Math.min(delay * 2, 5000);
         }
@@ -137,60 +146,44 @@ export interface EtcdDiscoveryOptions extends EtcdOptions {
   resyncMs?: number;
 }
 
-export class EtcdDiscovery implements Discovery {
+export class EtcdDiscovery extends ResyncingDiscovery {
   readonly #client: Etcd3;
   readonly #prefix: string;
-  readonly #logger: Logger;
-  readonly #set = new ServerSet();
-  #resyncTimer: ReturnType<typeof setInterval> | undefined;
-  #closed = false;
   #watcherCancel: (() => Promise<void>) | undefined;
 
   /** Lists the service's servers, then keeps watching them. Rejects if etcd cannot be reached at all. */
   static async create(options: EtcdDiscoveryOptions): Promise<EtcdDiscovery> {
     const discovery = new EtcdDiscovery(options);
     try {
-      await discovery.#resync();
+      await discovery.resync();
       await discovery.#startWatch();
     } catch (error) {
       await discovery.close();
       throw new RegistryError(`rpcx: etcd discovery of ${options.service} failed: ${(error as Error).message}`, error);
     }
-    discovery.#resyncTimer = setInterval(() => void discovery.#resync().catch(() => undefined), options.resyncMs ?? 10_000);
-    discovery.#resyncTimer.unref?.();
+    discovery.resyncEvery(options.resyncMs ?? 10_000);
     return discovery;
   }
 
   private constructor(options: EtcdDiscoveryOptions) {
+    super('etcd', options.logger ?? stderrLogger);
     this.#client = connect(options);
     this.#prefix = servicePrefix(options.basePath, options.service);
-    this.#logger = options.logger ?? stderrLogger;
   }
 
-  list(): ServicePair[] {
-    return this.#set.list();
-  }
-
-  watch(listener: DiscoveryListener): () => void {
-    return this.#set.watch(listener);
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true;
-    if (this.#resyncTimer) clearInterval(this.#resyncTimer);
-    this.#set.clear();
+  protected async release(): Promise<void> {
     await this.#watcherCancel?.().catch(() => undefined);
     this.#client.close();
   }
 
-  async #resync(): Promise<void> {
+  protected async relist(): Promise<Map<string, string>> {
     const all = await this.#client.getAll().prefix(this.#prefix).strings();
     const next = new Map<string, string>();
     for (const [key, value] of Object.entries(all)) {
       const server = serverFromKey(key, this.#prefix);
       if (server) next.set(server, value);
     }
-    if (!this.#closed) this.#set.replace(next);
+    return next;
   }
 
   async #startWatch(): Promise<void> {
@@ -198,23 +191,23 @@ export class EtcdDiscovery implements Discovery {
     let lost = false;
     watcher.on('put', (kv) => {
       const server = serverFromKey(kv.key.toString(), this.#prefix);
-      if (server && !this.#closed) this.#set.set(server, kv.value.toString());
+      if (server && !this.closed) this.servers.set(server, kv.value.toString());
     });
     watcher.on('delete', (kv) => {
       const server = serverFromKey(kv.key.toString(), this.#prefix);
-      if (server && !this.#closed) this.#set.set(server, undefined);
+      if (server && !this.closed) this.servers.set(server, undefined);
     });
     watcher.on('disconnected', () => {
       lost = true;
-      this.#logger.debug('etcd watch disconnected; keeping the last known servers');
+      this.logger.debug('etcd watch disconnected; keeping the last known servers');
     });
     watcher.on('connected', () => {
-      if (!lost || this.#closed) return;
+      if (!lost || this.closed) return;
       lost = false;
       // Pick up whatever changed while the watch was away.
-      this.#resync().catch((error: Error) => this.#logger.debug('etcd resync failed', { error: error.message }));
+      this.schedule();
     });
-    watcher.on('error', (error) => this.#logger.debug('etcd watch error', { error: error.message }));
+    watcher.on('error', (error) => this.logger.debug('etcd watch error', { error: error.message }));
     this.#watcherCancel = () => watcher.cancel();
   }
 }

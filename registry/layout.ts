@@ -40,3 +40,19 @@ export interface ServiceRecord {
   name: string;
   metadata: string;
 }
+
+/**
+ * Adds what registering `services` at `endpoint` writes: the root and service keys (`dirs`, kept without a TTL) and
+ * one node per service (`nodes`, kept alive by the registrar). Returns the node keys that were not there before.
+ */
+export function addRegistration(basePath: string, endpoint: string, services: ServiceRecord[], dirs: Map<string, string>, nodes: Map<string, string>): string[] {
+  dirs.set(basePath, ROOT_VALUE);
+  const added: string[] = [];
+  for (const s of services) {
+    dirs.set(serviceKey(basePath, s.name), s.name);
+    const key = nodeKey(basePath, s.name, endpoint);
+    if (!nodes.has(key)) added.push(key);
+    nodes.set(key, s.metadata);
+  }
+  return added;
+}

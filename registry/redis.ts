@@ -9,12 +9,12 @@
  * Redis is unreachable and lists again when the connection is back.
  */
 import { Redis } from 'ioredis';
-import type { Discovery, DiscoveryListener, ServicePair } from '../client/discovery/discovery.js';
 import { stderrLogger, type Logger } from '../logger.js';
-import { nodeKey, normalizeBasePath, ROOT_VALUE, serverFromKey, serviceKey, servicePrefix, type ServiceRecord } from './layout.js';
+import { addRegistration, normalizeBasePath, serverFromKey, servicePrefix, type ServiceRecord } from './layout.js';
 import type { Registrar } from './registrar.js';
-import { RegistryError } from './registry-error.js';
-import { ServerSet } from './server-set.js';
+import { RegistryError } from '../errors.js';
+import { RegistrationState } from './registration-state.js';
+import { ResyncingDiscovery } from './resyncing-discovery.js';
 
 export interface RedisOptions {
   /** `host:port` (or a `redis://` URL without path). */
@@ -80,6 +80,7 @@ export class RedisRegistrar implements Registrar {
   readonly #nodes = new Map<string, string>();
   readonly #dirs = new Map<string, string>();
   #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #state: RegistrationState;
 
   constructor(options: RedisRegistrarOptions) {
     this.#redis = connect(options);
@@ -87,22 +88,25 @@ export class RedisRegistrar implements Registrar {
     this.#basePath = normalizeBasePath(options.basePath);
     this.#ttl = options.ttlSeconds ?? 10;
     this.#logger = options.logger ?? stderrLogger;
+    this.#state = new RegistrationState(this.#logger, 'redis');
   }
 
   async register(endpoint: string, services: ServiceRecord[]): Promise<void> {
-    this.#dirs.set(this.#basePath, ROOT_VALUE);
-    for (const s of services) {
-      this.#dirs.set(serviceKey(this.#basePath, s.name), s.name);
-      this.#nodes.set(nodeKey(this.#basePath, s.name, endpoint), s.metadata);
-    }
+    const added = addRegistration(this.#basePath, endpoint, services, this.#dirs, this.#nodes);
     try {
       await this.#writeAll();
     } catch (error) {
+      // Not registered: nothing of this endpoint's to refresh or delete later.
+      for (const key of added) this.#nodes.delete(key);
       throw new RegistryError(`rpcx: redis registration of ${endpoint} failed: ${(error as Error).message}`, error);
     }
     if (!this.#timer) {
       this.#timer = setInterval(() => {
-        this.#writeAll().catch((error: Error) => this.#logger.debug('redis refresh failed; retrying next round', { error: error.message }));
+        // Every round rewrites the entries, so a Redis that comes back is filled again within a third of the TTL.
+        void this.#writeAll().then(
+          () => this.#state.restored(),
+          (error: Error) => this.#state.lost(error),
+        );
       }, Math.max(200, (this.#ttl * 1000) / 3));
       this.#timer.unref?.();
     }
@@ -142,72 +146,45 @@ export interface RedisDiscoveryOptions extends RedisOptions {
   resyncMs?: number;
 }
 
-export class RedisDiscovery implements Discovery {
+export class RedisDiscovery extends ResyncingDiscovery {
   readonly #redis: Redis;
   readonly #subscriber: Redis;
   readonly #prefix: string;
-  readonly #logger: Logger;
-  readonly #set = new ServerSet();
-  #timer: ReturnType<typeof setInterval> | undefined;
-  #pending: ReturnType<typeof setTimeout> | undefined;
-  #closed = false;
 
   static async create(options: RedisDiscoveryOptions): Promise<RedisDiscovery> {
     const discovery = new RedisDiscovery(options);
     try {
       await discovery.#enableNotifications();
-      await discovery.#resync();
+      await discovery.resync();
       await discovery.#subscriber.psubscribe(`__keyspace@*__:${globEscape(redisKey(discovery.#prefix))}*`);
     } catch (error) {
       await discovery.close();
       throw new RegistryError(`rpcx: redis discovery of ${options.service} failed: ${(error as Error).message}`, error);
     }
-    discovery.#timer = setInterval(() => discovery.#schedule(), options.resyncMs ?? 5000);
-    discovery.#timer.unref?.();
+    discovery.resyncEvery(options.resyncMs ?? 5000);
     return discovery;
   }
 
   private constructor(options: RedisDiscoveryOptions) {
+    super('redis', options.logger ?? stderrLogger);
     this.#prefix = servicePrefix(options.basePath, options.service);
-    this.#logger = options.logger ?? stderrLogger;
     this.#redis = connect(options);
     this.#subscriber = connect(options);
     for (const connection of [this.#redis, this.#subscriber]) connection.on('error', () => undefined);
-    this.#subscriber.on('pmessage', () => this.#schedule());
+    this.#subscriber.on('pmessage', () => this.schedule());
     // After a reconnect (Redis restarted: its config is gone and changes were missed) turn notifications on again
     // and list afresh. ioredis re-subscribes by itself.
     this.#subscriber.on('ready', () => {
-      if (this.#closed) return;
+      if (this.closed) return;
       this.#enableNotifications()
-        .then(() => this.#schedule())
+        .then(() => this.schedule())
         .catch(() => undefined);
     });
   }
 
-  list(): ServicePair[] {
-    return this.#set.list();
-  }
-
-  watch(listener: DiscoveryListener): () => void {
-    return this.#set.watch(listener);
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true;
-    if (this.#timer) clearInterval(this.#timer);
-    if (this.#pending) clearTimeout(this.#pending);
-    this.#set.clear();
+  protected release(): void {
     this.#redis.disconnect();
     this.#subscriber.disconnect();
-  }
-
-  /** Coalesces bursts of notifications into one re-list. */
-  #schedule(): void {
-    if (this.#pending || this.#closed) return;
-    this.#pending = setTimeout(() => {
-      this.#pending = undefined;
-      this.#resync().catch((error: Error) => this.#logger.debug('redis resync failed; keeping the last known servers', { error: error.message }));
-    }, 10);
   }
 
   async #enableNotifications(): Promise<void> {
@@ -215,11 +192,11 @@ export class RedisDiscovery implements Discovery {
       await this.#redis.config('SET', 'notify-keyspace-events', 'KEA');
     } catch (error) {
       // CONFIG may be disabled on managed Redis; the periodic resync still works.
-      this.#logger.debug('cannot enable redis keyspace notifications', { error: (error as Error).message });
+      this.logger.debug('cannot enable redis keyspace notifications', { error: (error as Error).message });
     }
   }
 
-  async #resync(): Promise<void> {
+  protected async relist(): Promise<Map<string, string>> {
     const pattern = globEscape(redisKey(this.#prefix)) + '*';
     const keys: string[] = [];
     let cursor = '0';
@@ -237,6 +214,6 @@ export class RedisDiscovery implements Discovery {
         if (entry && server) next.set(server, entry.value);
       }
     }
-    if (!this.#closed) this.#set.replace(next);
+    return next;
   }
 }

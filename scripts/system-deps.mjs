@@ -24,6 +24,10 @@ export const SYSTEM_PACKAGES = [
   { package: 'golang-github-xtaci-kcp-dev', path: `${GOCODE}/github.com/xtaci/kcp-go`, for: 'the kcp-go peer' },
   { package: 'golang-github-lucas-clemente-quic-go-dev', path: `${GOCODE}/github.com/lucas-clemente/quic-go`, for: 'the quic-go peer' },
   { package: 'golang-github-vmihailenco-msgpack.v5-dev', path: `${GOCODE}/github.com/vmihailenco/msgpack/v5`, for: 'the Go msgpack peer' },
+  { package: 'default-jre-headless', command: 'java', for: 'running ZooKeeper for the ZooKeeper registry tests' },
+  { package: 'libzookeeper-java', path: '/usr/share/java/zookeeper.jar', for: 'the ZooKeeper server jar the registry tests start' },
+  { package: 'dnsmasq-base', path: '/usr/sbin/dnsmasq', for: 'DNS discovery tests (a real dnsmasq on a free port)' },
+  { package: 'golang-github-samuel-go-zookeeper-dev', path: `${GOCODE}/github.com/samuel/go-zookeeper`, for: 'the Go ZooKeeper peer' },
   { package: 'python3-grpcio', path: '/usr/lib/python3/dist-packages/grpc', for: "the Python gRPC client peer (Debian's /usr/bin/python3)" },
 ];
 

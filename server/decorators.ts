@@ -68,14 +68,14 @@ export function method(nameOrOptions?: string | MethodOptions): MethodDecorator 
 }
 
 
-export function serviceDefinitionOf(target: Function): ServiceDefinition | undefined {
+export function serviceDefinitionOf(target: object): ServiceDefinition | undefined {
   return Reflect.getMetadata(SERVICE, target) as ServiceDefinition | undefined;
 }
 
 /** Decorated methods of the class and its ancestors; undefined when none is decorated. */
-export function methodDefinitionsOf(target: Function): MethodDefinition[] | undefined {
+export function methodDefinitionsOf(target: object): MethodDefinition[] | undefined {
   const found: MethodDefinition[] = [];
-  for (let c: Function | null = target; c && c !== Object; c = Object.getPrototypeOf(c) as Function | null) {
+  for (let c: object | null = target; c && c !== Object; c = Object.getPrototypeOf(c) as object | null) {
     const own = Reflect.getOwnMetadata(METHODS, c) as MethodDefinition[] | undefined;
     if (own) found.push(...own.filter((d) => !found.some((f) => f.property === d.property)));
   }

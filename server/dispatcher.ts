@@ -9,7 +9,7 @@
  * Whatever is not configured costs one check.
  */
 import { decodeWith, encodeWith, getCodec } from '../codec/codec.js';
-import { AUTH_FAILED_TEXT, SHUTTING_DOWN_TEXT, UNKNOWN_METHOD_PREFIX, UNKNOWN_SERVICE_PREFIX } from '../errors.js';
+import { asError, AUTH_FAILED_TEXT, SHUTTING_DOWN_TEXT, UNKNOWN_METHOD_PREFIX, UNKNOWN_SERVICE_PREFIX } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { COMPRESS_THRESHOLD, CompressType, MetaKey, StatusType } from '../protocol/constants.js';
 import { compress, decompress } from '../protocol/compression.js';
@@ -192,12 +192,12 @@ export class Dispatcher {
       const traceContext = ctx.observation?.context;
       result = traceContext === undefined ? entry.handler(args, ctx) : runInContext(traceContext, () => entry.handler(args, ctx));
     } catch (error) {
-      return this.#complete(request, target, entry, ctx, args, undefined, toError(error));
+      return this.#complete(request, target, entry, ctx, args, undefined, asError(error));
     }
     if (result instanceof Promise) {
       result.then(
         (value) => this.#complete(request, target, entry, ctx, args, value, undefined),
-        (error: unknown) => this.#complete(request, target, entry, ctx, args, undefined, toError(error)),
+        (error: unknown) => this.#complete(request, target, entry, ctx, args, undefined, asError(error)),
       );
     } else {
       this.#complete(request, target, entry, ctx, args, result, undefined);
@@ -301,8 +301,4 @@ export function errorReply(request: Message, text: string, metadata?: Metadata):
   meta[MetaKey.Error] = text;
   reply.metadata = meta;
   return reply;
-}
-
-function toError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }

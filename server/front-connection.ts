@@ -4,6 +4,7 @@
  * in-flight calls and graceful shutdown, and the ConnectionInfo plugins and /connections see.
  */
 import type { Socket } from 'node:net';
+import { UnsupportedError } from '../errors.js';
 import type { SocketConn } from '../transport/socket-conn.js';
 import { CallTracker } from './call-tracker.js';
 import type { CallContext } from './context.js';
@@ -123,7 +124,7 @@ export abstract class FrontCallTarget {
   }
 
   push(): void {
-    throw new Error(`rpcx: server push is not available to ${this.connection.protocol} callers`);
+    throw new UnsupportedError(`rpcx: server push is not available to ${this.connection.protocol === 'http' ? 'HTTP' : 'gRPC'} callers`);
   }
   track(ctx: CallContext): void {
     this.connection.track(ctx);

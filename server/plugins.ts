@@ -7,6 +7,7 @@
  * Every hook is optional and synchronous. The container keeps one array per hook, so a hook nobody registered costs
  * the server a single `length` check.
  */
+import { asError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Message } from '../protocol/message.js';
 import type { Conn } from '../transport/transport.js';
@@ -146,7 +147,7 @@ export class PluginContainer {
         const replaced = (p.postCall as Hook<'postCall'>).call(p, ctx, args, reply, error);
         if (replaced !== undefined) reply = replaced;
       } catch (thrown) {
-        error = thrown instanceof Error ? thrown : new Error(String(thrown));
+        error = asError(thrown);
       }
     }
     return { reply, error };

@@ -4,7 +4,7 @@
  * connection stays open; the HTTP gateway answers 429). One bucket for the whole server, or one per connection.
  * Heartbeats are never limited.
  */
-import { ConfigError, RATE_LIMIT_TEXT } from '../errors.js';
+import { ConfigError, RateLimitError } from '../errors.js';
 import type { Message } from '../protocol/message.js';
 import type { ConnectionInfo, ServerPlugin } from './plugins.js';
 
@@ -40,12 +40,6 @@ export class TokenBucket {
     if (this.#tokens < 1) return false;
     this.#tokens -= 1;
     return true;
-  }
-}
-
-export class RateLimitError extends Error {
-  constructor() {
-    super(RATE_LIMIT_TEXT);
   }
 }
 

@@ -156,6 +156,21 @@ export class ServerConnection implements DispatchTarget, ConnectionInfo {
     return this.#calls.idle(this.closed);
   }
 
+  /**
+   * Resolves once no call is in flight and nothing has arrived for `quietMs` (or the connection is gone). A draining
+   * server ends a connection only then: a request already on its way is answered "shutting down", so its client
+   * moves to another server, instead of being lost with the connection.
+   */
+  async quiet(quietMs: number): Promise<void> {
+    for (;;) {
+      await this.idle();
+      if (this.closed) return;
+      const wait = this.#receivedAt + quietMs - performance.now();
+      if (wait <= 0 && this.inFlight === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.ceil(wait))).unref());
+    }
+  }
+
   /** Flushes queued replies and closes the connection gracefully. */
   close(): void {
     if (this.#closing) return;

@@ -33,6 +33,7 @@ import { RateLimitPlugin, type RateLimitOptions } from './rate-limit.js';
 import { ServerConnection } from './server-connection.js';
 import { ServiceRegistry, type Handler, type RegisterOptions, type ServiceClass, type ServiceEntry } from './service-registry.js';
 import { sniff, sniffable } from './sniffer.js';
+import { introspectionService } from './introspection.js';
 import { Rpcz } from './observability/stats.js';
 import { CallRecorder, type RecordOptions } from './observability/recorder.js';
 import type { MethodOptions } from './decorators.js';
@@ -45,6 +46,12 @@ export interface ServerOptions {
   maxDecompressedLength?: number;
   /** How long close() waits for in-flight calls before closing connections anyway (default 10 s). */
   shutdownTimeoutMs?: number;
+  /**
+   * On close, a binary connection is ended only once it has had no call in flight and received nothing for this long,
+   * so that requests already on their way are refused with "shutting down" (which clients retry elsewhere) rather
+   * than lost with the connection (default 100 ms; bounded by shutdownTimeoutMs).
+   */
+  drainQuietMs?: number;
   /**
    * On close, how long to keep serving normally after deregistering from registries, so that clients watching the
    * registry move away before this server refuses anything (default 300 ms; only when registrars are attached).
@@ -82,6 +89,8 @@ export interface ServerOptions {
   grpc?: boolean | GrpcLimits;
   /** Writes sampled calls to a bounded, rotating file that `rpcx-ts replay` sends again (see RecordOptions). */
   record?: RecordOptions;
+  /** Answer `__rpcx_introspection.Services` (the services and methods offered; `rpcx-ts list`) (default true). */
+  introspection?: boolean;
 }
 
 export interface CloseOptions {
@@ -102,6 +111,7 @@ export class Server {
     maxFrameLength: number;
     maxDecompressedLength: number;
     shutdownTimeoutMs: number;
+    drainQuietMs: number;
     deregisterDelayMs: number;
     advertiseHost: string;
     maxHttpBodyLength: number;
@@ -131,6 +141,7 @@ export class Server {
       maxFrameLength,
       maxDecompressedLength: options.maxDecompressedLength ?? DEFAULT_MAX_DECOMPRESSED_LENGTH,
       shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000,
+      drainQuietMs: options.drainQuietMs ?? 100,
       deregisterDelayMs: options.deregisterDelayMs ?? 300,
       advertiseHost: options.advertiseHost ?? '127.0.0.1',
       maxHttpBodyLength: options.maxHttpBodyLength ?? maxFrameLength,
@@ -141,6 +152,7 @@ export class Server {
       grpc: options.grpc !== false,
       grpcLimits: grpcLimits(typeof options.grpc === 'object' ? options.grpc : {}),
     };
+    if (options.introspection ?? true) this.registry.addBuiltin(introspectionService(this.registry));
     this.plugins = new PluginContainer(this.logger);
     // The recorder goes first, so it sees every request that arrived, the ones the rate limit refuses included.
     if (options.record) this.plugins.add((this.#recorder = new CallRecorder(options.record, this.logger)));
@@ -230,7 +242,7 @@ export class Server {
       options = addressOrOptions ?? {};
     }
     // The HTTP front (router, gateway, JSON-RPC, pages) is loaded only once a listener will sniff for HTTP.
-    if (this.#servesHttp(network)) await this.#loadFrontend();
+    if (this.#servesHttp(network) && this.#servesHttp1()) await this.#loadFrontend();
     if (options.tls && options.tls.alpn === undefined && options.tls.alpnCallback === undefined && this.#options.grpc && this.#servesHttp(network)) {
       options = { ...options, tls: { ...options.tls, alpnCallback: preferH2 } };
     }
@@ -250,7 +262,7 @@ export class Server {
       conn.destroy();
       return;
     }
-    if (this.#frontend && this.#options.sniffNetworks.has(conn.network) && sniffable(conn)) {
+    if (this.#servesHttp(conn.network) && sniffable(conn)) {
       sniff(conn, {
         binary: (c, head) => this.#serveBinary(c, head),
         http: (c, socket) => this.#serveHttp(c, socket),
@@ -287,10 +299,9 @@ export class Server {
   }
 
   #serveHttp(conn: SocketConn, socket: Socket): void {
-    const options = this.#options;
-    // Sniffed for gRPC only: HTTP/1.1 is not served.
-    if (!(options.httpGateway || options.jsonRPC || options.pages)) return conn.destroy();
-    const connection = this.#frontend!.accept(conn, socket);
+    // Sniffed for gRPC only: HTTP/1.1 is not served (and its front end never loaded).
+    if (this.#frontend === undefined) return conn.destroy();
+    const connection = this.#frontend.accept(conn, socket);
     if (this.#draining) connection.draining = true;
     this.#httpConnections.add(connection);
   }
@@ -327,9 +338,14 @@ export class Server {
     );
   }
 
+  /** Whether connections on `network` are sniffed (for HTTP/1.1 or gRPC). */
   #servesHttp(network: string): boolean {
+    return (this.#servesHttp1() || this.#options.grpc) && this.#options.sniffNetworks.has(network);
+  }
+
+  #servesHttp1(): boolean {
     const options = this.#options;
-    return (options.httpGateway || options.jsonRPC || options.pages || options.grpc) && options.sniffNetworks.has(network);
+    return options.httpGateway || options.jsonRPC || options.pages;
   }
 
   async #loadFrontend(): Promise<void> {
@@ -353,7 +369,6 @@ export class Server {
   }
 
   #pagesHost(): PagesHost {
-    const server = this;
     const dispatcher = this.#dispatcher;
     return {
       startedAt: this.startedAt,
@@ -363,8 +378,8 @@ export class Server {
       rpcz: this.rpcz,
       refused: dispatcher.refused,
       unknown: dispatcher.unknown,
-      connectionList: () => server.connectionList(),
-      metrics: () => server.metrics,
+      connectionList: () => this.connectionList(),
+      metrics: () => this.metrics,
       flags: () => this.#flags(),
     };
   }
@@ -442,7 +457,8 @@ export class Server {
     const timedOut = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, timeoutMs);
     });
-    await Promise.race([Promise.all(connections.map((c) => c.idle())), timedOut]);
+    const quietMs = this.#options.drainQuietMs;
+    await Promise.race([Promise.all(connections.map((c) => (c instanceof ServerConnection ? c.quiet(quietMs) : c.idle()))), timedOut]);
     if (timer) clearTimeout(timer);
     for (const c of connections) c.close();
     // Give graceful ends a moment, then cut whatever is left.

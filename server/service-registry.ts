@@ -42,6 +42,8 @@ export type ServiceClass = new (...args: any[]) => object;
 
 export class ServiceRegistry {
   readonly #services = new Map<string, ServiceEntry>();
+  /** Services the server itself answers (introspection): found by get(), never listed by services(). */
+  readonly #builtins = new Map<string, ServiceEntry>();
 
   /** Registers a decorated (or plain) class, resolved through tsyringe, or an already built instance. */
   register(target: ServiceClass | object, options: RegisterOptions = {}): ServiceEntry {
@@ -89,7 +91,12 @@ export class ServiceRegistry {
   }
 
   get(name: string): ServiceEntry | undefined {
-    return this.#services.get(name);
+    return this.#services.get(name) ?? this.#builtins.get(name);
+  }
+
+  /** Adds a service of the server itself; a user service of the same name takes precedence. */
+  addBuiltin(entry: ServiceEntry): void {
+    this.#builtins.set(entry.name, entry);
   }
 
   services(): ServiceEntry[] {

@@ -44,13 +44,13 @@ describe('rpcx-ts CLI with several servers', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '{"C":42}\n');
     const failfast = await run(cliPath, ['call', dead, 'Arith.Mul', '{"A":6,"B":7}', '--fail', 'failfast']);
-    assert.equal(failfast.code, 1);
+    assert.equal(failfast.code, 3);
     assert.match(failfast.stderr, /ERR_RPCX_DIAL/);
   });
 
   it('rejects unknown fail and select modes', async () => {
     const r = await run(cliPath, ['call', servers[0]!.endpoint, 'Arith.Mul', '{}', '--select', 'fastest']);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 2);
     assert.match(r.stderr, /--select takes/);
   });
 });

@@ -27,22 +27,24 @@ describe('examples', () => {
 });
 
 describe('registry example', () => {
-  it('servers register in etcd and the XClient finds and calls them', async () => {
-    const { startEtcd } = await import('./helpers/stores.js');
-    const etcd = await startEtcd();
-    const url = `${etcd.url}/rpcx_example`;
-    const server = join(distDir, 'examples', 'registry', 'server.js');
-    const a = await startListening(server, [url]);
-    const b = await startListening(server, [url]);
-    try {
-      const r = await run(join(distDir, 'examples', 'registry', 'client.js'), [url, '4']);
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /^servers: tcp@127\.0\.0\.1:\d+, tcp@127\.0\.0\.1:\d+$/m);
-      assert.match(r.stdout, /^4 \* 10 = 40$/m);
-    } finally {
-      await stopProcess(a.child);
-      await stopProcess(b.child);
-      await etcd.dispose();
-    }
-  });
+  for (const kind of ['etcd', 'zk'] as const) {
+    it(`servers register in ${kind} and the XClient finds and calls them`, async () => {
+      const { startEtcd, startZooKeeper } = await import('./helpers/stores.js');
+      const store = kind === 'etcd' ? await startEtcd() : await startZooKeeper();
+      const url = `${store.url}/rpcx_example`;
+      const server = join(distDir, 'examples', 'registry', 'server.js');
+      const a = await startListening(server, [url]);
+      const b = await startListening(server, [url]);
+      try {
+        const r = await run(join(distDir, 'examples', 'registry', 'client.js'), [url, '4']);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /^servers: tcp@127\.0\.0\.1:\d+, tcp@127\.0\.0\.1:\d+$/m);
+        assert.match(r.stdout, /^4 \* 10 = 40$/m);
+      } finally {
+        await stopProcess(a.child);
+        await stopProcess(b.child);
+        await store.dispose();
+      }
+    });
+  }
 });

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError } from '../errors.js';
-import { KcpDeadLinkError, KcpIdleTimeoutError, KcpListener, KcpSession, kcpTransport } from '../transport/kcp.js';
+import { KcpDeadLinkError, KcpIdleTimeoutError } from '../errors.js';
+import { KcpListener, KcpSession, kcpTransport } from '../transport/kcp.js';
 import type { Conn, Listener } from '../transport/transport.js';
 import { echoRun, startEchoServer } from './helpers/kcp-echo.js';
 

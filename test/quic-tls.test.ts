@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import { ConfigError, DialError } from '../errors.js';
-import { QuicError, quicTransport } from '../transport/quic.js';
+import { QuicError } from '../errors.js';
+import { quicTransport } from '../transport/quic.js';
 import type { Conn, Listener, TlsOptions } from '../transport/transport.js';
 import { createTestCerts, type TestCerts } from './helpers/tls-certs.js';
 

@@ -271,6 +271,21 @@ describe('graceful shutdown', () => {
     await client.close();
   });
 
+  it('refuses, rather than drops, a request sent right after the last reply of a draining connection', async () => {
+    const server = new Server({ logger: silentLogger, drainQuietMs: 300 });
+    server.register(Probe);
+    const listener = await server.serve('tcp', '127.0.0.1:0');
+    const client = await Client.connect(`tcp@${listener.address}`, { logger: silentLogger });
+    const slow = client.call('Probe', 'Sleep', { Ms: 100 });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const closing = server.close();
+    // The next call leaves the moment the last in-flight reply arrives: the connection is idle but not yet quiet.
+    const next = slow.then(() => client.call('Probe', 'Sleep', { Ms: 1 }));
+    await assert.rejects(next, (e: unknown) => e instanceof UnavailableError);
+    await closing;
+    await client.close();
+  });
+
   it('is bounded by the shutdown timeout', async () => {
     const server = new Server({ logger: silentLogger });
     server.register(Probe);

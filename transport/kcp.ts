@@ -47,7 +47,6 @@ import type { Transport } from './transport.js';
 
 export { deriveKcpKey, DEFAULT_KCP_SALT } from './kcp/crypt.js';
 export type { KcpCryptName } from './kcp/crypt.js';
-export { KcpError, KcpDeadLinkError, KcpIdleTimeoutError, KcpSocketError } from './kcp/errors.js';
 export { KCP_DEFAULTS, type KcpOptions, type KcpDropPredicate } from './kcp/options.js';
 export { KcpSession, type KcpSessionStats } from './kcp/session.js';
 export { KcpListener } from './kcp/listener.js';

@@ -38,10 +38,6 @@ export function parseEndpoint(spec: string): Endpoint {
   return { network, address };
 }
 
-export function formatEndpoint(endpoint: Endpoint): string {
-  return `${endpoint.network}@${endpoint.address}`;
-}
-
 /** Splits `host:port`, accepting `[v6]:port`. */
 export function splitHostPort(address: string): { host: string; port: number } {
   const colon = address.lastIndexOf(':');

@@ -23,7 +23,6 @@ import { quiche } from './quic/native.js';
 
 export type { QuicSettings } from './quic/config.js';
 export { RPCX_ALPN } from './quic/config.js';
-export { QuicError, type QuicErrorCode } from './quic/errors.js';
 
 export const quicTransport: Transport = {
   networks: ['quic'],

@@ -3,10 +3,11 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
+import { explainTlsDialFailure } from '../protocol/mismatch.js';
 import { DialError } from '../errors.js';
 import { joinHostPort, splitHostPort } from './networks.js';
 import { SocketConn } from './socket-conn.js';
-import type { Conn, DialOptions, Listener, ListenOptions, TlsOptions, Transport } from './transport.js';
+import type { Conn, DialOptions, Listener, TlsOptions, Transport } from './transport.js';
 
 export const tcpTransport: Transport = {
   networks: ['tcp'],
@@ -105,7 +106,11 @@ export function waitConnected(socket: net.Socket, options: DialOptions, target: 
       cleanup();
       resolve();
     };
-    const onError = (error: Error): void => fail(new DialError(`rpcx: dial ${target} failed: ${error.message}`, error));
+    const onError = (error: Error): void => {
+      // OpenSSL's texts span lines; a TLS client meeting a plaintext server gets a one-line explanation instead.
+      const reason = (event === 'secureConnect' ? explainTlsDialFailure(error) : undefined) ?? error.message.replace(/\s*\n\s*/g, ' ');
+      fail(new DialError(`rpcx: dial ${target} failed: ${reason}`, error));
+    };
     const onAbort = (): void => fail(new DialError(`rpcx: dial ${target} aborted`, options.signal?.reason));
     if (options.signal?.aborted) return onAbort();
     socket.once(event, onConnect);

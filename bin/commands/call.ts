@@ -1,44 +1,57 @@
-/** `rpcx-ts call <network@addr> <Service.Method> '<json>'`: one call, the reply printed as JSON. */
-import { ConfigError, SerializeType } from '../../index.js';
-import { xclientFlags, xclientFor } from '../discovery-options.js';
-import { networkFlags } from '../network-options.js';
-import { metaOption, numberOption, parse, serializeOption, serviceMethod } from '../options.js';
+/** `rpcx-ts call <endpoint> <Service.Method> '<json>'`: one call, the reply printed as JSON. */
+import { SerializeType } from '../../index.js';
+import { callFlags, callSettings } from '../call-flags.js';
+import type { Command } from '../command.js';
+import { endpointHelp, xclientFlags, xclientFor } from '../discovery-options.js';
+import { clientNetworkFlags } from '../network-options.js';
+import { jsonOption, serializeOption, serviceMethod } from '../options.js';
 
-export const usage = `rpcx-ts call <network@addr[,network@addr...] | etcd://host:port/base | redis://host:port/base> <Service.Method> '<json>' [--serialize json|msgpack|raw] [--meta k=v]... [--timeout ms] [--tls-ca FILE | --insecure] [--kcp-key PASSWORD] [--fail failfast|failover|failtry|failbackup] [--select random|roundrobin|weighted|latency|hash|closest|p2c]`;
+export const call: Command = {
+  name: 'call',
+  summary: 'Calls one method and prints the reply as JSON.',
+  args: '<endpoint> <Service.Method> [json]',
+  positionals: { min: 2, max: 3 },
+  flags: { ...callFlags, ...clientNetworkFlags, ...xclientFlags },
+  details: `${endpointHelp}
+The argument is JSON (null when left out); with --serialize raw it is sent as its UTF-8 bytes.
+Example: rpcx-ts call tcp@127.0.0.1:8972 Arith.Mul '{"A":10,"B":20}'`,
 
-export async function call(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    serialize: { type: 'string' },
-    meta: { type: 'string', multiple: true },
-    timeout: { type: 'string' },
-    ...networkFlags,
-    ...xclientFlags,
-  });
-  const [endpoint, target, argsText] = positionals;
-  if (!endpoint || !target) throw new ConfigError(`usage: ${usage}`);
-  const { service, method } = serviceMethod(target);
-  const serializeType = serializeOption(values.serialize, 'json');
-  const timeoutMs = numberOption(values.timeout, 10_000, 'timeout');
-  const metadata = metaOption(values.meta);
-  let args: unknown;
-  if (serializeType === SerializeType.None) args = new TextEncoder().encode(argsText ?? '');
-  else {
+  async run({ values, positionals }) {
+    const [endpoint, target, argsText] = positionals as [string, string, string | undefined];
+    const { service, method } = serviceMethod(target);
+    const serializeType = serializeOption(values.serialize, 'json');
+    const settings = callSettings(values);
+    let args: unknown;
+    if (serializeType === SerializeType.None) args = new TextEncoder().encode(argsText ?? '');
+    else args = argsText === undefined || argsText === '' ? null : jsonOption(argsText, 'the argument');
+    const deadline = settings.timeoutMs > 0 ? Date.now() + settings.timeoutMs : Infinity;
+    const { xclient, discovery } = await xclientFor(
+      endpoint,
+      service,
+      values,
+      { connectTimeoutMs: Math.min(settings.timeoutMs || 10_000, 10_000), ...(settings.auth ? { auth: settings.auth } : {}) },
+      deadline,
+    );
     try {
-      args = argsText === undefined || argsText === '' ? null : JSON.parse(argsText);
-    } catch {
-      throw new ConfigError(`the arguments must be JSON: ${argsText}`);
+      const timeoutMs = deadline === Infinity ? 0 : Math.max(1, deadline - Date.now());
+      const reply = await xclient.call(method, args, {
+        serializeType,
+        timeoutMs,
+        compressType: settings.compressType,
+        ...(settings.metadata ? { metadata: settings.metadata } : {}),
+      });
+      process.stdout.write(JSON.stringify(toJson(reply)) + '\n');
+      await xclient.close();
+      await discovery.close();
+      return 0;
+    } catch (error) {
+      // No graceful close after a failure: a server that did not answer would hold the exit for a second more.
+      void xclient.close();
+      void discovery.close();
+      throw error;
     }
-  }
-  const { xclient, discovery } = await xclientFor(endpoint, service, values, { connectTimeoutMs: Math.min(timeoutMs || 10_000, 10_000) });
-  try {
-    const reply = await xclient.call(method, args, { serializeType, timeoutMs, ...(metadata ? { metadata } : {}) });
-    process.stdout.write(JSON.stringify(toJson(reply)) + '\n');
-    return 0;
-  } finally {
-    await xclient.close();
-    await discovery.close();
-  }
-}
+  },
+};
 
 /** Bytes print as their UTF-8 text, which is what raw replies almost always are. */
 function toJson(value: unknown): unknown {

@@ -1,43 +1,22 @@
 /** `rpcx-ts serve-examples --listen tcp@127.0.0.1:8972 [--listen ...]`: serves Arith and Echo until stopped. */
-import { ConfigError, Server } from '../../index.js';
+import { Server } from '../../index.js';
 import { Arith, Echo } from '../../examples/services/index.js';
-import { listenOptionsFor, networkFlags } from '../network-options.js';
-import { numberOption, parse } from '../options.js';
-import { createRegistrar } from '../../registry/index.js';
+import type { Command } from '../command.js';
+import { runServer, serveDetails, serveFlags, serverLogger, serveSettings } from '../serve-runner.js';
 
-export const usage = `rpcx-ts serve-examples --listen <network@addr> [--listen ...] [--meta 'weight=7'] [--tls-cert FILE --tls-key FILE [--tls-ca FILE]] [--kcp-key PASSWORD] [--registry etcd://host:port/basePath|redis://host:port/basePath [--registry-ttl s]]`;
+export const serveExamples: Command = {
+  name: 'serve-examples',
+  summary: "Serves the example services Arith (Mul, Add on {A, B} → {C}) and Echo (Echo) of rpcx's examples.",
+  args: '',
+  positionals: { min: 0, max: 0 },
+  flags: serveFlags,
+  details: serveDetails,
 
-export async function serveExamples(argv: string[]): Promise<number> {
-  const { values } = parse(argv, {
-    listen: { type: 'string', multiple: true },
-    meta: { type: 'string' },
-    registry: { type: 'string' },
-    'registry-ttl': { type: 'string' },
-    ...networkFlags,
-  });
-  const listens = (values.listen as string[] | undefined) ?? [];
-  if (listens.length === 0) throw new ConfigError(`usage: ${usage}`);
-  const server = new Server();
-  const metadata = typeof values.meta === 'string' ? values.meta : '';
-  server.register(Arith, { metadata });
-  server.register(Echo, { metadata });
-  if (typeof values.registry === 'string') {
-    await server.addRegistrar(createRegistrar(values.registry, { ttlSeconds: numberOption(values['registry-ttl'], 10, 'registry-ttl') }));
-  }
-  for (const endpoint of listens) {
-    const listener = await server.serve(endpoint, listenOptionsFor(endpoint, values));
-    // One line per listener, with the real port: scripts read these.
-    process.stdout.write(`listening ${listener.network}@${listener.address}\n`);
-  }
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
-  await server.close();
-  return 0;
-}
+  async run({ values }) {
+    const settings = serveSettings(values);
+    const server = new Server({ logger: serverLogger(values) });
+    server.register(Arith, { metadata: settings.metadata });
+    server.register(Echo, { metadata: settings.metadata });
+    return runServer(server, settings, values);
+  },
+};

@@ -1,7 +1,9 @@
 /**
- * A server that registers itself in a registry: etcd or Redis, in rpcx's key layout.
+ * A server that registers itself in a registry: etcd, Redis or ZooKeeper in rpcx's key layout, or mDNS.
  *
  *   node dist/examples/registry/server.js etcd://127.0.0.1:2379/rpcx_test [tcp@127.0.0.1:0]
+ *   node dist/examples/registry/server.js zk://127.0.0.1:2181/rpcx_test
+ *   node dist/examples/registry/server.js mdns://
  *
  * SIGTERM or Ctrl-C: it deregisters, keeps serving while clients move away, drains in-flight calls, then exits.
  */

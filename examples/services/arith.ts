@@ -15,11 +15,28 @@ export interface ArithReply {
 export class Arith {
   @method()
   async mul(args: ArithArgs, _ctx?: CallContext): Promise<ArithReply> {
-    return { C: args.A * args.B };
+    const { A, B } = checkArgs(args, 'Mul');
+    return { C: A * B };
   }
 
   @method()
   async add(args: ArithArgs, _ctx?: CallContext): Promise<ArithReply> {
-    return { C: args.A + args.B };
+    const { A, B } = checkArgs(args, 'Add');
+    return { C: A + B };
   }
+}
+
+/** A caller that forgot the argument (or sent the wrong shape) gets a sentence, not a TypeError from inside. */
+function checkArgs(args: unknown, method: string): ArithArgs {
+  const a = args as Partial<ArithArgs> | null | undefined;
+  if (a === null || typeof a !== 'object' || typeof a.A !== 'number' || typeof a.B !== 'number') {
+    throw new Error(`Arith.${method} takes {"A": number, "B": number}, got ${describe(args)}`);
+  }
+  return a as ArithArgs;
+}
+
+function describe(value: unknown): string {
+  if (value instanceof Uint8Array) return `${value.length} raw bytes`;
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? text.slice(0, 60) + '…' : text;
 }

@@ -17,26 +17,14 @@
  */
 import type http from 'node:http';
 import { hasCodec } from '../../codec/codec.js';
-import { RATE_LIMIT_TEXT, SHUTTING_DOWN_TEXT } from '../../errors.js';
+import { BodyTooLargeError, RATE_LIMIT_TEXT, SHUTTING_DOWN_TEXT } from '../../errors.js';
 import { CompressType, MessageType, MetaKey, SerializeType } from '../../protocol/constants.js';
 import { Message, type Metadata } from '../../protocol/message.js';
-import { BodyTooLarge, pathOf, readBody, send } from './helpers.js';
+import { pathOf, readBody, send } from './helpers.js';
+import { GatewayHeader } from './constants.js';
 import { dispatchHttp, type FrontendHost, type HttpConnection } from './http-connection.js';
 
-export const GatewayHeader = {
-  Version: 'X-RPCX-Version',
-  MessageType: 'X-RPCX-MessageType',
-  Heartbeat: 'X-RPCX-Heartbeat',
-  Oneway: 'X-RPCX-Oneway',
-  MessageStatusType: 'X-RPCX-MessageStatusType',
-  SerializeType: 'X-RPCX-SerializeType',
-  CompressType: 'X-RPCX-CompressType',
-  MessageID: 'X-RPCX-MessageID',
-  ServicePath: 'X-RPCX-ServicePath',
-  ServiceMethod: 'X-RPCX-ServiceMethod',
-  Meta: 'X-RPCX-Meta',
-  ErrorMessage: 'X-RPCX-ErrorMessage',
-} as const;
+export { GatewayHeader };
 
 const CONTENT_TYPES: Record<number, string> = {
   [SerializeType.None]: 'application/octet-stream',
@@ -117,7 +105,7 @@ export async function handleGateway(req: http.IncomingMessage, res: http.ServerR
   try {
     body = await readBody(req, host.maxBodyLength);
   } catch (error) {
-    if (error instanceof BodyTooLarge) {
+    if (error instanceof BodyTooLargeError) {
       out[GatewayHeader.MessageStatusType] = 'Error';
       out[GatewayHeader.ErrorMessage] = error.message;
       send(res, 413, { ...out, Connection: 'close' });

@@ -1,11 +1,12 @@
 /** Small HTTP helpers shared by the router, the gateway, JSON-RPC and the pages. */
 import type http from 'node:http';
+import { BodyTooLargeError } from '../../errors.js';
 
-/** Reads a request body up to `limit` bytes; rejects with `BodyTooLarge` past it. */
+/** Reads a request body up to `limit` bytes; rejects with `BodyTooLargeError` past it. */
 export function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
-    if (declared > limit) return reject(new BodyTooLarge(limit));
+    if (declared > limit) return reject(new BodyTooLargeError(limit));
     const chunks: Buffer[] = [];
     let length = 0;
     req.on('data', (chunk: Buffer) => {
@@ -13,7 +14,7 @@ export function readBody(req: http.IncomingMessage, limit: number): Promise<Buff
       if (length > limit) {
         req.removeAllListeners('data');
         req.pause();
-        reject(new BodyTooLarge(limit));
+        reject(new BodyTooLargeError(limit));
         return;
       }
       chunks.push(chunk);
@@ -21,12 +22,6 @@ export function readBody(req: http.IncomingMessage, limit: number): Promise<Buff
     req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length)));
     req.once('error', reject);
   });
-}
-
-export class BodyTooLarge extends Error {
-  constructor(limit: number) {
-    super(`request body over ${limit} bytes`);
-  }
 }
 
 /** Writes a complete response with a body. */

@@ -18,8 +18,6 @@ import { Session } from 'node:inspector/promises';
 import { FLAME_GRAPH_HTML } from './flame-graph.js';
 import { send, sendJson } from './helpers.js';
 
-export const HOTSPOT_PATHS: readonly string[] = ['/hotspots/cpu', '/hotspots/heap'];
-
 const running = new Set<string>();
 
 export async function serveHotspots(path: string, query: URLSearchParams, res: http.ServerResponse): Promise<void> {

@@ -9,25 +9,15 @@
  * rpcx's error text as the message.
  */
 import type http from 'node:http';
-import { UNKNOWN_METHOD_PREFIX, UNKNOWN_SERVICE_PREFIX } from '../../errors.js';
+import { BodyTooLargeError, UNKNOWN_METHOD_PREFIX, UNKNOWN_SERVICE_PREFIX } from '../../errors.js';
 import { MessageType, MetaKey, SerializeType } from '../../protocol/constants.js';
 import { Message, type Metadata } from '../../protocol/message.js';
 import { utf8Encode } from '../../protocol/utf8.js';
-import { GatewayHeader } from './gateway.js';
-import { BodyTooLarge, readBody, send } from './helpers.js';
+import { GatewayHeader, JsonRpcCode } from './constants.js';
+import { readBody, send } from './helpers.js';
 import { dispatchHttp, type FrontendHost, type HttpConnection } from './http-connection.js';
 
-export const JsonRpcCode = {
-  ParseError: -32700,
-  InvalidRequest: -32600,
-  MethodNotFound: -32601,
-  InvalidParams: -32602,
-  InternalError: -32603,
-  /** A service error: the message is rpcx's error text. */
-  ServerError: -32000,
-  /** The auth function refused the call. */
-  Unauthorized: -32001,
-} as const;
+export { JsonRpcCode };
 
 const JSON_HEADERS = { 'Content-Type': 'application/json; charset=utf-8' };
 
@@ -47,7 +37,7 @@ export async function handleJsonRpc(req: http.IncomingMessage, res: http.ServerR
   try {
     body = await readBody(req, host.maxBodyLength);
   } catch (error) {
-    if (error instanceof BodyTooLarge) {
+    if (error instanceof BodyTooLargeError) {
       send(res, 413, { ...JSON_HEADERS, Connection: 'close' }, errorText(null, JsonRpcCode.InvalidRequest, error.message));
       return;
     }

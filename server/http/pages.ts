@@ -11,16 +11,17 @@
  *   /vars /flags  every counter and gauge as text, the effective options (vars.ts)
  */
 import type http from 'node:http';
+import { PAGE_PATHS } from './constants.js';
 import { DASHBOARD_HTML } from './dashboard.js';
-import { HOTSPOT_PATHS, serveHotspots } from './hotspots.js';
-import { serveVars, VARS_PATHS } from './vars.js';
+import { serveHotspots } from './hotspots.js';
+import { serveVars } from './vars.js';
 import { send, sendJson } from './helpers.js';
 import type { ServerMetrics } from '../observability/metrics.js';
 import type { ConnectionInfo } from '../plugins.js';
 import type { ServiceRegistry } from '../service-registry.js';
 import { LATENCY_BOUNDS_MS, type MethodStatsJSON, type Rpcz, type RpczEntry } from '../observability/stats.js';
 
-export const PAGE_PATHS: readonly string[] = ['/status', '/connections', '/metrics', '/rpcz', '/health', '/dashboard', ...HOTSPOT_PATHS, ...VARS_PATHS];
+export { PAGE_PATHS };
 
 export function isPagePath(path: string): boolean {
   return PAGE_PATHS.includes(path);

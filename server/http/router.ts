@@ -27,8 +27,8 @@ export class HttpFrontend {
     this.#host = host;
     this.#server = http.createServer({ keepAliveTimeout: 5000 }, (req, res) => this.#route(req, res));
     this.#server.on('clientError', (error: Error & { code?: string }, socket: Socket) => {
-      if (!socket.writable || error.code === 'ECONNRESET') return socket.destroy();
-      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      if (!socket.writable || error.code === 'ECONNRESET') socket.destroy();
+      else socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     });
   }
 

@@ -12,8 +12,6 @@ import { performance } from 'node:perf_hooks';
 import { send, sendJson } from './helpers.js';
 import { statusJson, type PagesHost } from './pages.js';
 
-export const VARS_PATHS: readonly string[] = ['/vars', '/flags'];
-
 export function serveVars(host: PagesHost, path: string, query: URLSearchParams, res: http.ServerResponse): void {
   if (path === '/flags') return sendJson(res, 200, host.flags?.() ?? {});
   const vars = collectVars(host);

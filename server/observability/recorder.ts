@@ -46,6 +46,7 @@ export class CallRecorder implements ServerPlugin {
   #stream: WriteStream | undefined;
   #bytes = 0;
   #failed = false;
+  readonly #ending = new Set<Promise<void>>();
   /** With maxFiles 1 the file starts over instead of rotating. */
   #truncate = false;
 
@@ -78,13 +79,21 @@ export class CallRecorder implements ServerPlugin {
     this.#write(request, pending, performance.now() - pending.started, reply.isError ? (reply.metadata[MetaKey.Error] ?? 'error') : undefined);
   }
 
-  /** Writes what is queued and closes the file. */
-  close(): Promise<void> {
+  /** Writes what is queued (to the current file and to files just rotated away) and closes the files. */
+  async close(): Promise<void> {
+    this.#failed = true;
+    this.#end();
+    await Promise.all(this.#ending);
+  }
+
+  /** Ends the current file; its queued writes finish in the background (close() waits for them). */
+  #end(): void {
     const stream = this.#stream;
     this.#stream = undefined;
-    this.#failed = true;
-    if (stream === undefined) return Promise.resolve();
-    return new Promise((resolve) => stream.end(resolve));
+    if (stream === undefined) return;
+    const ended = new Promise<void>((resolve) => stream.end(resolve));
+    this.#ending.add(ended);
+    void ended.then(() => this.#ending.delete(ended));
   }
 
   #write(request: Message, pending: Pending, durationMs: number, error: string | undefined): void {
@@ -134,8 +143,7 @@ export class CallRecorder implements ServerPlugin {
   /** path → path.1 → path.2 ...; the oldest beyond maxFiles is overwritten. Writes queued on the old file finish there. */
   #rotate(): void {
     const { path, maxFiles } = this.settings;
-    this.#stream?.end();
-    this.#stream = undefined;
+    this.#end();
     this.#truncate = maxFiles === 1;
     try {
       for (let i = maxFiles - 1; i >= 1; i--) {

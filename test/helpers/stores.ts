@@ -1,10 +1,11 @@
 /**
- * Real etcd and Redis servers for registry tests, on free loopback ports, in throwaway data directories. Each can be
- * stopped, restarted on the same port (etcd keeps its data directory; Redis restarts empty, as an unpersisted cache
- * would) or killed. `npm test` installs Debian's etcd-server and redis-server first; a missing binary fails the test.
+ * Real etcd, Redis and ZooKeeper servers for registry tests, on free loopback ports, in throwaway data directories.
+ * Each can be stopped, restarted on the same port (etcd and ZooKeeper keep their data directory; Redis restarts empty,
+ * as an unpersisted cache would) or killed. `npm test` installs Debian's etcd-server, redis-server and ZooKeeper (with
+ * its Java) first; a missing binary fails the test.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,15 +51,17 @@ async function httpOk(url: string): Promise<boolean> {
   return response.ok;
 }
 
-function redisPing(port: number): Promise<boolean> {
+/** Sends `request` on a fresh connection and tells whether the first reply starts with `expected`. */
+function answers(port: number, request: string, expected: string): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('connect', () => socket.write(request));
     socket.once('data', (chunk) => {
       socket.destroy();
-      resolve(chunk.toString().startsWith('+PONG'));
+      resolve(chunk.toString().startsWith(expected));
     });
     socket.once('error', () => resolve(false));
+    socket.once('close', () => resolve(false));
   });
 }
 
@@ -103,7 +106,7 @@ export async function startRedis(): Promise<StoreProcess> {
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
     child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-    await waitFor(() => redisPing(port), 'redis');
+    await waitFor(() => answers(port, 'PING\r\n', '+PONG'), 'redis');
   };
   await start();
   return {
@@ -111,6 +114,53 @@ export async function startRedis(): Promise<StoreProcess> {
     hostPort: `127.0.0.1:${port}`,
     stop: () => stopChild(child),
     start,
+    async dispose() {
+      await stopChild(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Debian's ZooKeeper (libzookeeper-java, which zookeeperd pulls in): the server jar, whose manifest names the jars it needs. */
+const zooKeeperJar = '/usr/share/java/zookeeper.jar';
+
+/**
+ * A standalone ZooKeeper with its own config in a temp dir: client port on 127.0.0.1 only, admin server off, a short
+ * tick so that session timeouts as low as 1 s are allowed (min session timeout = 2 ticks).
+ */
+export async function startZooKeeper(): Promise<StoreProcess & { wipe(): void }> {
+  requireBinary('java', 'default-jre-headless');
+  if (!existsSync(zooKeeperJar)) throw new Error(`${zooKeeperJar} is missing: apt-get install -y libzookeeper-java (npm test installs it)`);
+  const dir = mkdtempSync(join(tmpdir(), 'rpcx-zk-'));
+  const port = await freePort();
+  const config = join(dir, 'zoo.cfg');
+  writeFileSync(
+    config,
+    [
+      'tickTime=500',
+      `dataDir=${join(dir, 'data')}`,
+      `clientPort=${port}`,
+      'clientPortAddress=127.0.0.1',
+      'admin.enableServer=false',
+      'maxSessionTimeout=60000',
+      '4lw.commands.whitelist=srvr',
+      '',
+    ].join('\n'),
+  );
+  let child: ChildProcess | undefined;
+  const start = async (): Promise<void> => {
+    child = spawn('java', ['-Xmx256m', '-cp', zooKeeperJar, 'org.apache.zookeeper.server.ZooKeeperServerMain', config], { stdio: 'ignore' });
+    // `srvr` answers with the version only once the server serves requests (`ruok` says imok earlier).
+    await waitFor(() => answers(port, 'srvr', 'Zookeeper version'), 'zookeeper', 30_000);
+  };
+  await start();
+  return {
+    url: `zk://127.0.0.1:${port}`,
+    hostPort: `127.0.0.1:${port}`,
+    stop: () => stopChild(child),
+    start,
+    /** Forgets every node and session (while stopped): the next start is a ZooKeeper that lost its data. */
+    wipe: () => rmSync(join(dir, 'data'), { recursive: true, force: true }),
     async dispose() {
       await stopChild(child);
       rmSync(dir, { recursive: true, force: true });

@@ -12,6 +12,7 @@
  */
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
+import { ConfigError } from '../../errors.js';
 import { writeU32, readU32 } from './segment.js';
 
 export const NONCE_SIZE = 16;
@@ -54,7 +55,7 @@ export class AesBlockCrypt implements BlockCrypt {
 
   constructor(key: Uint8Array) {
     if (key.length !== 16 && key.length !== 24 && key.length !== 32) {
-      throw new RangeError(`kcp: AES key must be 16, 24 or 32 bytes, got ${key.length}`);
+      throw new ConfigError(`rpcx: kcp AES key must be 16, 24 or 32 bytes, got ${key.length}`);
     }
     this.#algorithm = `aes-${key.length * 8}-cfb`;
     // A KeyObject makes the per-datagram cipher set-up several times cheaper than a raw key.
@@ -143,7 +144,7 @@ export type KcpCryptName = 'aes' | 'none';
 export function makeBlockCrypt(crypt: KcpCryptName | undefined, key: Uint8Array | undefined): BlockCrypt | undefined {
   if (crypt === 'none') return new NoneBlockCrypt();
   if (crypt === 'aes' || key !== undefined) {
-    if (key === undefined) throw new RangeError('kcp: AES crypt needs a key');
+    if (key === undefined) throw new ConfigError('rpcx: kcp AES crypt needs a key');
     return new AesBlockCrypt(key);
   }
   return undefined;

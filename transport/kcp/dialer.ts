@@ -9,7 +9,7 @@ import net from 'node:net';
 import { DialError } from '../../errors.js';
 import { joinHostPort } from '../networks.js';
 import type { DialOptions } from '../transport.js';
-import { KcpSocketError } from './errors.js';
+import { KcpSocketError } from '../../errors.js';
 import { applySocketBuffers, type KcpSettings } from './options.js';
 import { openDatagram } from './packet.js';
 import { KcpSession } from './session.js';

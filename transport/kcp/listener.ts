@@ -11,7 +11,7 @@ import dgram from 'node:dgram';
 import { joinHostPort } from '../networks.js';
 import type { Conn, Listener } from '../transport.js';
 import { PacketCrypt } from './crypt.js';
-import { KcpSocketError } from './errors.js';
+import { KcpSocketError } from '../../errors.js';
 import { applySocketBuffers, type KcpSettings } from './options.js';
 import { conversationOf, openDatagram } from './packet.js';
 import { KcpSession } from './session.js';

@@ -11,6 +11,7 @@
  * Reconstruction of missing data shards takes the rows of the first `dataShards` present shards, inverts that square,
  * and multiplies. Inverted matrices are cached per pattern of present shards.
  */
+import { ConfigError, KcpFecError } from '../../errors.js';
 
 const FIELD = 256;
 const POLY = 0x11d;
@@ -41,7 +42,7 @@ export function galMultiply(a: number, b: number): number {
 
 export function galDivide(a: number, b: number): number {
   if (a === 0) return 0;
-  if (b === 0) throw new RangeError('reed-solomon: division by zero');
+  if (b === 0) throw new KcpFecError('rpcx: kcp reed-solomon: division by zero');
   let l = LOG[a]! - LOG[b]!;
   if (l < 0) l += FIELD - 1;
   return EXP[l]!;
@@ -87,7 +88,7 @@ export function invertMatrix(m: Matrix): Matrix {
     if (work[r]![r] === 0) {
       let below = r + 1;
       while (below < n && work[below]![r] === 0) below++;
-      if (below === n) throw new RangeError('reed-solomon: matrix is singular');
+      if (below === n) throw new KcpFecError('rpcx: kcp reed-solomon: matrix is singular');
       [work[r], work[below]] = [work[below]!, work[r]!];
     }
     const pivotRow = work[r]!;
@@ -141,9 +142,9 @@ export class ReedSolomon {
 
   constructor(dataShards: number, parityShards: number) {
     if (!Number.isInteger(dataShards) || !Number.isInteger(parityShards) || dataShards <= 0 || parityShards <= 0) {
-      throw new RangeError(`reed-solomon: bad shard counts ${dataShards}/${parityShards}`);
+      throw new ConfigError(`rpcx: kcp reed-solomon: bad shard counts ${dataShards}/${parityShards}`);
     }
-    if (dataShards + parityShards > 256) throw new RangeError('reed-solomon: at most 256 shards');
+    if (dataShards + parityShards > 256) throw new ConfigError('rpcx: kcp reed-solomon: at most 256 shards');
     this.dataShards = dataShards;
     this.parityShards = parityShards;
     this.totalShards = dataShards + parityShards;
@@ -155,11 +156,11 @@ export class ReedSolomon {
    * `length` bytes (default: the first shard's length) of each data shard are read and of each parity shard written.
    */
   encode(shards: Uint8Array[], length: number = shards[0]!.length): void {
-    if (shards.length !== this.totalShards) throw new RangeError('reed-solomon: wrong number of shards');
+    if (shards.length !== this.totalShards) throw new KcpFecError('rpcx: kcp reed-solomon: wrong number of shards');
     for (let p = 0; p < this.parityShards; p++) {
       const row = this.matrix[this.dataShards + p]!;
       const out = shards[this.dataShards + p]!;
-      if (out.length < length) throw new RangeError('reed-solomon: parity shard too short');
+      if (out.length < length) throw new KcpFecError('rpcx: kcp reed-solomon: parity shard too short');
       for (let d = 0; d < this.dataShards; d++) mulAdd(row[d]!, shards[d]!, out, length, d === 0);
     }
   }
@@ -177,7 +178,7 @@ export class ReedSolomon {
    * Parity shards are not rebuilt. Returns false when too few shards are present.
    */
   reconstructData(shards: (Uint8Array | undefined)[]): boolean {
-    if (shards.length !== this.totalShards) throw new RangeError('reed-solomon: wrong number of shards');
+    if (shards.length !== this.totalShards) throw new KcpFecError('rpcx: kcp reed-solomon: wrong number of shards');
     let length = -1;
     let present = 0;
     let missingData = 0;
@@ -185,7 +186,7 @@ export class ReedSolomon {
       const s = shards[i];
       if (s) {
         if (length < 0) length = s.length;
-        else if (s.length !== length) throw new RangeError('reed-solomon: shards differ in size');
+        else if (s.length !== length) throw new KcpFecError('rpcx: kcp reed-solomon: shards differ in size');
         present++;
       } else if (i < this.dataShards) missingData++;
     }

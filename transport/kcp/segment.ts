@@ -9,8 +9,6 @@
  */
 
 export const KCP_OVERHEAD = 24;
-/** Offset of `sn` inside the header (kcp-go peeks at it to tell a fresh session from a stale one). */
-export const KCP_SN_OFFSET = 12;
 
 export const CMD_PUSH = 81;
 export const CMD_ACK = 82;

@@ -14,7 +14,7 @@
  * times) or when nothing arrived for the idle timeout.
  */
 import { INPUT_WINDOW_SLID, Kcp } from './arq.js';
-import { KcpDeadLinkError, KcpIdleTimeoutError } from './errors.js';
+import { KcpDeadLinkError, KcpIdleTimeoutError } from '../../errors.js';
 import type { KcpSettings } from './options.js';
 import { PacketPipeline, type PacketStats } from './packet.js';
 import type { FecDecoderStats } from './fec.js';

@@ -11,7 +11,8 @@ import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { ResolvedSettings } from './config.js';
-import { QuicError, isCleanClose } from './errors.js';
+import { QuicError, QuicIdleTimeoutError, QuicTlsError } from '../../errors.js';
+import { isCleanClose, quicCloseError } from './close-reason.js';
 import type { HostPort, NativeConnection, RecvInfo } from './native.js';
 import { QuicStreamConn, RPCX_STREAM_ID, callListener, type StreamOwner } from './stream-conn.js';
 
@@ -227,7 +228,7 @@ export class QuicConnection implements StreamOwner {
 
   /** Fails the handshake with a TLS alert after quiche completed it (identity or ALPN checks done here). */
   #fail(code: number, message: string): void {
-    const error = new QuicError('ERR_RPCX_QUIC_TLS', `rpcx: quic TLS handshake failed (local): ${message}`, { quicCode: code });
+    const error = new QuicTlsError(`rpcx: quic TLS handshake failed (local): ${message}`, { quicCode: code });
     try {
       this.native.close(false, code, Buffer.from(message));
     } catch {
@@ -291,15 +292,15 @@ export class QuicConnection implements StreamOwner {
   #describeClose(): Error | undefined {
     const native = this.native;
     if (native.isTimedOut()) {
-      return new QuicError('ERR_RPCX_QUIC_IDLE_TIMEOUT', `rpcx: quic connection to ${formatHostPort(this.#remote)} timed out (no packets)`);
+      return new QuicIdleTimeoutError(`rpcx: quic connection to ${formatHostPort(this.#remote)} timed out (no packets)`);
     }
     const peer = native.peerError();
-    if (peer && !isCleanClose(peer)) return QuicError.fromConnectionError(peer, true);
+    if (peer && !isCleanClose(peer)) return quicCloseError(peer, true);
     const local = native.localError();
     if (local && !isCleanClose(local)) {
-      return QuicError.fromConnectionError(local, false, this.#recvFailure !== undefined ? new Error(this.#recvFailure) : undefined);
+      return quicCloseError(local, false, this.#recvFailure);
     }
-    if (this.#recvFailure !== undefined) return new QuicError('ERR_RPCX_QUIC', `rpcx: quic connection failed: ${this.#recvFailure}`);
+    if (this.#recvFailure !== undefined) return new QuicError(`rpcx: quic connection failed: ${this.#recvFailure}`);
     return undefined;
   }
 
@@ -316,7 +317,7 @@ export class QuicConnection implements StreamOwner {
       this.stream.markClosed(error, true);
       callListener(
         this.#options.onHandshakeFailed,
-        error ?? new QuicError('ERR_RPCX_QUIC', `rpcx: quic connection to ${formatHostPort(this.#remote)} closed during the handshake`),
+        error ?? new QuicError(`rpcx: quic connection to ${formatHostPort(this.#remote)} closed during the handshake`),
       );
     }
   }

@@ -127,8 +127,6 @@ export interface QuicheBinding {
 
 /** QUIC packet types as numbered by the binding. */
 export const PacketType = { Initial: 0, Retry: 1, Handshake: 2, ZeroRTT: 3, VersionNegotiation: 4, Short: 5 } as const;
-/** Stream shutdown directions. */
-export const ShutdownDirection = { Read: 0, Write: 1 } as const;
 
 let binding: QuicheBinding | undefined;
 

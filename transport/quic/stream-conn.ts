@@ -5,6 +5,7 @@
  * cannot take yet (flow control) stays here until the peer grants more credit. Reads are pulled from quiche by the
  * connection's flush and delivered to the single data listener.
  */
+import { QuicError } from '../../errors.js';
 import type { Conn } from '../transport.js';
 import type { NativeConnection } from './native.js';
 
@@ -158,7 +159,7 @@ export class QuicStreamConn implements Conn {
         const message = (error as Error).message;
         // The peer has not opened the stream yet (server side): nothing to read.
         if (message.startsWith('InvalidStreamState')) return;
-        this.#owner.destroyConnection(new Error(`rpcx: quic stream failed: ${message}`));
+        this.#owner.destroyConnection(new QuicError(`rpcx: quic stream failed: ${message}`, { cause: error }));
         return;
       }
       if (result === null) return;
@@ -217,7 +218,7 @@ export class QuicStreamConn implements Conn {
         this.#owner.finQueued();
       }
     } catch (error) {
-      this.#owner.destroyConnection(new Error(`rpcx: quic stream write failed: ${(error as Error).message}`));
+      this.#owner.destroyConnection(new QuicError(`rpcx: quic stream write failed: ${(error as Error).message}`, { cause: error }));
     }
   }
 

@@ -1,0 +1,115 @@
+/**
+ * What `serve-examples` and `serve` share: the listen/registry/TLS/KCP/metadata flags, checked completely before
+ * anything is opened; then every listener is opened (if one fails, everything opened so far is closed and the command
+ * fails with the reason), the services are registered in the registry (same), and the server runs until SIGINT or
+ * SIGTERM, when it deregisters and drains.
+ */
+import { ConfigError, parseEndpoint, Server, verboseLogger, type Logger, type Registrar } from '../index.js';
+import { getTransport } from '../transport/networks.js';
+import { splitHostPort } from '../transport/networks.js';
+import { createRegistrar } from '../registry/index.js';
+import type { Flags } from './command.js';
+import { checkRegistryUrl } from './discovery-options.js';
+import { checkServerNetworkFlags, listenOptionsFor, serverNetworkFlags } from './network-options.js';
+import { numberOption } from './options.js';
+
+export const serveFlags: Flags = {
+  listen: { type: 'string', multiple: true, value: 'network@addr', help: 'where to serve, e.g. tcp@127.0.0.1:8972, unix@/tmp/s.sock, ws@:8080, kcp@:8973 (port 0: any free port)' },
+  meta: { type: 'string', value: 'k=v&...', help: "metadata of every service, advertised to registries (e.g. 'weight=7&group=a')" },
+  registry: { type: 'string', value: 'URL', help: 'register in etcd://host:port/basePath, redis://host:port/basePath, zk://host:port/basePath or mdns://' },
+  'registry-ttl': { type: 'string', value: 's', help: 'how long the entries outlive a dead server (default 10)' },
+  ...serverNetworkFlags,
+  verbose: { type: 'boolean', help: 'log debug lines too (default: info, warnings and errors on stderr)' },
+};
+
+/**
+ * A server run by an operator logs its lifecycle (listeners, registry lost and restored) as well as problems;
+ * --verbose adds the debug lines.
+ */
+export function serverLogger(values: Record<string, unknown>): Logger {
+  return values.verbose === true ? verboseLogger : { ...verboseLogger, debug: () => undefined };
+}
+
+export const serveDetails = `Prints one line "listening network@address" per listener (with the real port), then serves until SIGINT or SIGTERM.
+If a listener cannot be opened or the registry cannot be reached at start, everything opened is closed and the
+command exits non-zero with the reason. A registry lost later is retried with backoff (logged once when lost and once
+when restored).`;
+
+/** A listen endpoint: known network and an address of the right shape (port 0 allowed). */
+export function checkListenEndpoint(spec: string): void {
+  try {
+    const { network, address } = parseEndpoint(spec);
+    getTransport(network);
+    if (network === 'unix') return;
+    const slash = network === 'ws' || network === 'wss' ? address.indexOf('/') : -1;
+    const hostPort = slash < 0 ? address : address.slice(0, slash);
+    splitHostPort(hostPort);
+    if (!/:\d+$/.test(hostPort)) throw new ConfigError(`"${hostPort}" needs a port (0 for any free port)`);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new ConfigError(`--listen ${spec}: ${error.message.replace(/^rpcx: /, '')}`);
+  }
+}
+
+export interface ServeSettings {
+  listens: string[];
+  metadata: string;
+  registry?: { url: string; ttlSeconds: number };
+}
+
+export function serveSettings(values: Record<string, unknown>): ServeSettings {
+  const listens = (values.listen as string[] | undefined) ?? [];
+  if (listens.length === 0) throw new ConfigError('--listen is required (e.g. --listen tcp@127.0.0.1:8972)');
+  for (const listen of listens) checkListenEndpoint(listen);
+  checkServerNetworkFlags(listens, values);
+  const metadata = typeof values.meta === 'string' ? values.meta : '';
+  if (metadata !== '' && !/^[^=&]+=[^&]*(&[^=&]+=[^&]*)*$/.test(metadata)) throw new ConfigError(`--meta takes k=v&k2=v2, got "${metadata}"`);
+  const settings: ServeSettings = { listens, metadata };
+  if (typeof values.registry === 'string') {
+    checkRegistryUrl(values.registry, '--registry');
+    settings.registry = { url: values.registry, ttlSeconds: numberOption(values['registry-ttl'], 10, 'registry-ttl', { min: 1 }) };
+  } else if (values['registry-ttl'] !== undefined) throw new ConfigError('--registry-ttl needs --registry');
+  return settings;
+}
+
+/** Opens everything, or closes what was opened and throws why; then serves until a signal. */
+export async function runServer(server: Server, settings: ServeSettings, values: Record<string, unknown>): Promise<number> {
+  // Read certificate files before opening anything.
+  const listenOptions = settings.listens.map((endpoint) => listenOptionsFor(endpoint, values));
+  let registrar: Registrar | undefined;
+  const lines: string[] = [];
+  try {
+    for (const [i, endpoint] of settings.listens.entries()) {
+      let listener;
+      try {
+        listener = await server.serve(endpoint, listenOptions[i]!);
+      } catch (error) {
+        throw Object.assign(new Error(`cannot listen on ${endpoint}: ${(error as Error).message}`), { cause: error });
+      }
+      lines.push(`listening ${listener.network}@${listener.address}`);
+    }
+    if (settings.registry) {
+      registrar = createRegistrar(settings.registry.url, { ttlSeconds: settings.registry.ttlSeconds, logger: server.logger });
+      await server.addRegistrar(registrar);
+      lines.push(`registered in ${settings.registry.url}`);
+    }
+  } catch (error) {
+    await server.close({ timeoutMs: 0 }).catch(() => undefined);
+    // A registrar that never registered is closed here too (server.close only knows attached ones).
+    await registrar?.close().catch(() => undefined);
+    throw error;
+  }
+  // One line per listener, with the real port, printed once everything is up: scripts wait for these.
+  process.stdout.write(lines.map((line) => line + '\n').join(''));
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await server.close();
+  return 0;
+}
