@@ -4,15 +4,9 @@
  * limit is refused before it is buffered.
  */
 import zlib from 'node:zlib';
-import { CompressionError } from '../../errors.js';
+import { CompressionError, MessageTooLargeError } from '../../errors.js';
 
 export const FRAME_HEADER_LENGTH = 5;
-
-export class MessageTooLarge extends Error {
-  constructor(length: number, limit: number) {
-    super(`grpc: message of ${length} bytes exceeds the limit of ${limit}`);
-  }
-}
 
 export class MessageReader {
   readonly #limit: number;
@@ -22,13 +16,13 @@ export class MessageReader {
     this.#limit = limit;
   }
 
-  /** Adds a chunk and returns the messages it completed (flag byte and bytes). Throws MessageTooLarge. */
+  /** Adds a chunk and returns the messages it completed (flag byte and bytes). Throws MessageTooLargeError. */
   push(chunk: Buffer): Array<{ compressed: boolean; bytes: Buffer }> {
     let buffer = this.#pending === undefined ? chunk : Buffer.concat([this.#pending, chunk]);
     const messages: Array<{ compressed: boolean; bytes: Buffer }> = [];
     while (buffer.length >= FRAME_HEADER_LENGTH) {
       const length = buffer.readUInt32BE(1);
-      if (length > this.#limit) throw new MessageTooLarge(length, this.#limit);
+      if (length > this.#limit) throw new MessageTooLargeError(length, this.#limit);
       const end = FRAME_HEADER_LENGTH + length;
       if (buffer.length < end) break;
       messages.push({ compressed: buffer[0] !== 0, bytes: buffer.subarray(FRAME_HEADER_LENGTH, end) });

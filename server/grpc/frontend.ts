@@ -12,6 +12,7 @@
  */
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
+import { MessageTooLargeError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { MessageType, MetaKey, SerializeType } from '../../protocol/constants.js';
 import { Message } from '../../protocol/message.js';
@@ -23,7 +24,7 @@ import { builtinHandler } from './builtins.js';
 import { GrpcCall } from './call.js';
 import { GrpcConnection } from './connection.js';
 import type { GrpcLimits } from './limits.js';
-import { inflateMessage, MessageReader, MessageTooLarge } from './framing.js';
+import { inflateMessage, MessageReader } from './framing.js';
 import { metadataOfHeaders } from './metadata.js';
 import { GrpcResponder } from './responder.js';
 import { GrpcStatus } from './status.js';
@@ -130,7 +131,7 @@ export class GrpcFrontend {
         }
       } catch (error) {
         failed = true;
-        call.refuse(error instanceof MessageTooLarge ? GrpcStatus.RESOURCE_EXHAUSTED : GrpcStatus.INVALID_ARGUMENT, (error as Error).message);
+        call.refuse(error instanceof MessageTooLargeError ? GrpcStatus.RESOURCE_EXHAUSTED : GrpcStatus.INVALID_ARGUMENT, (error as Error).message);
       }
     });
     stream.on('end', () => {

@@ -46,6 +46,8 @@ const BY_RPCX_CODE: Record<string, GrpcStatusCode> = {
   ERR_RPCX_UNAVAILABLE: GrpcStatus.UNAVAILABLE,
   ERR_RPCX_SERVICE_NOT_FOUND: GrpcStatus.UNIMPLEMENTED,
   ERR_RPCX_METHOD_NOT_FOUND: GrpcStatus.UNIMPLEMENTED,
+  ERR_RPCX_MESSAGE_TOO_LARGE: GrpcStatus.RESOURCE_EXHAUSTED,
+  ERR_RPCX_RATE_LIMITED: GrpcStatus.RESOURCE_EXHAUSTED,
 };
 
 /** The status for a failure the handler threw (the error object is known). */
