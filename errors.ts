@@ -30,11 +30,14 @@ export class ServiceError extends RpcError {
 
 /** The error a call's reply carried, as the most specific class: UnavailableError or a ServiceError. */
 export function remoteError(message: string): RpcError {
-  if (message === SHUTTING_DOWN_TEXT) return new UnavailableError(message);
+  if (message === SHUTTING_DOWN_TEXT || message === CONNECTION_CLOSING_TEXT) return new UnavailableError(message);
+  if (message.startsWith(LIMIT_EXCEEDED_PREFIX)) return LimitExceededError.fromText(message);
   return ServiceError.fromRemote(message);
 }
 
 export const SHUTTING_DOWN_TEXT = 'rpcx: server is shutting down';
+/** The server read the request on a connection it is closing (after an auth failure): not run; retry elsewhere. */
+export const CONNECTION_CLOSING_TEXT = 'rpcx: connection is closing';
 
 /**
  * The server refused the call without running it (it is shutting down). Unlike a ServiceError this is safe to retry
@@ -126,6 +129,31 @@ export class HandshakeError extends ProtocolError {
   static override readonly code = 'ERR_RPCX_HANDSHAKE';
   constructor(message: string) {
     super(message, HandshakeError.code);
+  }
+}
+
+export const LIMIT_EXCEEDED_PREFIX = 'rpcx: limit exceeded: ';
+
+/**
+ * A configured limit (see limits.ts) was hit. `limit` names it as the `limits` option does (`maxInflatedLength`,
+ * `maxBatchLength`, ...). On the server a request that hits a limit is answered with this error (its text starts with
+ * "rpcx: limit exceeded: <limit>"), and the client raises it again as this class: the request itself is too big, so
+ * retrying it elsewhere will not help; send less. Limits on what a connection holds (unfinished frames) close that
+ * connection instead.
+ */
+export class LimitExceededError extends ProtocolError {
+  static override readonly code = 'ERR_RPCX_LIMIT_EXCEEDED';
+  readonly limit: string;
+  constructor(limit: string, detail = '') {
+    super(`${LIMIT_EXCEEDED_PREFIX}${limit}: ${detail}`, LimitExceededError.code);
+    this.limit = limit;
+  }
+  static fromText(text: string): LimitExceededError {
+    const rest = text.slice(LIMIT_EXCEEDED_PREFIX.length);
+    const colon = rest.indexOf(': ');
+    const error = new LimitExceededError(colon < 0 ? rest : rest.slice(0, colon), colon < 0 ? '' : rest.slice(colon + 2));
+    error.message = text;
+    return error;
   }
 }
 

@@ -11,6 +11,7 @@ import './protocol/gzip.js';
 
 // Errors and logging.
 export * from './errors.js';
+export { DEFAULT_LIMITS, type Limits } from './limits.js';
 export { silentLogger, stderrLogger, verboseLogger, type Logger } from './logger.js';
 
 // The wire vocabulary a caller sets or reads.

@@ -10,6 +10,7 @@
 import { decodeWith, encodeWith, getCodec } from '../codec/codec.js';
 import { AbortedError, asError, ClosedError, CodecError, ConnectionClosedError, ProtocolError, remoteError, RpcError, TimeoutError, UnavailableError } from '../errors.js';
 import { stderrLogger, type Logger } from '../logger.js';
+import type { Limits } from '../limits.js';
 import {
   COMPRESS_THRESHOLD,
   CompressType,
@@ -52,7 +53,15 @@ export interface ClientOptions {
   heartbeat?: HeartbeatOptions;
   /** Auth token sent as `__AUTH` with every call. */
   auth?: string;
+  /**
+   * Bounds on what the server can make this client hold (see limits.ts): `maxFrameLength`,
+   * `maxUnfinishedBytesPerConnection`, `maxQueuedOutboundBytes` (past it replies are not read until requests drain),
+   * `maxInflatedLength`. Server-only fields are ignored.
+   */
+  limits?: Partial<Limits>;
+  /** Same as `limits.maxFrameLength`. */
   maxFrameLength?: number;
+  /** Same as `limits.maxInflatedLength`. */
   maxDecompressedLength?: number;
   tls?: TlsOptions;
   /** Network-specific dial settings (e.g. kcpKey), passed to the transport as they are. */
@@ -130,6 +139,7 @@ export class Client {
     const dialOptions: DialOptions = {
       ...(options.transport ?? {}),
       connectTimeoutMs: options.connectTimeoutMs ?? 1000,
+      ...(options.limits?.maxQueuedOutboundBytes !== undefined ? { highWaterMark: options.limits.maxQueuedOutboundBytes } : {}),
       ...(options.tls ? { tls: options.tls } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     };
@@ -146,10 +156,19 @@ export class Client {
     this.logger = options.logger ?? stderrLogger;
     this.#serializeType = options.serializeType ?? SerializeType.MsgPack;
     this.#compressType = options.compressType ?? CompressType.None;
-    this.#maxDecompressed = options.maxDecompressedLength ?? DEFAULT_MAX_DECOMPRESSED_LENGTH;
+    this.#maxDecompressed = options.limits?.maxInflatedLength ?? options.maxDecompressedLength ?? DEFAULT_MAX_DECOMPRESSED_LENGTH;
     this.#deadlines = new DeadlineQueue<Pending>((pending) => this.#settle(pending, this.#timeoutError(pending)));
-    this.#writer = new FrameWriter((bytes) => conn.write(bytes));
-    this.#parser = new FrameParser((message) => this.#onMessage(message), options.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH);
+    // Backpressure, as on the server: while requests queue past the high-water mark, replies are not read either.
+    this.#writer = new FrameWriter(
+      (bytes) => conn.write(bytes),
+      () => conn.pause(),
+    );
+    conn.onDrain(() => conn.resume());
+    const maxFrameLength = options.limits?.maxFrameLength ?? options.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH;
+    this.#parser = new FrameParser((message) => this.#onMessage(message), {
+      maxFrameLength,
+      maxUnfinishedBytes: options.limits?.maxUnfinishedBytesPerConnection ?? maxFrameLength,
+    });
     if (options.onPush) this.#pushHandlers.push(options.onPush);
     conn.onData((chunk) => {
       this.#received = true;
@@ -497,10 +516,13 @@ export class Client {
     this.#writer.close();
     const pending = [...this.#pending.values()];
     this.#pending.clear();
+    // The server said it is shutting down, then closed: a graceful server answers every call it ran before closing,
+    // so calls still waiting were not run and may be retried elsewhere.
+    const pendingError = this.#draining && !(error instanceof ClosedError) ? new UnavailableError() : closedError;
     for (const p of pending) {
       p.settled = true;
       if (p.onAbort) p.signal!.removeEventListener('abort', p.onAbort);
-      p.reject(closedError);
+      p.reject(pendingError);
     }
     this.#pushQueue?.end();
     const listeners = this.#closeListeners;

@@ -12,11 +12,11 @@ import { decodeWith, encodeWith, getCodec } from '../codec/codec.js';
 import { asError, AUTH_FAILED_TEXT, SHUTTING_DOWN_TEXT, UNKNOWN_METHOD_PREFIX, UNKNOWN_SERVICE_PREFIX } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { COMPRESS_THRESHOLD, CompressType, MetaKey, StatusType } from '../protocol/constants.js';
-import { compress, decompress } from '../protocol/compression.js';
+import { compress, decompressAsync } from '../protocol/compression.js';
 import type { Message, Metadata } from '../protocol/message.js';
 import { CallContext, type CallConnection } from './context.js';
 import { endObservation, runInContext, serverObserved, startObservation } from './observability/call-events.js';
-import { messageOf, PluginContainer, type ConnectionInfo } from './plugins.js';
+import { isPromise, messageOf, PluginContainer, type ConnectionInfo } from './plugins.js';
 import type { MethodEntry, ServiceRegistry } from './service-registry.js';
 import type { MethodStats, Rpcz } from './observability/stats.js';
 
@@ -29,6 +29,8 @@ export type AuthFunction = (token: string | undefined, request: Message, connect
 
 export interface DispatcherOptions {
   maxDecompressedLength: number;
+  /** Largest inflated/compressed ratio once past 1 MiB inflated (0 = unchecked). */
+  maxInflateRatio?: number;
   logger: Logger;
   plugins?: PluginContainer;
   auth?: AuthFunction;
@@ -108,10 +110,19 @@ export class Dispatcher {
     const plugins = this.#plugins;
     if (plugins.postReadRequest.length !== 0) {
       const refusal = plugins.runPostReadRequest(request, target.info);
-      if (refusal !== undefined) {
-        this.refused++;
-        return this.#fail(request, target, refusal);
+      if (isPromise(refusal)) {
+        void refusal.then((text) => this.#afterRead(request, target, receivedAt, text));
+        return;
       }
+      if (refusal !== undefined) return this.#afterRead(request, target, receivedAt, refusal);
+    }
+    this.#afterRead(request, target, receivedAt, undefined);
+  }
+
+  #afterRead(request: Message, target: DispatchTarget, receivedAt: number, refusal: string | undefined): void {
+    if (refusal !== undefined) {
+      this.refused++;
+      return this.#fail(request, target, refusal);
     }
     if (this.#auth !== undefined) return this.#authenticate(this.#auth, request, target, receivedAt);
     this.#call(request, target, receivedAt);
@@ -140,9 +151,14 @@ export class Dispatcher {
     this.#options.logger.debug('auth failed', { remote: target.remoteAddress, service: request.servicePath, method: request.serviceMethod, error: text });
     const reply = request.oneway ? undefined : errorReply(request, text);
     const plugins = this.#plugins;
-    if (reply && plugins.preWriteResponse.length !== 0) plugins.runPreWriteResponse(request, reply, target.info);
-    target.authFailed(text, reply);
-    if (reply && plugins.postWriteResponse.length !== 0) plugins.runPostWriteResponse(request, reply, target.info);
+    const send = (final: Message | undefined): void => {
+      target.authFailed(text, final);
+      if (final && plugins.postWriteResponse.length !== 0) plugins.runPostWriteResponse(request, final, target.info);
+    };
+    if (reply === undefined || plugins.preWriteResponse.length === 0) return send(reply);
+    const failed = plugins.runPreWriteResponse(request, reply, target.info);
+    if (isPromise(failed)) void failed.then((other) => send(other === undefined ? reply : errorReply(request, other)));
+    else send(failed === undefined ? reply : errorReply(request, failed));
   }
 
   #call(request: Message, target: DispatchTarget, receivedAt: number): void {
@@ -158,11 +174,31 @@ export class Dispatcher {
       return this.#fail(request, target, UNKNOWN_METHOD_PREFIX + request.serviceMethod);
     }
 
+    if (request.compressType !== CompressType.None) {
+      // Inflated off the event loop (zlib's thread pool, streamed, capped as it goes). Inflating counts as running:
+      // it is bounded by the per-connection call limit and waited for on close.
+      target.callStarted();
+      const limits = { maxLength: this.#options.maxDecompressedLength, maxRatio: this.#options.maxInflateRatio ?? 0 };
+      decompressAsync(request.compressType, request.payload, limits).then(
+        (payload) => this.#decode(request, target, entry, receivedAt, payload, true),
+        (error: unknown) => {
+          target.callFinished();
+          entry.stats.refused();
+          this.#fail(request, target, messageOf(error));
+        },
+      );
+      return;
+    }
+    this.#decode(request, target, entry, receivedAt, request.payload, false);
+  }
+
+  /** `started`: callStarted() already ran (while the payload inflated). */
+  #decode(request: Message, target: DispatchTarget, entry: MethodEntry, receivedAt: number, payload: Uint8Array, started: boolean): void {
     let args: unknown;
     try {
-      const payload = decompress(request.compressType, request.payload, this.#options.maxDecompressedLength);
       args = decodeWith(getCodec(request.serializeType), payload, entry.requestType);
     } catch (error) {
+      if (started) target.callFinished();
       entry.stats.refused();
       return this.#fail(request, target, messageOf(error));
     }
@@ -170,7 +206,7 @@ export class Dispatcher {
     const ctx = new CallContext(request, target);
     ctx.startedAt = receivedAt;
     entry.stats.started();
-    target.callStarted();
+    if (!started) target.callStarted();
     if (this.#rpcz !== undefined || serverObserved(receivedAt)) {
       ctx.observation = startObservation(
         {
@@ -186,9 +222,29 @@ export class Dispatcher {
       );
     }
     const plugins = this.#plugins;
+    if (plugins.preCall.length !== 0) {
+      let checked: unknown;
+      try {
+        checked = plugins.runPreCall(ctx, args);
+      } catch (error) {
+        return this.#complete(request, target, entry, ctx, args, undefined, asError(error));
+      }
+      if (isPromise(checked)) {
+        // An async preCall: the handler runs only once it has finished, with the arguments it settled on.
+        checked.then(
+          (ready) => this.#invoke(request, target, entry, ctx, ready),
+          (error: unknown) => this.#complete(request, target, entry, ctx, args, undefined, asError(error)),
+        );
+        return;
+      }
+      args = checked;
+    }
+    this.#invoke(request, target, entry, ctx, args);
+  }
+
+  #invoke(request: Message, target: DispatchTarget, entry: MethodEntry, ctx: CallContext, args: unknown): void {
     let result: unknown;
     try {
-      if (plugins.preCall.length !== 0) args = plugins.runPreCall(ctx, args);
       const traceContext = ctx.observation?.context;
       result = traceContext === undefined ? entry.handler(args, ctx) : runInContext(traceContext, () => entry.handler(args, ctx));
     } catch (error) {
@@ -206,7 +262,18 @@ export class Dispatcher {
 
   #complete(request: Message, target: DispatchTarget, entry: MethodEntry, ctx: CallContext, args: unknown, value: unknown, error: Error | undefined): void {
     const plugins = this.#plugins;
-    if (plugins.postCall.length !== 0) ({ reply: value, error } = plugins.runPostCall(ctx, args, value, error));
+    if (plugins.postCall.length !== 0) {
+      const after = plugins.runPostCall(ctx, args, value, error);
+      if (isPromise(after)) {
+        void after.then((state) => this.#finish(request, target, entry, ctx, state.reply, state.error));
+        return;
+      }
+      ({ reply: value, error } = after);
+    }
+    this.#finish(request, target, entry, ctx, value, error);
+  }
+
+  #finish(request: Message, target: DispatchTarget, entry: MethodEntry, ctx: CallContext, value: unknown, error: Error | undefined): void {
     ctx.finish();
     target.callFinished();
     let text: string | undefined;
@@ -276,11 +343,23 @@ export class Dispatcher {
     return reply;
   }
 
+  /** preWriteResponse hooks (which may change the reply, or fail the call with their error), then the write. */
   #respond(request: Message, target: DispatchTarget, reply: Message): void {
     const plugins = this.#plugins;
-    if (plugins.preWriteResponse.length !== 0) plugins.runPreWriteResponse(request, reply, target.info);
+    if (plugins.preWriteResponse.length !== 0) {
+      const failed = plugins.runPreWriteResponse(request, reply, target.info);
+      if (isPromise(failed)) {
+        void failed.then((text) => this.#write(request, target, text === undefined ? reply : errorReply(request, text)));
+        return;
+      }
+      if (failed !== undefined) reply = errorReply(request, failed);
+    }
+    this.#write(request, target, reply);
+  }
+
+  #write(request: Message, target: DispatchTarget, reply: Message): void {
     target.respond(reply);
-    if (plugins.postWriteResponse.length !== 0) plugins.runPostWriteResponse(request, reply, target.info);
+    if (this.#plugins.postWriteResponse.length !== 0) this.#plugins.runPostWriteResponse(request, reply, target.info);
   }
 
   #fail(request: Message, target: DispatchTarget, text: string, ctx?: CallContext): void {

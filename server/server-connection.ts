@@ -1,23 +1,32 @@
 /**
  * One accepted connection: bytes in through the FrameParser, requests to the Dispatcher, replies out through the
  * batching FrameWriter. A protocol error closes this connection only.
+ *
+ * Backpressure: the connection is not read while its queued replies are past the high-water mark (until the Conn
+ * drains) or while it runs `maxConcurrentCallsPerConnection` calls (until one finishes), so a peer that sends
+ * requests and never reads the replies costs a bounded amount of memory; the network's flow control slows it down.
  */
 import { getCodec, encodeWith } from '../codec/codec.js';
-import { ProtocolError } from '../errors.js';
+import { CONNECTION_CLOSING_TEXT, LimitExceededError, ProtocolError } from '../errors.js';
+import type { Limits } from '../limits.js';
 import type { Logger } from '../logger.js';
 import { MessageType, SerializeType } from '../protocol/constants.js';
-import { FrameParser } from '../protocol/frame-parser.js';
+import { FrameParser, type ByteBudget } from '../protocol/frame-parser.js';
 import { FrameWriter } from '../protocol/frame-writer.js';
 import { Message } from '../protocol/message.js';
 import type { Conn } from '../transport/transport.js';
 import { CallTracker } from './call-tracker.js';
 import type { CallContext, PushOptions } from './context.js';
-import type { DispatchTarget, Dispatcher } from './dispatcher.js';
+import { errorReply, type DispatchTarget, type Dispatcher } from './dispatcher.js';
 import type { ConnectionInfo, PluginContainer } from './plugins.js';
 
 export interface ServerConnectionOptions {
-  maxFrameLength: number;
+  limits: Limits;
+  /** The server-wide bound on bytes held for unfinished frames. */
+  unfinishedBudget?: ByteBudget;
   logger: Logger;
+  /** Reports a protocol error that closed the connection (the server rate-limits these log lines). */
+  protocolError?: (remote: string, error: ProtocolError) => void;
   /** Plugins whose preReadRequest hook runs per received chunk. */
   plugins?: PluginContainer;
   /** Bytes already read from the connection (by the protocol sniffer), handled before anything else. */
@@ -25,6 +34,11 @@ export interface ServerConnectionOptions {
 }
 
 let nextId = 1;
+
+/** Reasons to stop reading a connection (bits of #pausedFor). */
+const OUTBOUND_FULL = 1;
+const TOO_MANY_CALLS = 2;
+const PLUGIN_PENDING = 4;
 
 /** Shared by every connection id (binary and HTTP), so /connections lists unique ids. */
 export function nextConnectionId(): number {
@@ -45,6 +59,15 @@ export class ServerConnection implements DispatchTarget, ConnectionInfo {
   // The idle wake-up waits a microtask so the last call's reply is queued first (it is written right after).
   readonly #calls = new CallTracker(queueMicrotask);
   #closing = false;
+  /** Auth refused a request: answer what is already here as unavailable, close once earlier calls replied. */
+  #refusing = false;
+  readonly #limits: Limits;
+  /** Why reading is paused: bit 1 replies queued past the high-water mark, bit 2 too many calls running. */
+  #pausedFor = 0;
+  /** Requests parsed while reading was paused, dispatched in order on resume. */
+  #backlog: Message[] = [];
+  /** performance.now() of the last complete frame (or the connection's start), for the idle timeout. */
+  #lastFrameAt = performance.now();
   #pushSeq = 0;
   /** performance.now() when the chunk being parsed arrived. */
   #receivedAt = 0;
@@ -55,28 +78,69 @@ export class ServerConnection implements DispatchTarget, ConnectionInfo {
     this.conn = conn;
     this.#dispatcher = dispatcher;
     this.#logger = options.logger;
-    this.#writer = new FrameWriter((bytes) => conn.write(bytes));
-    this.#parser = new FrameParser((message) => {
-      if (this.#closing) return; // refused (auth) or closing: read no further requests
-      this.requests++;
-      this.#dispatcher.dispatch(message, this, this.#receivedAt);
-    }, options.maxFrameLength);
+    this.#limits = options.limits;
+    this.#writer = new FrameWriter(
+      (bytes) => conn.write(bytes),
+      () => this.#pauseFor(OUTBOUND_FULL),
+    );
+    conn.onDrain(() => this.#resumeFor(OUTBOUND_FULL));
+    this.#parser = new FrameParser(
+      (message) => {
+        this.#lastFrameAt = this.#receivedAt;
+        if (this.#closing) return; // closed: nothing can be answered any more
+        if (this.#refusing) return this.#answerClosing(message);
+        this.requests++;
+        // Reading stopped in the middle of a chunk: the rest of its frames wait here (at most one chunk's worth), so
+        // the call limit and backpressure hold exactly rather than one chunk late.
+        if (this.#pausedFor !== 0) this.#backlog.push(message);
+        else this.#dispatcher.dispatch(message, this, this.#receivedAt);
+      },
+      {
+        maxFrameLength: options.limits.maxFrameLength,
+        maxUnfinishedBytes: options.limits.maxUnfinishedBytesPerConnection,
+        ...(options.unfinishedBudget ? { budget: options.unfinishedBudget } : {}),
+      },
+    );
     const plugins = options.plugins;
-    const onChunk = (chunk: Uint8Array): void => {
+    const fail = (error: unknown): void => {
+      const protocolError = error instanceof ProtocolError ? error : new ProtocolError(String(error));
+      if (options.protocolError) options.protocolError(conn.remoteAddress, protocolError);
+      else this.#logger.warn('closing connection on protocol error', { remote: conn.remoteAddress, code: protocolError.code, error: protocolError.message });
+      conn.destroy(protocolError);
+    };
+    const parse = (chunk: Uint8Array): void => {
       try {
-        if (plugins !== undefined && plugins.preReadRequest.length !== 0) plugins.runPreReadRequest(this);
         // One clock read per chunk: every request in it starts its latency here.
         this.#receivedAt = performance.now();
         this.#parser.push(chunk);
       } catch (error) {
-        const protocolError = error instanceof ProtocolError ? error : new ProtocolError(String(error));
-        this.#logger.warn('closing connection on protocol error', { remote: conn.remoteAddress, code: protocolError.code, error: protocolError.message });
-        conn.destroy(protocolError);
+        fail(error);
       }
+    };
+    const onChunk = (chunk: Uint8Array): void => {
+      if (plugins !== undefined && plugins.preReadRequest.length !== 0) {
+        let before: Promise<void> | void;
+        try {
+          before = plugins.runPreReadRequest(this);
+        } catch (error) {
+          return fail(error);
+        }
+        if (before) {
+          // An async preReadRequest: later chunks wait (held by the paused Conn) until this one is parsed.
+          this.#pauseFor(PLUGIN_PENDING);
+          before.then(() => {
+            parse(chunk);
+            this.#resumeFor(PLUGIN_PENDING);
+          }, fail);
+          return;
+        }
+      }
+      parse(chunk);
     };
     conn.onData(onChunk);
     conn.onClose((error) => {
       this.#writer.close();
+      this.#parser.dispose();
       this.#calls.connectionClosed();
       onClose(this, error);
     });
@@ -112,18 +176,84 @@ export class ServerConnection implements DispatchTarget, ConnectionInfo {
     this.#writer.write(reply);
   }
 
-  /** The auth function refused a request: send the error, then close the connection (rpcx behaviour). */
+  /**
+   * The auth function refused a request: send the error, then close the connection (rpcx behaviour) — but only once
+   * the calls already running have replied. Requests read meanwhile are answered as unavailable (retryable), not run.
+   */
   authFailed(_text: string, reply: Message | undefined): void {
     if (reply) this.respond(reply);
-    this.close();
+    if (this.#refusing || this.#closing) return;
+    this.#refusing = true;
+    this.conn.pause();
+    void this.idle().then(() => this.close());
   }
 
   callStarted(): void {
     this.#calls.started();
+    if (this.#calls.inFlight >= this.#limits.maxConcurrentCallsPerConnection) this.#pauseFor(TOO_MANY_CALLS);
   }
 
   callFinished(): void {
     this.#calls.finished();
+    if (this.#pausedFor & TOO_MANY_CALLS && this.#calls.inFlight < this.#limits.maxConcurrentCallsPerConnection) this.#resumeFor(TOO_MANY_CALLS);
+  }
+
+  /** True while reading is paused by backpressure. */
+  get paused(): boolean {
+    return this.#pausedFor !== 0;
+  }
+
+  #pauseFor(reason: number): void {
+    if (this.#pausedFor === 0) this.conn.pause();
+    this.#pausedFor |= reason;
+  }
+
+  #resumeFor(reason: number): void {
+    if ((this.#pausedFor & reason) === 0) return;
+    this.#pausedFor &= ~reason;
+    if (this.#pausedFor === 0 && !this.#refusing && !this.#closing) {
+      if (this.#backlog.length > 0) {
+        const backlog = this.#backlog;
+        const now = performance.now();
+        let i = 0;
+        while (i < backlog.length && this.#pausedFor === 0) this.#dispatcher.dispatch(backlog[i++]!, this, now);
+        this.#backlog = backlog.slice(i);
+        if (this.#pausedFor !== 0) return;
+      }
+      // A frame half-read when reading stopped gets its full time again from here.
+      this.#parser.restartClock();
+      this.conn.resume();
+    }
+  }
+
+  #answerClosing(request: Message): void {
+    if (request.isResponse || request.oneway) return;
+    this.respond(errorReply(request, CONNECTION_CLOSING_TEXT));
+  }
+
+  /**
+   * Called periodically by the server: closes the connection when a started frame took longer than frameTimeoutMs,
+   * or when nothing arrived for idleTimeoutMs (not while calls run or while we stopped reading it ourselves).
+   */
+  checkTimeouts(now: number): void {
+    if (this.#closing || this.conn.closed || this.#pausedFor !== 0) return;
+    const limits = this.#limits;
+    const since = this.#parser.unfinishedSince;
+    if (limits.frameTimeoutMs > 0 && since !== 0 && now - since > limits.frameTimeoutMs) {
+      this.#timedOut(new LimitExceededError('frameTimeoutMs', `a frame was not completed within ${limits.frameTimeoutMs} ms`));
+      return;
+    }
+    if (limits.idleTimeoutMs > 0 && since === 0 && this.#calls.inFlight === 0 && now - this.#lastFrameAt > limits.idleTimeoutMs) {
+      this.#timedOut(new LimitExceededError('idleTimeoutMs', `no frame for ${limits.idleTimeoutMs} ms`));
+    }
+  }
+
+  #timedOut(error: LimitExceededError): void {
+    this.#logger.debug('closing connection', { remote: this.conn.remoteAddress, error: error.message });
+    this.#closing = true;
+    this.#writer.flush();
+    this.#writer.close();
+    this.conn.destroy(error);
   }
 
   track(ctx: CallContext): void {
@@ -171,11 +301,19 @@ export class ServerConnection implements DispatchTarget, ConnectionInfo {
     }
   }
 
-  /** Flushes queued replies and closes the connection gracefully. */
+  /** Flushes queued replies and closes the connection gracefully (what arrives from now on is not run). */
   close(): void {
     if (this.#closing) return;
     this.#closing = true;
+    // Keep reading (what arrives is ignored): the network must see the peer's own end (a QUIC FIN, a WebSocket close
+    // frame) to finish closing.
+    this.conn.resume();
+    // Requests read but not yet started: answered as unavailable (retryable), not dropped.
+    const backlog = this.#backlog;
+    this.#backlog = [];
+    for (const request of backlog) this.#answerClosing(request);
     this.#writer.flush();
+    this.#writer.close();
     this.conn.end();
   }
 

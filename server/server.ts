@@ -8,9 +8,13 @@
  *   await server.close();          // graceful: stop accepting, let in-flight calls finish (bounded), close
  */
 import 'reflect-metadata';
-import { ClosedError } from '../errors.js';
+import { Message } from '../protocol/message.js';
+import { MetaKey } from '../protocol/constants.js';
+import { ClosedError, LimitExceededError, type ProtocolError } from '../errors.js';
+import { resolveLimits, type Limits } from '../limits.js';
+import { ByteBudget } from '../protocol/frame-parser.js';
+import { ProtocolErrorLog } from './observability/protocol-errors.js';
 import { stderrLogger, type Logger } from '../logger.js';
-import { DEFAULT_MAX_DECOMPRESSED_LENGTH, DEFAULT_MAX_FRAME_LENGTH } from '../protocol/constants.js';
 import { getTransport, parseEndpoint } from '../transport/networks.js';
 import type { Listener, ListenOptions } from '../transport/transport.js';
 import '../transport/builtin.js';
@@ -25,7 +29,7 @@ import type { HttpConnection } from './http/http-connection.js';
 import type { GrpcConnection } from './grpc/connection.js';
 import type { GrpcFrontend } from './grpc/frontend.js';
 import { grpcLimits, type GrpcLimits } from './grpc/limits.js';
-import type { PagesHost } from './http/pages.js';
+import type { PagesHost, PagesOption } from './http/pages.js';
 import type { HttpFrontend } from './http/router.js';
 import { ServerMetrics } from './observability/metrics.js';
 import { PluginContainer, type ConnectionInfo, type ServerPlugin } from './plugins.js';
@@ -40,9 +44,15 @@ import type { MethodOptions } from './decorators.js';
 import type { Registrar } from '../registry/registrar.js';
 
 export interface ServerOptions {
-  /** A frame larger than this closes its connection (default 64 MiB). */
+  /**
+   * Bounds on what peers can make the server hold or wait for (frame size, unfinished bytes, queued replies,
+   * connections, concurrent calls, batch length, inflated size, timeouts). Any subset; see limits.ts and the README's
+   * "Limits and timeouts" for defaults and what a peer sees when one is hit.
+   */
+  limits?: Partial<Limits>;
+  /** Same as `limits.maxFrameLength`. */
   maxFrameLength?: number;
-  /** A compressed payload may not inflate past this (default 64 MiB). */
+  /** Same as `limits.maxInflatedLength`. */
   maxDecompressedLength?: number;
   /** How long close() waits for in-flight calls before closing connections anyway (default 10 s). */
   shutdownTimeoutMs?: number;
@@ -70,8 +80,12 @@ export interface ServerOptions {
   httpGateway?: boolean;
   /** Serve JSON-RPC 2.0 (requests with `X-JSONRPC-2.0: true`) on sniffed ports (default true). */
   jsonRPC?: boolean;
-  /** Serve /status, /connections, /metrics, /rpcz, /health and /dashboard on sniffed ports (default true). */
-  pages?: boolean;
+  /**
+   * Serve /status, /connections, /metrics, /rpcz, /health and /dashboard on sniffed ports (default true); false turns
+   * them all off, `{ connections: false, rpcz: false }` turns off those only. With `auth` set, every page but /health
+   * needs a token the auth function accepts in `Authorization` (the dashboard: `/dashboard?token=...`).
+   */
+  pages?: PagesOption;
   /** Record recent calls for /rpcz (default off); `true` keeps the last 1024. */
   rpcz?: boolean | { capacity?: number };
   /** Checks the `__AUTH` token (HTTP: `Authorization`) of every call; see AuthFunction. */
@@ -107,6 +121,15 @@ export class Server {
   readonly rpcz: Rpcz | undefined;
   /** Milliseconds since the epoch when the server was created. */
   readonly startedAt = Date.now();
+  /** The limits in force (defaults merged with the `limits` option). */
+  readonly limits: Readonly<Limits>;
+  /** Connections closed on protocol errors, counted per code and logged rate-limited. */
+  readonly protocolErrors: ProtocolErrorLog;
+  /** Bytes held for unfinished frames across every connection. */
+  readonly #unfinished: ByteBudget;
+  /** Open connections, all listeners, counted from accept to close whatever protocol they turn out to speak. */
+  #open = 0;
+  #sweeper: NodeJS.Timeout | undefined;
   readonly #options: {
     maxFrameLength: number;
     maxDecompressedLength: number;
@@ -118,10 +141,11 @@ export class Server {
     sniffNetworks: Set<string>;
     httpGateway: boolean;
     jsonRPC: boolean;
-    pages: boolean;
+    pages: PagesOption;
     grpc: boolean;
     grpcLimits: Required<GrpcLimits>;
   };
+  readonly #auth: AuthFunction | undefined;
   readonly #registrars: Registrar[] = [];
   readonly #recorder: CallRecorder | undefined;
   readonly #dispatcher: Dispatcher;
@@ -136,10 +160,17 @@ export class Server {
 
   constructor(options: ServerOptions = {}) {
     this.logger = options.logger ?? stderrLogger;
-    const maxFrameLength = options.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH;
+    const limits = resolveLimits(options.limits, {
+      ...(options.maxFrameLength !== undefined ? { maxFrameLength: options.maxFrameLength } : {}),
+      ...(options.maxDecompressedLength !== undefined ? { maxInflatedLength: options.maxDecompressedLength } : {}),
+    });
+    this.limits = Object.freeze(limits);
+    this.protocolErrors = new ProtocolErrorLog(this.logger);
+    this.#unfinished = new ByteBudget(limits.maxUnfinishedBytes);
+    const maxFrameLength = limits.maxFrameLength;
     this.#options = {
       maxFrameLength,
-      maxDecompressedLength: options.maxDecompressedLength ?? DEFAULT_MAX_DECOMPRESSED_LENGTH,
+      maxDecompressedLength: limits.maxInflatedLength,
       shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000,
       drainQuietMs: options.drainQuietMs ?? 100,
       deregisterDelayMs: options.deregisterDelayMs ?? 300,
@@ -150,9 +181,10 @@ export class Server {
       jsonRPC: options.jsonRPC ?? true,
       pages: options.pages ?? true,
       grpc: options.grpc !== false,
-      grpcLimits: grpcLimits(typeof options.grpc === 'object' ? options.grpc : {}),
+      grpcLimits: grpcLimits(typeof options.grpc === 'object' ? options.grpc : {}, limits.maxConcurrentCallsPerConnection),
     };
     if (options.introspection ?? true) this.registry.addBuiltin(introspectionService(this.registry));
+    this.#auth = options.auth;
     this.plugins = new PluginContainer(this.logger);
     // The recorder goes first, so it sees every request that arrived, the ones the rate limit refuses included.
     if (options.record) this.plugins.add((this.#recorder = new CallRecorder(options.record, this.logger)));
@@ -161,6 +193,7 @@ export class Server {
     this.rpcz = options.rpcz ? new Rpcz(typeof options.rpcz === 'object' ? options.rpcz.capacity : undefined) : undefined;
     this.#dispatcher = new Dispatcher(this.registry, {
       maxDecompressedLength: this.#options.maxDecompressedLength,
+      maxInflateRatio: this.limits.maxInflateRatio,
       logger: this.logger,
       plugins: this.plugins,
       ...(options.auth ? { auth: options.auth } : {}),
@@ -186,6 +219,7 @@ export class Server {
       get unknown() {
         return dispatcher.unknown;
       },
+      protocolErrors: this.protocolErrors.counts,
     });
     return this.#metrics;
   }
@@ -246,31 +280,96 @@ export class Server {
     if (options.tls && options.tls.alpn === undefined && options.tls.alpnCallback === undefined && this.#options.grpc && this.#servesHttp(network)) {
       options = { ...options, tls: { ...options.tls, alpnCallback: preferH2 } };
     }
-    const listener = await getTransport(network).listen(network, address, options, (conn) => this.#accept(conn));
+    // Per listener: how many of its connections are open.
+    const open = { count: 0 };
+    const listenOptions: ListenOptions = {
+      highWaterMark: this.limits.maxQueuedOutboundBytes,
+      maxConnections: this.limits.maxConnectionsPerListener,
+      wsMaxPayload: this.limits.maxFrameLength,
+      ...options,
+    };
+    const listener = await getTransport(network).listen(network, address, listenOptions, (conn) => this.#admit(conn, open));
     this.#listeners.push(listener);
+    this.#startSweeper();
     this.logger.info('serving', { network: listener.network, address: listener.address });
     for (const registrar of this.#registrars) await registrar.register(advertise(listener, this.#options.advertiseHost), this.#serviceRecords());
     return listener;
   }
 
+  /** Applies the connection limits, then counts the connection until it closes. */
+  #admit(conn: Conn, listenerOpen: { count: number }): void {
+    const limits = this.limits;
+    if (this.#open >= limits.maxConnections || listenerOpen.count >= limits.maxConnectionsPerListener) {
+      const which = this.#open >= limits.maxConnections ? 'maxConnections' : 'maxConnectionsPerListener';
+      this.protocolErrors.record(conn.remoteAddress, new LimitExceededError(which, 'connection refused at accept'));
+      conn.destroy();
+      return;
+    }
+    this.#open++;
+    listenerOpen.count++;
+    this.#released.set(conn, () => {
+      this.#open--;
+      listenerOpen.count--;
+    });
+    this.#accept(conn);
+  }
+
+  /** Called by every path a connection can close on (binary, HTTP, closed while sniffing); counts it once. */
+  #release(conn: Conn): void {
+    const release = this.#released.get(conn);
+    if (release === undefined) return;
+    this.#released.delete(conn);
+    release();
+  }
+
+  readonly #released = new WeakMap<Conn, () => void>();
+
+  /** Frame and idle timeouts are checked by one timer for all connections, not one timer each. */
+  #startSweeper(): void {
+    if (this.#sweeper) return;
+    const limits = this.limits;
+    const timeouts = [limits.frameTimeoutMs, limits.idleTimeoutMs, limits.httpHeadersTimeoutMs, limits.httpRequestTimeoutMs, limits.httpKeepAliveTimeoutMs];
+    const shortest = Math.min(...timeouts.filter((t) => t > 0));
+    if (!Number.isFinite(shortest)) return;
+    const period = Math.max(10, Math.min(1000, shortest / 4));
+    this.#sweeper = setInterval(() => {
+      const now = performance.now();
+      for (const c of this.#connections) c.checkTimeouts(now);
+      for (const c of this.#httpConnections) c.checkTimeouts(now, limits);
+    }, period);
+    this.#sweeper.unref();
+  }
+
   #accept(conn: Conn): void {
-    if (this.#closing) {
+    const refuse = (): void => {
+      this.#release(conn);
       conn.destroy();
-      return;
+    };
+    if (this.#closing) return refuse();
+    if (this.plugins.postConnAccept.length !== 0) {
+      const accepted = this.plugins.runPostConnAccept(conn);
+      if (accepted === false) return refuse();
+      if (accepted !== true) {
+        // An async postConnAccept: nothing is read until it has decided (a Conn holds its input until onData).
+        void accepted.then((ok) => (!ok || this.#closing || conn.closed ? refuse() : this.#route(conn)));
+        return;
+      }
     }
-    if (this.plugins.postConnAccept.length !== 0 && !this.plugins.runPostConnAccept(conn)) {
-      conn.destroy();
-      return;
-    }
+    this.#route(conn);
+  }
+
+  /** Sniffs the protocol on ports that serve HTTP too; binary rpcx everywhere else. */
+  #route(conn: Conn): void {
     if (this.#servesHttp(conn.network) && sniffable(conn)) {
       sniff(conn, {
         binary: (c, head) => this.#serveBinary(c, head),
         http: (c, socket) => this.#serveHttp(c, socket),
         ...(this.#options.grpc ? { http2: (c: SocketConn, socket: Socket) => this.#serveGrpc(c, socket) } : {}),
         closed: (c, error) => {
+          this.#release(c);
           if (this.plugins.postConnClose.length !== 0) this.plugins.runPostConnClose(c, error);
         },
-      });
+      }, this.limits.httpHeadersTimeoutMs);
       return;
     }
     this.#serveBinary(conn, undefined);
@@ -281,12 +380,15 @@ export class Server {
       conn,
       this.#dispatcher,
       {
-        maxFrameLength: this.#options.maxFrameLength,
+        limits: this.limits,
+        unfinishedBudget: this.#unfinished,
         logger: this.logger,
+        protocolError: (remote: string, error: ProtocolError) => this.protocolErrors.record(remote, error),
         plugins: this.plugins,
         ...(head ? { head } : {}),
       },
       (closed, error) => {
+        this.#release(conn);
         this.#connections.delete(closed);
         if (error && !(error as { code?: string }).code?.startsWith('ERR_RPCX')) {
           this.logger.debug('connection closed with error', { remote: closed.remoteAddress, error });
@@ -300,7 +402,11 @@ export class Server {
 
   #serveHttp(conn: SocketConn, socket: Socket): void {
     // Sniffed for gRPC only: HTTP/1.1 is not served (and its front end never loaded).
-    if (this.#frontend === undefined) return conn.destroy();
+    if (this.#frontend === undefined) {
+      this.#release(conn);
+      conn.destroy();
+      return;
+    }
     const connection = this.#frontend.accept(conn, socket);
     if (this.#draining) connection.draining = true;
     this.#httpConnections.add(connection);
@@ -319,6 +425,7 @@ export class Server {
           maxDecompressedLength: this.#options.maxDecompressedLength,
           limits: this.#options.grpcLimits,
           connectionClosed: (connection, error) => {
+            this.#release(connection.conn);
             this.#httpConnections.delete(connection);
             if (this.plugins.postConnClose.length !== 0) this.plugins.runPostConnClose(connection.conn, error);
           },
@@ -326,13 +433,14 @@ export class Server {
     );
     this.#grpc.then(
       (frontend) => {
-        if (conn.closed) return;
+        if (conn.closed) return this.#release(conn);
         const connection = frontend.accept(conn, socket);
         if (this.#draining) connection.draining = true;
         this.#httpConnections.add(connection);
       },
       (error: Error) => {
         this.logger.error('gRPC front end failed to load', { error });
+        this.#release(conn);
         conn.destroy(error);
       },
     );
@@ -345,7 +453,7 @@ export class Server {
 
   #servesHttp1(): boolean {
     const options = this.#options;
-    return options.httpGateway || options.jsonRPC || options.pages;
+    return options.httpGateway || options.jsonRPC || options.pages !== false;
   }
 
   async #loadFrontend(): Promise<void> {
@@ -357,20 +465,32 @@ export class Server {
       plugins: this.plugins,
       logger: this.logger,
       maxBodyLength: options.maxHttpBodyLength,
+      limits: this.limits,
       gateway: options.httpGateway,
       jsonRpc: options.jsonRPC,
-      pages: options.pages,
-      servePage: (path: string, req: http.IncomingMessage, res: http.ServerResponse) => servePage(this.#pagesHost(), path, req, res),
+      pages: options.pages !== false,
+      servePage: (path: string, req: http.IncomingMessage, res: http.ServerResponse, connection: HttpConnection) =>
+        servePage(this.#pagesHost(connection), path, req, res),
       connectionClosed: (connection: HttpConnection, error?: Error) => {
+        this.#release(connection.conn);
         this.#httpConnections.delete(connection);
         if (this.plugins.postConnClose.length !== 0) this.plugins.runPostConnClose(connection.conn, error);
       },
     });
   }
 
-  #pagesHost(): PagesHost {
+  #pagesHost(connection: HttpConnection): PagesHost {
     const dispatcher = this.#dispatcher;
+    const auth = this.#auth;
     return {
+      pages: this.#options.pages,
+      // Pages ask the same auth function as calls, as a call to the pseudo service `_pages` (method: the page name).
+      ...(auth
+        ? {
+            authorize: async (token: string | undefined, page: string) =>
+              (await auth(token, new Message({ servicePath: '_pages', serviceMethod: page, metadata: token === undefined ? {} : { [MetaKey.Auth]: token } }), connection)) !== false,
+          }
+        : {}),
       startedAt: this.startedAt,
       addresses: this.addresses,
       draining: this.#draining,
@@ -450,6 +570,8 @@ export class Server {
       await new Promise((resolve) => setTimeout(resolve, this.#options.deregisterDelayMs));
     }
     await Promise.all(this.#listeners.map((l) => l.close().catch(() => undefined)));
+    if (this.#sweeper) clearInterval(this.#sweeper);
+    this.protocolErrors.close();
     this.#draining = true;
     const connections: Array<ServerConnection | HttpConnection | GrpcConnection> = [...this.#connections, ...this.#httpConnections];
     for (const c of connections) c.draining = true;

@@ -10,7 +10,7 @@
  * The binary check is one byte of the first chunk, so binary connections pay nothing after it.
  */
 import type { Socket } from 'node:net';
-import { HandshakeError } from '../errors.js';
+import { HandshakeError, LimitExceededError } from '../errors.js';
 import { MAGIC } from '../protocol/constants.js';
 import { classifyRequestHead, CONNECT_ANSWER, MAX_CONNECT_HEAD } from '../transport/connect-handshake.js';
 import { SocketConn } from '../transport/socket-conn.js';
@@ -38,7 +38,11 @@ export function sniffable(conn: Conn): conn is SocketConn {
 /** The HTTP/2 client connection preface (RFC 9113 §3.4). */
 const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
-export function sniff(conn: SocketConn, handlers: SniffHandlers): void {
+/**
+ * `timeoutMs` (0 = none): a connection that has not shown its protocol by then (silent, or half a CONNECT line) is
+ * closed.
+ */
+export function sniff(conn: SocketConn, handlers: SniffHandlers, timeoutMs = 0): void {
   const socket = conn.socket;
   const http2 = handlers.http2;
   if (http2 !== undefined && (socket as Socket & { alpnProtocol?: string | false }).alpnProtocol === 'h2') {
@@ -47,8 +51,16 @@ export function sniff(conn: SocketConn, handlers: SniffHandlers): void {
   }
   let received: Buffer | undefined;
   let done = false;
+  const timer =
+    timeoutMs > 0
+      ? setTimeout(() => {
+          finish();
+          conn.destroy(new LimitExceededError('httpHeadersTimeoutMs', `no request within ${timeoutMs} ms`));
+        }, timeoutMs).unref()
+      : undefined;
   const finish = (): void => {
     done = true;
+    if (timer) clearTimeout(timer);
     socket.off('data', onData);
   };
   const onData = (chunk: Buffer): void => {

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { getCodec, registerCodec, type Codec } from '../codec/index.js';
-import { CodecError, CompressionError } from '../errors.js';
-import { compress, decompress } from '../protocol/compression.js';
+import { CodecError, CompressionError, LimitExceededError } from '../errors.js';
+import { compress, decompress, decompressAsync } from '../protocol/compression.js';
 import { fromHex, hex } from './helpers/example-server.js';
 import { arithProto } from './helpers/proto.js';
 import { widenLargeIntegers } from '../codec/msgpack.js';
@@ -82,7 +82,16 @@ describe('gzip', () => {
 
   it('caps the decompressed size (gzip bomb)', () => {
     const bomb = compress(1, new Uint8Array(10 * 1024 * 1024));
-    assert.throws(() => decompress(1, bomb, 1024 * 1024), (e: unknown) => e instanceof CompressionError && /limit/.test(e.message));
+    assert.throws(() => decompress(1, bomb, 1024 * 1024), (e: unknown) => e instanceof LimitExceededError && e.limit === 'maxInflatedLength');
+  });
+
+  it('inflates asynchronously, stopping at the size and the ratio caps', async () => {
+    const data = new Uint8Array(4 * 1024 * 1024).fill(3);
+    const bomb = compress(1, data);
+    assert.equal((await decompressAsync(1, bomb, { maxLength: 8 * 1024 * 1024, maxRatio: 0 })).length, data.length);
+    await assert.rejects(decompressAsync(1, bomb, { maxLength: 1024 * 1024, maxRatio: 0 }), (e: unknown) => e instanceof LimitExceededError && e.limit === 'maxInflatedLength');
+    await assert.rejects(decompressAsync(1, bomb, { maxLength: 8 * 1024 * 1024, maxRatio: 100 }), (e: unknown) => e instanceof LimitExceededError && e.limit === 'maxInflateRatio');
+    await assert.rejects(decompressAsync(1, new Uint8Array([1, 2, 3]), { maxLength: 1024, maxRatio: 0 }), CompressionError);
   });
 
   it('rejects garbage and unknown compress types', () => {

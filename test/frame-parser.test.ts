@@ -1,8 +1,8 @@
 /** The incremental parser: any chunking, limits, bad input. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BadMagicError, FrameTooLargeError, ProtocolError } from '../errors.js';
-import { FrameParser } from '../protocol/frame-parser.js';
+import { BadMagicError, FrameTooLargeError, LimitExceededError, ProtocolError } from '../errors.js';
+import { ByteBudget, FrameParser } from '../protocol/frame-parser.js';
 import { Message } from '../protocol/message.js';
 import { hex } from './helpers/example-server.js';
 
@@ -92,5 +92,41 @@ describe('FrameParser', () => {
     // metadata block starts after path (4+5) and method (4+3): at 16+16 = 32; its first key length is at 36.
     new DataView(bytes.buffer, bytes.byteOffset).setUint32(36, 999);
     assert.throws(() => new FrameParser(() => undefined).push(bytes), ProtocolError);
+  });
+});
+
+describe('FrameParser memory bounds', () => {
+  it('holds a dripped frame in one buffer about its received size, not one buffer per chunk', () => {
+    const frame = sample(1, 200_000).encode();
+    const parser = new FrameParser(() => undefined);
+    for (let i = 0; i < 100_000; i++) parser.push(frame.subarray(i, i + 1));
+    assert.equal(parser.buffered, 100_000);
+    assert.ok(parser.held <= 2 * 100_000, `${parser.held} bytes held for 100,000 received`);
+    assert.ok(parser.unfinishedSince > 0);
+  });
+
+  it('closes at the per-parser cap and at a budget shared by parsers, releasing what it held', () => {
+    const big = sample(1, 3_000_000).encode();
+    const capped = new FrameParser(() => undefined, { maxUnfinishedBytes: 1_000_000 });
+    assert.throws(() => {
+      for (let at = 0; at < big.length; at += 65_536) capped.push(big.subarray(at, at + 65_536));
+    }, (e: unknown) => e instanceof LimitExceededError && e.limit === 'maxUnfinishedBytesPerConnection');
+    assert.equal(capped.held, 0);
+
+    const budget = new ByteBudget(4_000_000);
+    const a = new FrameParser(() => undefined, { budget });
+    const b = new FrameParser(() => undefined, { budget });
+    a.push(big.subarray(0, 2_500_000));
+    assert.throws(() => b.push(big.subarray(0, 2_000_000)), (e: unknown) => e instanceof LimitExceededError && e.limit === 'maxUnfinishedBytes');
+    a.dispose();
+    assert.equal(budget.used, 0);
+    const c = new FrameParser(() => undefined, { budget });
+    const got: Message[] = [];
+    const whole = new FrameParser((m) => got.push(m), { budget });
+    c.push(big.subarray(0, 100));
+    whole.push(big.subarray(0, 1_500_000));
+    whole.push(big.subarray(1_500_000));
+    assert.equal(got.length, 1);
+    assert.equal(budget.used, c.held);
   });
 });

@@ -172,6 +172,27 @@ describe('profiling and introspection pages', () => {
     assert.deepEqual(filtered.text.trim().split('\n').map((l) => l.split(' ')[0]), ['rpc_Burner_SpinTheWheel_calls']);
   });
 
+  it('keeps the profiling and introspection pages behind the pages auth, and lets them be turned off', async () => {
+    const guarded = new Server({ logger: silentLogger, auth: (token) => token === 'Bearer ops' });
+    guarded.register(Burner);
+    const { address: guardedAddress } = await guarded.serve('tcp@127.0.0.1:0');
+    const off = new Server({ logger: silentLogger, pages: { hotspots: false, vars: false } });
+    off.register(Burner);
+    const { address: offAddress } = await off.serve('tcp@127.0.0.1:0');
+    try {
+      for (const page of ['/hotspots/cpu?seconds=0.1', '/hotspots/heap?seconds=0.1', '/vars', '/flags']) {
+        assert.equal((await httpRequest(`http://${guardedAddress}${page}`)).status, 401, page);
+        assert.equal((await httpRequest(`http://${guardedAddress}${page}`, { headers: { Authorization: 'Bearer ops' } })).status, 200, page);
+      }
+      assert.equal((await httpRequest(`http://${offAddress}/hotspots/cpu?seconds=0.1`)).status, 404);
+      assert.equal((await httpRequest(`http://${offAddress}/vars`)).status, 404);
+      assert.equal((await httpRequest(`http://${offAddress}/flags`)).status, 200);
+    } finally {
+      await guarded.close();
+      await off.close();
+    }
+  });
+
   it('shows the effective options on /flags', async () => {
     const response = await httpRequest(`${base}/flags`);
     assert.equal(response.status, 200);
@@ -180,7 +201,7 @@ describe('profiling and introspection pages', () => {
     assert.equal(flags.shutdownTimeoutMs, 10_000);
     assert.deepEqual(flags.sniffNetworks, ['tcp', 'reuseport']);
     assert.equal(flags.grpc, true);
-    assert.deepEqual(flags.grpcLimits, { maxConcurrentStreams: 1000, idleTimeoutMs: 300_000 });
+    assert.deepEqual(flags.grpcLimits, { maxConcurrentStreams: 1024, idleTimeoutMs: 300_000 });
     assert.equal(flags.auth, false);
     assert.deepEqual(flags.listeners, [`tcp@${address}`]);
     assert.deepEqual(flags.plugins, [{ name: 'rate-limit', settings: { ratePerSecond: 1_000_000, burst: 1_000_000, perConnection: false } }]);

@@ -40,7 +40,7 @@ export const httpConnectTransport: Transport = {
             return;
           }
           socket.write(CONNECT_ANSWER);
-          onConn(new SocketConn(network, socket, undefined, undefined, received.subarray(headEnd)));
+          onConn(new SocketConn(network, socket, undefined, undefined, received.subarray(headEnd), options.highWaterMark));
         },
         () => socket.destroy(),
       );
@@ -56,7 +56,7 @@ export const httpConnectTransport: Transport = {
     await waitConnected(socket, options, target, options.tls ? 'secureConnect' : 'connect');
     socket.write(CONNECT_REQUEST);
     const head = await readHandshake(socket, target, options.connectTimeoutMs ?? 10_000);
-    return new SocketConn(network, socket, undefined, undefined, head);
+    return new SocketConn(network, socket, undefined, undefined, head, options.highWaterMark);
   },
 };
 

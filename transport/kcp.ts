@@ -25,6 +25,8 @@
  *   interval.
  * - `kcpIdleTimeoutMs?: number` (60000): a session (server or client side) closes with `KcpIdleTimeoutError` when
  *   nothing arrived for this long; 0 = never.
+ * - Listen only: `kcpMaxSessions?: number` (1024; also capped by the generic `maxConnections` listen option) and
+ *   `kcpAcceptPerSecond?: number` (200): a datagram that would open a session past either cap is dropped.
  * - `kcpSocketBufferBytes?: number` (4 MiB): UDP send / receive buffer request (the kernel caps it; 0 keeps the OS
  *   default). Bursts overflow the default ~200 KiB receive buffer.
  * - TEST ONLY: `kcpDropRate?: number` (0) drops that fraction of datagrams in both directions;

@@ -32,7 +32,7 @@ export const quicTransport: Transport = {
 
 async function listenQuic(network: string, address: string, options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
   if (!options.tls) throw new ConfigError('rpcx: the quic network requires TLS: listen options need tls.cert and tls.key');
-  const settings = resolveSettings(options.quic);
+  const settings = resolveSettings(options.quic, options.highWaterMark);
   const built = buildConfig('server', options.tls, settings);
   const { host, port } = splitHostPort(address);
   const ip = isIP(host) ? host : (await lookup(host)).address;
@@ -55,7 +55,7 @@ async function listenQuic(network: string, address: string, options: ListenOptio
 
 async function dialQuic(network: string, address: string, options: DialOptions): Promise<Conn> {
   const target = `${network}@${address}`;
-  const settings = resolveSettings(options.quic);
+  const settings = resolveSettings(options.quic, options.highWaterMark);
   const tls = options.tls ?? {};
   const built = buildConfig('client', tls, settings);
   const { host, port } = splitHostPort(address);

@@ -1,47 +1,32 @@
 /**
  * A `Conn` over a Node `net.Socket` (or `tls.TLSSocket`): the shape shared by tcp, unix, TLS and HTTP CONNECT.
+ * Pausing pauses the socket, so the kernel's receive buffer fills and TCP's window stops the peer.
  */
 import type { Socket } from 'node:net';
-import type { Conn } from './transport.js';
+import { ConnBase } from './conn-base.js';
 
-export class SocketConn implements Conn {
-  readonly network: string;
-  readonly remoteAddress: string;
-  readonly localAddress: string;
+export class SocketConn extends ConnBase {
   readonly #socket: Socket;
-  #closed = false;
-  #closeListener: ((error?: Error) => void) | undefined;
-  #closeError: Error | undefined;
+  #listening = false;
   #head: Uint8Array | undefined;
+  readonly #afterWrite = (): void => this.drained();
 
   /**
    * `head`: bytes already read from the socket before it became a Conn (after an HTTP CONNECT handshake, say);
-   * they are delivered first.
+   * they are delivered first. The socket is not read until onData is set.
    */
-  constructor(network: string, socket: Socket, remoteAddress?: string, localAddress?: string, head?: Uint8Array) {
-    this.network = network;
+  constructor(network: string, socket: Socket, remoteAddress?: string, localAddress?: string, head?: Uint8Array, highWaterMark?: number) {
+    super(network, remoteAddress ?? describe(socket.remoteAddress, socket.remotePort), localAddress ?? describe(socket.localAddress, socket.localPort), highWaterMark);
     this.#socket = socket;
-    this.remoteAddress = remoteAddress ?? describe(socket.remoteAddress, socket.remotePort);
-    this.localAddress = localAddress ?? describe(socket.localAddress, socket.localPort);
-    if (head && head.length > 0) {
-      this.#head = head;
-      // Hold socket data back until onData is set, so the head stays first.
-      socket.pause();
-    }
+    if (head && head.length > 0) this.#head = head;
     socket.setNoDelay?.(true);
-    socket.on('error', (error) => {
-      this.#closeError ??= error;
-    });
-    socket.on('close', () => {
-      this.#closed = true;
-      const listener = this.#closeListener;
-      this.#closeListener = undefined;
-      listener?.(this.#closeError);
-    });
+    socket.on('error', (error) => this.noteError(error));
+    socket.on('close', () => this.closedWith(undefined));
+    socket.on('drain', this.#afterWrite);
   }
 
-  get closed(): boolean {
-    return this.#closed || this.#socket.destroyed;
+  override get closed(): boolean {
+    return super.closed || this.#socket.destroyed;
   }
 
   /** The underlying socket, for transports that need it (TLS peer certificates, for example). */
@@ -49,26 +34,30 @@ export class SocketConn implements Conn {
     return this.#socket;
   }
 
-  write(data: Uint8Array): boolean {
-    if (this.closed) return true;
-    return this.#socket.write(data);
+  get writableLength(): number {
+    return this.#socket.writableLength;
   }
 
-  onData(listener: (chunk: Uint8Array) => void): void {
-    const head = this.#head;
-    this.#head = undefined;
-    if (head) listener(head);
-    this.#socket.on('data', listener);
+  protected send(data: Uint8Array): void {
+    // Past our mark Node may not emit 'drain' (its own mark can be higher): the write's callback reports instead.
+    if (this.#socket.writableLength + data.byteLength >= this.highWaterMark) this.#socket.write(data, this.#afterWrite);
+    else this.#socket.write(data);
+  }
+
+  protected readingChanged(reading: boolean): void {
+    if (!reading) {
+      this.#socket.pause();
+      return;
+    }
+    if (!this.#listening) {
+      this.#listening = true;
+      const head = this.#head;
+      this.#head = undefined;
+      if (head) this.received(head);
+      this.#socket.on('data', (chunk: Buffer) => this.received(chunk));
+      if (this.paused) return;
+    }
     this.#socket.resume();
-  }
-
-  onClose(listener: (error?: Error) => void): void {
-    if (this.#closed) queueMicrotask(() => listener(this.#closeError));
-    else this.#closeListener = listener;
-  }
-
-  onDrain(listener: () => void): void {
-    this.#socket.on('drain', listener);
   }
 
   end(): void {
@@ -76,7 +65,7 @@ export class SocketConn implements Conn {
   }
 
   destroy(error?: Error): void {
-    if (error) this.#closeError ??= error;
+    if (error) this.noteError(error);
     this.#socket.destroy();
   }
 }

@@ -15,8 +15,8 @@ export const tcpTransport: Transport = {
   async listen(network, address, options, onConn) {
     const { host, port } = splitHostPort(address);
     const server = options.tls
-      ? tls.createServer(tlsServerOptions(options.tls), (socket) => onConn(new SocketConn(network, socket)))
-      : net.createServer({ noDelay: true }, (socket) => onConn(new SocketConn(network, socket)));
+      ? tls.createServer(tlsServerOptions(options.tls), (socket) => onConn(new SocketConn(network, socket, undefined, undefined, undefined, options.highWaterMark)))
+      : net.createServer({ noDelay: true }, (socket) => onConn(new SocketConn(network, socket, undefined, undefined, undefined, options.highWaterMark)));
     return listenServer(network, server, { host, port, reusePort: options.reusePort === true });
   },
 
@@ -26,7 +26,7 @@ export const tcpTransport: Transport = {
       ? tls.connect({ host, port, ...tlsClientOptions(options.tls, host) })
       : net.connect({ host, port, noDelay: true });
     await waitConnected(socket, options, `${network}@${address}`, options.tls ? 'secureConnect' : 'connect');
-    return new SocketConn(network, socket);
+    return new SocketConn(network, socket, undefined, undefined, undefined, options.highWaterMark);
   },
 };
 

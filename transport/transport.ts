@@ -14,16 +14,29 @@ export interface Conn {
   readonly localAddress: string;
   /** True once the connection is closed in either direction; no more data will arrive and writes are dropped. */
   readonly closed: boolean;
+  /** Bytes accepted by write() that the network has not taken yet. */
+  readonly writableLength: number;
   /**
-   * Writes bytes. Returns false when the transport's buffer is full: the caller should wait for the drain listener
-   * before writing more (writes are still accepted and buffered).
+   * Writes bytes. Returns false once the bytes queued and not yet sent pass the connection's high-water mark: the
+   * caller should stop producing (and stop reading requests that would produce more) until the drain listener runs.
+   * Writes are still accepted and buffered.
    */
   write(data: Uint8Array): boolean;
-  /** Sets the single consumer of incoming bytes. Chunk boundaries carry no meaning. */
+  /**
+   * Sets the single consumer of incoming bytes. Chunk boundaries carry no meaning. Bytes that arrived before are
+   * delivered first.
+   */
   onData(listener: (chunk: Uint8Array) => void): void;
+  /**
+   * Stops delivering incoming bytes and stops reading them from the network, so the peer is slowed down by the
+   * network's own flow control (TCP window, KCP and QUIC windows, a paused WebSocket). Bytes already read are held.
+   */
+  pause(): void;
+  /** Delivers held bytes and reads again. */
+  resume(): void;
   /** Called once when the connection closes, with the error that closed it, if any. */
   onClose(listener: (error?: Error) => void): void;
-  /** Called when a write that returned false has been flushed. */
+  /** Called once after a write returned false, when the queued bytes have fallen back under the high-water mark. */
   onDrain(listener: () => void): void;
   /** Flushes what was written, then closes. */
   end(): void;
@@ -50,12 +63,21 @@ export interface TlsOptions extends SecureContextOptions {
 
 export interface ListenOptions {
   tls?: TlsOptions;
+  /** Outbound bytes queued on a connection past which its write() returns false (default 1 MiB). */
+  highWaterMark?: number;
+  /**
+   * Connections this listener may hold; networks that can refuse before a connection costs anything (kcp) do it
+   * there. The Server passes its `maxConnectionsPerListener`.
+   */
+  maxConnections?: number;
   /** Network-specific settings (for example KCP's key and FEC shards), read only by that network's transport. */
   [setting: string]: unknown;
 }
 
 export interface DialOptions {
   tls?: TlsOptions;
+  /** Outbound bytes queued on the connection past which its write() returns false (default 1 MiB). */
+  highWaterMark?: number;
   /** Milliseconds to wait for the connection to be established. */
   connectTimeoutMs?: number;
   signal?: AbortSignal;

@@ -12,9 +12,9 @@ import type { Transport } from './transport.js';
 export const unixTransport: Transport = {
   networks: ['unix'],
 
-  async listen(network, path, _options, onConn) {
+  async listen(network, path, options, onConn) {
     await removeStaleSocket(path);
-    const server = net.createServer((socket) => onConn(new SocketConn(network, socket, 'unix:' + path, path)));
+    const server = net.createServer((socket) => onConn(new SocketConn(network, socket, 'unix:' + path, path, undefined, options.highWaterMark)));
     const listener = await listenServer(network, server, { path });
     return {
       network,
@@ -33,7 +33,7 @@ export const unixTransport: Transport = {
   async dial(network, path, options) {
     const socket = net.connect({ path });
     await waitConnected(socket, options, `${network}@${path}`, 'connect');
-    return new SocketConn(network, socket, path, 'unix:' + path);
+    return new SocketConn(network, socket, path, 'unix:' + path, undefined, options.highWaterMark);
   },
 };
 

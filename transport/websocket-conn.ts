@@ -5,7 +5,7 @@
  */
 import { ConnectionClosedError, DialError } from '../errors.js';
 import { RPCX_PATH } from '../protocol/constants.js';
-import type { Conn } from './transport.js';
+import { ConnBase } from './conn-base.js';
 
 /** The subset of the WebSocket API this adapter uses. */
 export interface WebSocketLike {
@@ -17,73 +17,63 @@ export interface WebSocketLike {
   addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
   addEventListener(type: 'open' | 'close' | 'error', listener: (event: unknown) => void): void;
   removeEventListener(type: string, listener: (event: never) => void): void;
+  /** Stops reading from the network (the `ws` package has it; browsers do not, so messages are held instead). */
+  pause?(): void;
+  resume?(): void;
 }
 
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
 const OPEN = 1;
-/** write() reports back-pressure past this many buffered bytes. */
-const HIGH_WATER = 4 * 1024 * 1024;
+/** The standard API has no drain event: while a write waits for drain, bufferedAmount is looked at this often. */
+const DRAIN_POLL_MS = 5;
 
-export class WebSocketConn implements Conn {
-  readonly network: string;
-  readonly remoteAddress: string;
-  readonly localAddress: string;
+export class WebSocketConn extends ConnBase {
   readonly #socket: WebSocketLike;
-  #closed = false;
-  #closeListener: ((error?: Error) => void) | undefined;
-  #closeError: Error | undefined;
-  #dataListener: ((chunk: Uint8Array) => void) | undefined;
-  /** Messages that arrived before onData was set. */
-  #early: Uint8Array[] = [];
+  #drainTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(network: string, socket: WebSocketLike, remoteAddress: string, localAddress = '') {
-    this.network = network;
-    this.remoteAddress = remoteAddress;
-    this.localAddress = localAddress;
+  constructor(network: string, socket: WebSocketLike, remoteAddress: string, localAddress = '', highWaterMark?: number) {
+    super(network, remoteAddress, localAddress, highWaterMark);
     this.#socket = socket;
+    // Not read until someone listens (where the socket can pause; elsewhere messages are held until onData).
+    socket.pause?.();
     socket.addEventListener('message', (event) => {
       const chunk = toBytes(event.data);
-      if (!chunk) return;
-      if (this.#dataListener) this.#dataListener(chunk);
-      else this.#early.push(chunk);
+      if (chunk) this.received(chunk);
     });
     socket.addEventListener('error', (event) => {
       const message = (event as { message?: string }).message ?? 'websocket error';
-      this.#closeError ??= new ConnectionClosedError(`rpcx: ${message}`);
+      this.noteError(new ConnectionClosedError(`rpcx: ${message}`));
     });
     socket.addEventListener('close', () => {
-      this.#closed = true;
-      const listener = this.#closeListener;
-      this.#closeListener = undefined;
-      listener?.(this.#closeError);
+      if (this.#drainTimer !== undefined) clearTimeout(this.#drainTimer);
+      this.closedWith(undefined);
     });
   }
 
-  get closed(): boolean {
-    return this.#closed || this.#socket.readyState > OPEN;
+  override get closed(): boolean {
+    return super.closed || this.#socket.readyState > OPEN;
   }
 
-  write(data: Uint8Array): boolean {
-    if (this.closed) return true;
+  get writableLength(): number {
+    return this.#socket.bufferedAmount;
+  }
+
+  protected send(data: Uint8Array): void {
     this.#socket.send(data);
-    return this.#socket.bufferedAmount < HIGH_WATER;
+    if (this.full) this.#drainTimer ??= setTimeout(this.#pollDrain, DRAIN_POLL_MS);
   }
 
-  onData(listener: (chunk: Uint8Array) => void): void {
-    this.#dataListener = listener;
-    const early = this.#early;
-    this.#early = [];
-    for (const chunk of early) listener(chunk);
-  }
+  readonly #pollDrain = (): void => {
+    this.#drainTimer = undefined;
+    if (this.closed) return;
+    if (this.full) this.#drainTimer = setTimeout(this.#pollDrain, DRAIN_POLL_MS);
+    else this.drained();
+  };
 
-  onClose(listener: (error?: Error) => void): void {
-    if (this.#closed) queueMicrotask(() => listener(this.#closeError));
-    else this.#closeListener = listener;
-  }
-
-  onDrain(_listener: () => void): void {
-    // The WebSocket API has no drain event; write() reports back-pressure through its return value only.
+  protected readingChanged(reading: boolean): void {
+    if (reading) this.#socket.resume?.();
+    else this.#socket.pause?.();
   }
 
   end(): void {
@@ -91,7 +81,7 @@ export class WebSocketConn implements Conn {
   }
 
   destroy(error?: Error): void {
-    if (error) this.#closeError ??= error;
+    if (error) this.noteError(error);
     this.#socket.close(1000, error ? 'error' : 'closed');
   }
 }

@@ -9,7 +9,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { WebSocket as NodeWebSocket } from 'ws';
 import { ConfigError } from '../errors.js';
-import { RPCX_PATH } from '../protocol/constants.js';
+import { DEFAULT_MAX_FRAME_LENGTH, RPCX_PATH } from '../protocol/constants.js';
 import { splitHostPort } from './networks.js';
 import { listenServer, tlsServerOptions } from './tcp.js';
 import type { Transport, TlsOptions } from './transport.js';
@@ -27,7 +27,7 @@ export const wsTransport: Transport = {
     const server = options.tls ? https.createServer(tlsServerOptions(options.tls)) : http.createServer();
     // Go rpcx's WebSocket client never sets a payload type, so x/net/websocket sends its binary frames as *text*
     // messages: take every message's raw bytes and skip the UTF-8 check that would reject them.
-    const wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024 * 1024, perMessageDeflate: false, skipUTF8Validation: true });
+    const wss = new WebSocketServer({ noServer: true, maxPayload: wsMaxPayload(options), perMessageDeflate: false, skipUTF8Validation: true });
     server.on('upgrade', (req, socket, head) => {
       if (new URL(req.url ?? '/', 'http://x').pathname !== path) {
         socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
@@ -37,7 +37,7 @@ export const wsTransport: Transport = {
         ws.binaryType = 'nodebuffer';
         (ws as unknown as { _socket?: { setNoDelay?(v: boolean): void } })._socket?.setNoDelay?.(true);
         const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
-        onConn(new WebSocketConn(network, rawBytesSocket(ws), remote, `${req.socket.localAddress}:${req.socket.localPort}`));
+        onConn(new WebSocketConn(network, rawBytesSocket(ws), remote, `${req.socket.localAddress}:${req.socket.localPort}`, options.highWaterMark));
       });
     });
     server.on('request', (_req, res) => {
@@ -62,11 +62,11 @@ export const wsTransport: Transport = {
     // On Node the `ws` package's client (faster than the global WebSocket, and it takes TLS options); browsers use
     // transport/websocket-browser.ts. Both go through the same standard-API adapter.
     const socket = await openWebSocket(NodeWebSocket as unknown as WebSocketConstructor, url, timeoutMs, options.signal, (_C, u) => {
-      const ws = new NodeWebSocket(u, { ...nodeTlsOptions(options.tls), perMessageDeflate: false, maxPayload: 256 * 1024 * 1024 });
+      const ws = new NodeWebSocket(u, { ...nodeTlsOptions(options.tls), perMessageDeflate: false, maxPayload: wsMaxPayload(options) });
       ws.once('upgrade', (response) => response.socket.setNoDelay(true));
       return ws as unknown as WebSocketLike;
     });
-    return new WebSocketConn(network, socket, address);
+    return new WebSocketConn(network, socket, address, '', options.highWaterMark);
   },
 };
 
@@ -89,6 +89,8 @@ function rawBytesSocket(ws: NodeWebSocket): WebSocketLike {
       return ws.bufferedAmount;
     },
     send: (data) => ws.send(data),
+    pause: () => ws.pause(),
+    resume: () => ws.resume(),
     close: (code, reason) => ws.close(code, reason),
     addEventListener(type: string, listener: (event: never) => void) {
       if (type === 'message') ws.on('message', (data: Buffer) => (listener as (e: { data: unknown }) => void)({ data }));
@@ -98,6 +100,14 @@ function rawBytesSocket(ws: NodeWebSocket): WebSocketLike {
       ws.off(type, listener as (...args: unknown[]) => void);
     },
   } as WebSocketLike;
+}
+
+/**
+ * The largest WebSocket message accepted: `wsMaxPayload` (the server passes its frame limit), else 64 MiB, rpcx's
+ * default frame limit. A bigger message closes the WebSocket (close code 1009) before it is buffered.
+ */
+function wsMaxPayload(options: Record<string, unknown>): number {
+  return typeof options.wsMaxPayload === 'number' && options.wsMaxPayload > 0 ? options.wsMaxPayload : DEFAULT_MAX_FRAME_LENGTH;
 }
 
 function nodeTlsOptions(tls: TlsOptions | undefined): Record<string, unknown> {

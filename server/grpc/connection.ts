@@ -21,6 +21,9 @@ export class GrpcConnection extends FrontConnection {
     if (this.session && !this.session.closed) this.session.close();
   }
 
+  /** HTTP/2 sessions time out on their own (GrpcLimits.idleTimeoutMs); the server's HTTP/1.1 sweep has nothing to do. */
+  checkTimeouts(_now: number, _limits: unknown): void {}
+
   /** GOAWAY, then the session ends (and with it the socket) once its streams have. */
   close(): void {
     if (this.session === undefined) this.socket.end();

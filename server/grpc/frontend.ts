@@ -18,7 +18,7 @@ import { MessageType, MetaKey, SerializeType } from '../../protocol/constants.js
 import { Message } from '../../protocol/message.js';
 import type { SocketConn } from '../../transport/socket-conn.js';
 import type { Dispatcher } from '../dispatcher.js';
-import type { PluginContainer } from '../plugins.js';
+import { messageOf, type PluginContainer } from '../plugins.js';
 import type { ServiceRegistry } from '../service-registry.js';
 import { builtinHandler } from './builtins.js';
 import { GrpcCall } from './call.js';
@@ -97,15 +97,18 @@ export class GrpcFrontend {
       return;
     }
     const responder = new GrpcResponder(stream, contentType);
-    try {
-      if (host.plugins.preReadRequest.length !== 0) host.plugins.runPreReadRequest(connection);
-    } catch (error) {
-      responder.finish(GrpcStatus.INTERNAL, (error as Error).message ?? String(error));
-      return;
-    }
     const path = headers[':path'] ?? '';
     const builtin = builtinHandler(path, host.registry, host.maxMessageLength);
     if (builtin !== undefined) return builtin(responder, connection, headers);
+    // preReadRequest plugins (maybe async) run now; the call is dispatched once they are done and the body is in.
+    let before: Promise<void> | void = undefined;
+    try {
+      if (host.plugins.preReadRequest.length !== 0) before = host.plugins.runPreReadRequest(connection);
+    } catch (error) {
+      responder.finish(GrpcStatus.INTERNAL, messageOf(error));
+      stream.resume();
+      return;
+    }
 
     const metadata = metadataOfHeaders(headers);
     const timeout = metadata?.[MetaKey.ServerTimeout];
@@ -152,7 +155,8 @@ export class GrpcFrontend {
         payload: payload!,
         ...(metadata ? { metadata } : {}),
       });
-      host.dispatcher.dispatch(request, call);
+      if (before === undefined) host.dispatcher.dispatch(request, call);
+      else before.then(() => host.dispatcher.dispatch(request, call), (error: unknown) => call.refuse(GrpcStatus.INTERNAL, messageOf(error)));
     });
   }
 

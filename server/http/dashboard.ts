@@ -251,7 +251,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   var timer = null;
   function poll() {
     if (timer) clearTimeout(timer);
-    fetch('status', { cache: 'no-store' }).then(function (r) {
+    fetch('status', { cache: 'no-store', headers: params.get('token') ? { Authorization: params.get('token') } : {} }).then(function (r) {
       if (!r.ok) throw new Error('HTTP ' + r.status);
       return r.json();
     }).then(function (status) {

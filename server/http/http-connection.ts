@@ -3,6 +3,7 @@
  * request becomes an rpcx Message and a DispatchTarget that settles one promise with how the call ended.
  */
 import type http from 'node:http';
+import type { Limits } from '../../limits.js';
 import type { Logger } from '../../logger.js';
 import type { Message } from '../../protocol/message.js';
 import type { Dispatcher, DispatchTarget } from '../dispatcher.js';
@@ -19,14 +20,66 @@ export interface FrontendHost {
   readonly gateway: boolean;
   readonly jsonRpc: boolean;
   readonly pages: boolean;
+  /** Header, request and keep-alive timeouts (Node enforces none of them on sockets handed in by the sniffer). */
+  readonly limits: Pick<Limits, 'httpHeadersTimeoutMs' | 'httpRequestTimeoutMs' | 'httpKeepAliveTimeoutMs' | 'maxBatchLength'>;
   /** Serves a builtin page. */
-  servePage(path: string, req: http.IncomingMessage, res: http.ServerResponse): void;
+  servePage(path: string, req: http.IncomingMessage, res: http.ServerResponse, connection: HttpConnection): Promise<void> | void;
   connectionClosed(connection: HttpConnection, error?: Error): void;
 }
 
 /** One socket speaking HTTP (keep-alive: many requests). */
 export class HttpConnection extends FrontConnection {
   readonly protocol = 'http';
+  /**
+   * Where the connection is in its request cycle, for the timeouts: `head` (a request is arriving: head and body
+   * must complete within the header/request timeouts from `#since`), `handling` (the request is in: no timeout),
+   * `idle` (between keep-alive requests: the keep-alive timeout, until bytes of a next request arrive).
+   */
+  #phase: 'head' | 'body' | 'handling' | 'idle' = 'head';
+  #since = performance.now();
+  /** socket.bytesRead when the connection went idle: more means a next request has started arriving. */
+  #bytesAtIdle = 0;
+
+  /** The router saw a request's head: from here its body must arrive within the request timeout. */
+  requestHead(): void {
+    if (this.#phase === 'idle') this.#since = performance.now();
+    this.#phase = 'body';
+  }
+
+  /** The request (head and body) is in; the handler runs without a timeout of ours. */
+  requestReceived(): void {
+    this.#phase = 'handling';
+  }
+
+  /** A response is written: the connection waits for the next keep-alive request. */
+  responseFinished(): void {
+    this.#phase = 'idle';
+    this.#since = performance.now();
+    this.#bytesAtIdle = this.socket.bytesRead;
+  }
+
+  /** Called periodically by the server: closes the connection when its current phase took too long. */
+  checkTimeouts(now: number, limits: FrontendHost['limits']): void {
+    if (this.closed) return;
+    if (this.#phase === 'idle' && this.socket.bytesRead > this.#bytesAtIdle) {
+      // A next request started arriving (roughly now: the sweep period is the error).
+      this.#phase = 'head';
+      this.#since = now;
+    }
+    const elapsed = now - this.#since;
+    let exceeded: string | undefined;
+    if (this.#phase === 'idle' && limits.httpKeepAliveTimeoutMs > 0 && elapsed > limits.httpKeepAliveTimeoutMs) exceeded = 'keep-alive';
+    else if (this.#phase === 'head' && limits.httpHeadersTimeoutMs > 0 && elapsed > limits.httpHeadersTimeoutMs) exceeded = 'headers';
+    else if ((this.#phase === 'head' || this.#phase === 'body') && limits.httpRequestTimeoutMs > 0 && elapsed > limits.httpRequestTimeoutMs) exceeded = 'request';
+    if (exceeded === undefined) return;
+    if (exceeded !== 'keep-alive' && this.socket.writable) {
+      // As Node's own HTTP server answers a request that did not arrive in time.
+      this.socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      setTimeout(() => this.socket.destroy(), 1000).unref();
+    } else {
+      this.socket.destroy();
+    }
+  }
 
   /** Closes gracefully once the current response (if any) is written. */
   close(): void {

@@ -9,7 +9,7 @@
  * rpcx's error text as the message.
  */
 import type http from 'node:http';
-import { BodyTooLargeError, UNKNOWN_METHOD_PREFIX, UNKNOWN_SERVICE_PREFIX } from '../../errors.js';
+import { BodyTooLargeError, LimitExceededError, UNKNOWN_METHOD_PREFIX, UNKNOWN_SERVICE_PREFIX } from '../../errors.js';
 import { MessageType, MetaKey, SerializeType } from '../../protocol/constants.js';
 import { Message, type Metadata } from '../../protocol/message.js';
 import { utf8Encode } from '../../protocol/utf8.js';
@@ -43,6 +43,12 @@ export async function handleJsonRpc(req: http.IncomingMessage, res: http.ServerR
     }
     throw error;
   }
+  // A batch past the limit is refused before JSON.parse: parsing (and holding) 100,000 entries would block the loop.
+  if (batchLongerThan(body, host.limits.maxBatchLength)) {
+    const error = new LimitExceededError('maxBatchLength', `a batch of more than ${host.limits.maxBatchLength} requests`);
+    send(res, 200, JSON_HEADERS, errorText(null, JsonRpcCode.InvalidRequest, error.message));
+    return;
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString('utf8'));
@@ -55,6 +61,12 @@ export async function handleJsonRpc(req: http.IncomingMessage, res: http.ServerR
   if (Array.isArray(parsed)) {
     if (parsed.length === 0) {
       send(res, 200, JSON_HEADERS, errorText(null, JsonRpcCode.InvalidRequest, 'Invalid Request: empty batch'));
+      return;
+    }
+    if (parsed.length > host.limits.maxBatchLength) {
+      // One error for the whole batch: none of it runs (running a part would leave the caller guessing which).
+      const error = new LimitExceededError('maxBatchLength', `a batch of ${parsed.length} requests; at most ${host.limits.maxBatchLength}`);
+      send(res, 200, JSON_HEADERS, errorText(null, JsonRpcCode.InvalidRequest, error.message));
       return;
     }
     const answers = await Promise.all(parsed.map((item) => handleOne(item, base, connection, host)));
@@ -147,4 +159,38 @@ function baseMetadata(req: http.IncomingMessage): Metadata | undefined {
   const authorization = req.headers.authorization;
   if (authorization) (metadata ??= {})[MetaKey.Auth] = authorization;
   return metadata;
+}
+
+/**
+ * True when `body` is a JSON array with more than `limit` top-level entries. Scans only as far as the entry past the
+ * limit (strings and nesting are skipped correctly); malformed JSON is left to JSON.parse.
+ */
+function batchLongerThan(body: Buffer, limit: number): boolean {
+  let i = 0;
+  while (i < body.length && (body[i] === 0x20 || body[i] === 0x0a || body[i] === 0x0d || body[i] === 0x09)) i++;
+  if (body[i] !== 0x5b) return false; // not '['
+  let depth = 0;
+  let entries = 0;
+  let inString = false;
+  for (; i < body.length; i++) {
+    const c = body[i]!;
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped byte
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      depth++;
+      // The first byte of a top-level entry that is an array or object.
+      if (depth === 2 && ++entries > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+    else if (depth === 1 && c !== 0x2c && c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) {
+      // A scalar top-level entry: count it at its first byte, then skip to the next separator.
+      if (++entries > limit) return true;
+      while (i + 1 < body.length && body[i + 1] !== 0x2c && body[i + 1] !== 0x5d) i++;
+    }
+    if (depth === 0) return false;
+  }
+  return false;
 }

@@ -9,6 +9,10 @@
  *   /dashboard    live HTML dashboard polling /status
  *   /hotspots/cpu /hotspots/heap   profiles of the live process (hotspots.ts)
  *   /vars /flags  every counter and gauge as text, the effective options (vars.ts)
+ *
+ * Each page can be turned off (ServerOptions.pages). When the server has an `auth` function every page but /health
+ * requires a token it accepts, in the `Authorization` header (401 otherwise); the dashboard also takes it as
+ * `?token=` in its address and sends it in the header of its own requests.
  */
 import type http from 'node:http';
 import { PAGE_PATHS } from './constants.js';
@@ -27,7 +31,21 @@ export function isPagePath(path: string): boolean {
   return PAGE_PATHS.includes(path);
 }
 
+/** Page names for the `pages` option; `hotspots` covers /hotspots/cpu and /hotspots/heap. */
+export type PageName = 'status' | 'connections' | 'metrics' | 'rpcz' | 'health' | 'dashboard' | 'hotspots' | 'vars' | 'flags';
+
+/** `pages` option: all on (true), all off (false), or page by page (a page left out stays on). */
+export type PagesOption = boolean | Partial<Record<PageName, boolean>>;
+
+export function pageEnabled(option: PagesOption, path: string): boolean {
+  if (typeof option === 'boolean') return option;
+  return option[path.slice(1).split('/')[0] as PageName] !== false;
+}
+
 export interface PagesHost {
+  readonly pages: PagesOption;
+  /** Present when the server has auth: decides whether `token` may read `page`. */
+  readonly authorize?: (token: string | undefined, page: string) => boolean | Promise<boolean>;
   readonly startedAt: number;
   readonly addresses: string[];
   readonly draining: boolean;
@@ -129,6 +147,15 @@ export function rpczJson(rpcz: Rpcz, query: URLSearchParams): { capacity: number
 export async function servePage(host: PagesHost, path: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   req.resume();
   const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+  if (!pageEnabled(host.pages, path)) return send(res, 404, { 'Content-Type': 'text/plain; charset=utf-8' }, '404 page not found\n');
+  if (host.authorize && path !== '/health') {
+    const token = req.headers.authorization ?? (path === '/dashboard' ? (query.get('token') ?? undefined) : undefined);
+    // A throwing or rejecting auth function refuses, as it does for calls.
+    const allowed = await Promise.resolve()
+      .then(() => host.authorize!(token, path.slice(1)))
+      .catch(() => false);
+    if (!allowed) return send(res, 401, { 'Content-Type': 'text/plain; charset=utf-8', 'WWW-Authenticate': 'Bearer' }, '401 unauthorized: send the token in Authorization\n');
+  }
   switch (path) {
     case '/status':
       return sendJson(res, 200, statusJson(host));

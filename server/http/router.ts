@@ -25,7 +25,8 @@ export class HttpFrontend {
 
   constructor(host: FrontendHost) {
     this.#host = host;
-    this.#server = http.createServer({ keepAliveTimeout: 5000 }, (req, res) => this.#route(req, res));
+    // Node's own timeouts do not apply to sockets handed in with emit('connection'): HttpConnection enforces them.
+    this.#server = http.createServer({ keepAliveTimeout: host.limits.httpKeepAliveTimeoutMs }, (req, res) => this.#route(req, res));
     this.#server.on('clientError', (error: Error & { code?: string }, socket: Socket) => {
       if (!socket.writable || error.code === 'ECONNRESET') socket.destroy();
       else socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -57,28 +58,39 @@ export class HttpFrontend {
       return;
     }
     connection.requests++;
+    connection.requestHead();
+    if (req.complete) connection.requestReceived();
+    else req.once('end', () => connection.requestReceived());
+    res.once('finish', () => connection.responseFinished());
     if (connection.draining) res.setHeader('Connection', 'close');
+    const refuse = (error: unknown): void => send(res, 500, { 'Content-Type': 'text/plain; charset=utf-8' }, (error as Error).message ?? String(error));
+    let before: Promise<void> | void = undefined;
     try {
-      if (host.plugins.preReadRequest.length !== 0) host.plugins.runPreReadRequest(connection);
+      if (host.plugins.preReadRequest.length !== 0) before = host.plugins.runPreReadRequest(connection);
     } catch (error) {
-      send(res, 500, { 'Content-Type': 'text/plain; charset=utf-8' }, (error as Error).message ?? String(error));
+      refuse(error);
       return;
     }
     const run = (): Promise<void> | void => {
       if (host.jsonRpc && req.headers['x-jsonrpc-2.0'] === 'true') return handleJsonRpc(req, res, connection, host);
       if (host.pages && (req.method === 'GET' || req.method === 'HEAD')) {
         const path = pathOf(req.url);
-        if (isPagePath(path) && !hasRpcxHeader(req)) return host.servePage(path, req, res);
+        if (isPagePath(path) && !hasRpcxHeader(req)) return host.servePage(path, req, res, connection);
       }
       if (host.gateway) return handleGateway(req, res, connection, host);
       send(res, 404, { 'Content-Type': 'text/plain; charset=utf-8' }, '404 page not found\n');
     };
-    try {
-      const pending = run();
-      if (pending) pending.catch((error: unknown) => this.#failed(res, error));
-    } catch (error) {
-      this.#failed(res, error);
-    }
+    const start = (): void => {
+      try {
+        const pending = run();
+        if (pending) pending.catch((error: unknown) => this.#failed(res, error));
+      } catch (error) {
+        this.#failed(res, error);
+      }
+    };
+    // An async preReadRequest hook: the request is handled once it has resolved.
+    if (before) before.then(start, refuse);
+    else start();
   }
 
   #failed(res: http.ServerResponse, error: unknown): void {

@@ -18,6 +18,8 @@ export interface MetricsSource {
   readonly refused: number;
   /** Requests for unknown services or methods. */
   readonly unknown: number;
+  /** Connections closed on a protocol error, per error code. */
+  readonly protocolErrors?: ReadonlyMap<string, number>;
 }
 
 let promClient: typeof PromClient | undefined;
@@ -80,6 +82,16 @@ export class ServerMetrics {
       collect() {
         this.reset();
         this.inc(source.unknown);
+      },
+    });
+    new Counter({
+      name: 'rpcx_server_protocol_errors_total',
+      help: 'Connections closed on a protocol error (bad frame, limit, timeout), per error code.',
+      labelNames: ['code'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [code, n] of source.protocolErrors ?? []) this.inc({ code }, n);
       },
     });
     new Gauge({

@@ -4,6 +4,10 @@
  * nothing from us yet). Datagrams are decrypted once here, then routed; FEC parity datagrams carry no conversation id
  * and go to the peer address's most recent session.
  *
+ * A datagram that would open a session is dropped when the listener already holds `kcpMaxSessions` sessions or has
+ * accepted `kcpAcceptPerSecond` in the last second (a token bucket): every session costs its buffers at once, so a
+ * flood of fresh conversation ids (spoofable, with no key) must not turn into unbounded memory.
+ *
  * A released session's (address, conversation) is remembered for a while and ignored, so retransmissions from a peer
  * that does not know its session ended cannot resurrect it as a new, broken one; that peer then sees a dead link.
  */
@@ -31,6 +35,11 @@ export class KcpListener implements Listener {
   readonly #released = new Map<string, number>();
   readonly #id = { conv: 0, una: 0 };
   #count = 0;
+  /** Accept tokens left, refilled at acceptPerSecond up to as many. */
+  #tokens: number;
+  #tokensAt = performance.now();
+  /** Datagrams dropped because they would have opened a session past the caps. */
+  refused = 0;
   #accepting = true;
   #socketClosed = false;
   #closeWaiters: (() => void)[] = [];
@@ -41,6 +50,7 @@ export class KcpListener implements Listener {
     this.#settings = settings;
     this.#crypt = settings.block ? new PacketCrypt(settings.block) : undefined;
     this.#onConn = onConn;
+    this.#tokens = settings.acceptPerSecond;
     const bound = socket.address();
     this.address = joinHostPort(bound.address, bound.port);
     socket.on('message', this.#onMessage);
@@ -106,6 +116,10 @@ export class KcpListener implements Listener {
     let session = byConv?.get(id.conv);
     if (!session) {
       if (!this.#accepting || id.una !== 0) return;
+      if (!this.#mayAccept()) {
+        this.refused++;
+        return;
+      }
       const key = `${peer}/${id.conv}`;
       const forgottenAt = this.#released.get(key);
       if (forgottenAt !== undefined) {
@@ -116,6 +130,17 @@ export class KcpListener implements Listener {
     }
     session.handleBody(body);
   };
+
+  #mayAccept(): boolean {
+    const settings = this.#settings;
+    if (this.#count >= settings.maxSessions) return false;
+    const now = performance.now();
+    this.#tokens = Math.min(settings.acceptPerSecond, this.#tokens + ((now - this.#tokensAt) / 1000) * settings.acceptPerSecond);
+    this.#tokensAt = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens--;
+    return true;
+  }
 
   #accept(peer: string, address: string, port: number, conv: number): KcpSession {
     const socket = this.#socket;

@@ -24,6 +24,8 @@ export interface KcpOptions {
   kcpStreamMode?: boolean;
   kcpAckNoDelay?: boolean;
   kcpIdleTimeoutMs?: number;
+  kcpMaxSessions?: number;
+  kcpAcceptPerSecond?: number;
   kcpSocketBufferBytes?: number;
   kcpDropRate?: number;
   kcpDropPacket?: KcpDropPredicate;
@@ -43,6 +45,10 @@ export interface KcpSettings {
   streamMode: boolean;
   ackNoDelay: boolean;
   idleTimeoutMs: number;
+  /** Listener: live sessions at most; datagrams that would open more are dropped. */
+  maxSessions: number;
+  /** Listener: new sessions accepted per second at most (a burst of as many is allowed). */
+  acceptPerSecond: number;
   socketBufferBytes: number;
   drop: KcpDropPredicate | undefined;
 }
@@ -60,6 +66,8 @@ export const KCP_DEFAULTS = {
   streamMode: true,
   ackNoDelay: true,
   idleTimeoutMs: 60_000,
+  maxSessions: 1024,
+  acceptPerSecond: 200,
   socketBufferBytes: 4 << 20,
 } as const;
 
@@ -143,6 +151,12 @@ export function resolveKcpSettings(options: Record<string, unknown>): KcpSetting
     streamMode: bool(options, 'kcpStreamMode', KCP_DEFAULTS.streamMode),
     ackNoDelay: bool(options, 'kcpAckNoDelay', KCP_DEFAULTS.ackNoDelay),
     idleTimeoutMs: int(options, 'kcpIdleTimeoutMs', KCP_DEFAULTS.idleTimeoutMs, 0, 2 ** 31 - 1),
+    // The generic `maxConnections` listen option (a Server passes its per-listener limit) caps sessions too.
+    maxSessions: Math.min(
+      int(options, 'kcpMaxSessions', KCP_DEFAULTS.maxSessions, 1, 2 ** 31 - 1),
+      typeof options.maxConnections === 'number' && options.maxConnections > 0 ? options.maxConnections : Infinity,
+    ),
+    acceptPerSecond: int(options, 'kcpAcceptPerSecond', KCP_DEFAULTS.acceptPerSecond, 1, 2 ** 31 - 1),
     socketBufferBytes: int(options, 'kcpSocketBufferBytes', KCP_DEFAULTS.socketBufferBytes, 0, 1 << 30),
     drop,
   };

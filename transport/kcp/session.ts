@@ -19,7 +19,7 @@ import type { KcpSettings } from './options.js';
 import { PacketPipeline, type PacketStats } from './packet.js';
 import type { FecDecoderStats } from './fec.js';
 import type { KcpStats } from './arq.js';
-import type { Conn } from '../transport.js';
+import { ConnBase } from '../conn-base.js';
 
 /** How long `end()` waits for the peer to acknowledge what was written. */
 const END_LINGER_MS = 10_000;
@@ -39,10 +39,7 @@ export interface KcpSessionStats {
   rto: number;
 }
 
-export class KcpSession implements Conn {
-  readonly network: string;
-  readonly remoteAddress: string;
-  readonly localAddress: string;
+export class KcpSession extends ConnBase {
   readonly conv: number;
   readonly kcp: Kcp;
   readonly pipeline: PacketPipeline;
@@ -51,13 +48,6 @@ export class KcpSession implements Conn {
   #closed = false;
   #ending = false;
   #endDeadline = 0;
-  #dataListener: ((chunk: Uint8Array) => void) | undefined;
-  #pendingData: Uint8Array[] = [];
-  #closeListener: ((error?: Error) => void) | undefined;
-  #closeError: Error | undefined;
-  #closeNotified = false;
-  #drainListener: (() => void) | undefined;
-  #needDrain = false;
   #timer: NodeJS.Timeout | undefined;
   /** 0: none, 1: acks only, 2: full flush, queued on setImmediate. */
   #inputFlush = 0;
@@ -66,10 +56,8 @@ export class KcpSession implements Conn {
   #idleTimer: NodeJS.Timeout | undefined;
 
   constructor(network: string, conv: number, settings: KcpSettings, host: SessionHost, remoteAddress: string, localAddress: string) {
-    this.network = network;
+    super(network, remoteAddress, localAddress);
     this.conv = conv >>> 0;
-    this.remoteAddress = remoteAddress;
-    this.localAddress = localAddress;
     this.#host = host;
     this.#settings = settings;
     const drop = settings.drop;
@@ -87,7 +75,7 @@ export class KcpSession implements Conn {
     if (settings.idleTimeoutMs > 0) this.#armIdle(settings.idleTimeoutMs);
   }
 
-  get closed(): boolean {
+  override get closed(): boolean {
     return this.#closed;
   }
 
@@ -104,8 +92,19 @@ export class KcpSession implements Conn {
 
   // ---------------------------------------------------------------- Conn
 
-  write(data: Uint8Array): boolean {
-    if (this.#closed || this.#ending) return true;
+  /** Bytes written and not yet acknowledged, counted in whole segments. */
+  get writableLength(): number {
+    return this.kcp.waitSnd() * this.kcp.mss;
+  }
+
+  /** KCP's own measure: the send queue is full when it reaches the local or the remote window. */
+  protected override get full(): boolean {
+    const waiting = this.kcp.waitSnd();
+    return waiting >= this.kcp.sndWnd || waiting >= this.kcp.rmtWnd;
+  }
+
+  protected send(data: Uint8Array): void {
+    if (this.#ending) return;
     const kcp = this.kcp;
     const mss = kcp.mss;
     // MSS-sized pieces: a message-mode send may not exceed 255 fragments, and stream mode coalesces anyway.
@@ -114,30 +113,18 @@ export class KcpSession implements Conn {
       this.#inputFlush = 2;
       this.#immediate ??= setImmediate(this.#flushInput);
     }
-    const waiting = kcp.waitSnd();
-    if (waiting >= kcp.sndWnd || waiting >= kcp.rmtWnd) {
-      this.#needDrain = true;
-      return false;
+  }
+
+  /**
+   * Paused, received data stays in KCP's receive queue; once that holds a window's worth, the window advertised to
+   * the peer is zero and it stops sending.
+   */
+  protected readingChanged(reading: boolean): void {
+    if (reading && !this.#closed) {
+      this.#deliver();
+      // Reading again reopens the window: tell the peer now rather than at its next probe.
+      if (!this.#closed) this.#flushNow(false);
     }
-    return true;
-  }
-
-  onData(listener: (chunk: Uint8Array) => void): void {
-    this.#dataListener = listener;
-    if (this.#pendingData.length > 0) {
-      const pending = this.#pendingData;
-      this.#pendingData = [];
-      for (const chunk of pending) listener(chunk);
-    }
-  }
-
-  onClose(listener: (error?: Error) => void): void {
-    if (this.#closeNotified) queueMicrotask(() => listener(this.#closeError));
-    else this.#closeListener = listener;
-  }
-
-  onDrain(listener: () => void): void {
-    this.#drainListener = listener;
   }
 
   end(): void {
@@ -176,9 +163,10 @@ export class KcpSession implements Conn {
   // ---------------------------------------------------------------- internals
 
   #deliver(): void {
-    for (let chunk = this.kcp.recvAll(); chunk; chunk = this.kcp.recvAll()) {
-      if (this.#dataListener) this.#dataListener(chunk);
-      else this.#pendingData.push(chunk);
+    while (this.reading) {
+      const chunk = this.kcp.recvAll();
+      if (!chunk) return;
+      this.received(chunk);
       if (this.#closed) return;
     }
   }
@@ -216,9 +204,8 @@ export class KcpSession implements Conn {
       this.#release();
       return;
     }
-    if (this.#needDrain && waiting < kcp.sndWnd && waiting < kcp.rmtWnd) {
-      this.#needDrain = false;
-      this.#drainListener?.();
+    if (this.needDrain) {
+      this.drained();
       if (this.#closed) return;
     }
     // An armed timer fires within one interval, before any deadline KCP can have gained since (a new segment's RTO is
@@ -246,20 +233,13 @@ export class KcpSession implements Conn {
   #release(error?: Error): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (error) this.#closeError ??= error;
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
     if (this.#immediate) clearImmediate(this.#immediate);
     this.#timer = this.#idleTimer = this.#immediate = undefined;
     this.kcp.release();
-    this.#pendingData = [];
     this.#host.released(this);
-    queueMicrotask(() => {
-      this.#closeNotified = true;
-      const listener = this.#closeListener;
-      this.#closeListener = undefined;
-      listener?.(this.#closeError);
-    });
+    this.closedWith(error, true);
   }
 }
 

@@ -48,7 +48,8 @@ export interface ResolvedSettings {
   lingerMs: number;
 }
 
-export function resolveSettings(raw: unknown): ResolvedSettings {
+/** `highWaterMark`: the generic ListenOptions/DialOptions one, used when `quic.highWaterMark` is not set. */
+export function resolveSettings(raw: unknown, highWaterMark?: number): ResolvedSettings {
   if (raw !== undefined && (typeof raw !== 'object' || raw === null)) throw new ConfigError('rpcx: options.quic must be an object');
   const s = (raw ?? {}) as QuicSettings;
   const num = (name: keyof QuicSettings, value: unknown, fallback: number, min: number, max: number): number => {
@@ -73,7 +74,7 @@ export function resolveSettings(raw: unknown): ResolvedSettings {
     maxStreamWindow,
     maxConnectionWindow,
     congestionControl: cc,
-    highWaterMark: num('highWaterMark', s.highWaterMark, 1024 * 1024, 1, 2 ** 40),
+    highWaterMark: num('highWaterMark', s.highWaterMark ?? highWaterMark, 1024 * 1024, 1, 2 ** 40),
     retry: s.retry === true,
     lingerMs: num('lingerMs', s.lingerMs, 5000, 0, 2 ** 31),
   };

@@ -59,6 +59,9 @@ const APP_ERROR = 1;
 const SCRATCH = Buffer.allocUnsafe(64 * 1024);
 const NO_REASON = new Uint8Array(0);
 
+/** Below this many bytes of amplification budget no useful packet fits: wait for the client to send more. */
+const MIN_PACKET_BUDGET = 64;
+
 type State = 'handshake' | 'open' | 'closed';
 
 function formatHostPort(hp: HostPort): string {
@@ -91,6 +94,9 @@ export class QuicConnection implements StreamOwner {
   #keepAlive: NodeJS.Timeout | undefined;
   #linger: NodeJS.Timeout | undefined;
   #lastSendAt = 0;
+  /** Bytes received from and sent to the peer while its address is not validated (server side, during the handshake). */
+  #bytesIn = 0;
+  #bytesOut = 0;
 
   constructor(options: ConnectionOptions) {
     this.native = options.native;
@@ -129,6 +135,13 @@ export class QuicConnection implements StreamOwner {
       const message = (error as Error).message;
       if (message !== 'Done') this.#recvFailure ??= message;
     }
+    this.#bytesIn += data.length;
+    this.#received = true;
+    if (!this.queued) this.#host.schedule(this);
+  }
+
+  readAgain(): void {
+    if (this.#released) return;
     this.#received = true;
     if (!this.queued) this.#host.schedule(this);
   }
@@ -262,9 +275,16 @@ export class QuicConnection implements StreamOwner {
 
   #sendPackets(): void {
     const native = this.native;
-    const size = this.#settings.maxDatagramSize;
     let sent = false;
     for (;;) {
+      let size = this.#settings.maxDatagramSize;
+      if (this.role === 'server' && this.#state === 'handshake') {
+        // Anti-amplification (RFC 9000 §8.1): until the handshake proves the client's address, never send more than
+        // three times what it sent. quiche keeps this limit too; this makes it hold whatever the binding does.
+        const budget = 3 * this.#bytesIn - this.#bytesOut;
+        if (budget < MIN_PACKET_BUDGET) break;
+        size = Math.min(size, budget);
+      }
       const out = Buffer.allocUnsafe(size);
       let result;
       try {
@@ -272,8 +292,10 @@ export class QuicConnection implements StreamOwner {
       } catch {
         break;
       }
-      if (result === null) break;
+      // Nothing (or nothing that fits the amplification budget) to send: stop, rather than spin on empty packets.
+      if (result === null || result[0] <= 0) break;
       this.#host.transmit(out.subarray(0, result[0]), result[1].to);
+      this.#bytesOut += result[0];
       sent = true;
     }
     if (sent) this.#lastSendAt = performance.now();

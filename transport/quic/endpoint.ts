@@ -203,14 +203,16 @@ export class ServerEndpoint extends UdpEndpoint {
       return;
     }
     const remote: HostPort = { host: rinfo.address, port: rinfo.port };
+    // RFC 9000 §14.1: a datagram under 1200 bytes cannot start a connection and is dropped, whatever its version; in
+    // particular it gets no Version Negotiation, which would let a spoofed source use us as a reflector.
+    if (data.length < binding.MIN_CLIENT_INITIAL_LEN) return;
     if (!binding.versionIsSupported(header.version)) {
       const out = Buffer.allocUnsafe(binding.MAX_DATAGRAM_SIZE);
       const length = binding.negotiateVersion(header.scid, header.dcid, out);
       this.transmit(out.subarray(0, length), remote);
       return;
     }
-    // Clients pad their first Initial to 1200 bytes; smaller ones are not answered (anti-amplification).
-    if (header.ty !== PacketType.Initial || data.length < binding.MIN_CLIENT_INITIAL_LEN) return;
+    if (header.ty !== PacketType.Initial) return;
 
     let scid: Uint8Array;
     let odcid: Uint8Array | null = null;

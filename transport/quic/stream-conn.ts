@@ -6,7 +6,7 @@
  * connection's flush and delivered to the single data listener.
  */
 import { QuicError } from '../../errors.js';
-import type { Conn } from '../transport.js';
+import { ConnBase } from '../conn-base.js';
 import type { NativeConnection } from './native.js';
 
 /** The stream rpcx speaks on: the client's first bidirectional stream. */
@@ -41,78 +41,48 @@ export interface StreamOwner {
   destroyConnection(error?: Error): void;
   /** Called once the write side has queued its FIN. */
   finQueued(): void;
+  /** The stream is read again after a pause: pull what quiche holds (reading had stopped, so had its credit). */
+  readAgain(): void;
 }
 
-export class QuicStreamConn implements Conn {
-  readonly network: string;
-  readonly remoteAddress: string;
-  readonly localAddress: string;
+export class QuicStreamConn extends ConnBase {
   readonly #owner: StreamOwner;
-  readonly #highWaterMark: number;
 
   /** Whether quiche knows the stream yet: at once on the client, after the peer's first frame on the server. */
   #opened: boolean;
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
-  #needDrain = false;
   #wantFin = false;
   #finSent = false;
   #peerFin = false;
-
-  #dataListener: ((chunk: Uint8Array) => void) | undefined;
-  #unclaimed: Uint8Array[] = [];
-  #drainListener: ((value: undefined) => void) | undefined;
-  #closeListener: ((error?: Error) => void) | undefined;
   #closed = false;
-  #closeReported = false;
-  #closeError: Error | undefined;
 
   constructor(network: string, owner: StreamOwner, opened: boolean, remoteAddress: string, localAddress: string, highWaterMark: number) {
-    this.network = network;
+    super(network, remoteAddress, localAddress, highWaterMark);
     this.#owner = owner;
     this.#opened = opened;
-    this.remoteAddress = remoteAddress;
-    this.localAddress = localAddress;
-    this.#highWaterMark = highWaterMark;
   }
 
   // ---- Conn ----
 
-  get closed(): boolean {
+  override get closed(): boolean {
     return this.#closed;
   }
 
-  write(data: Uint8Array): boolean {
-    if (this.#closed || this.#wantFin) return true;
-    if (data.byteLength === 0) return this.#pendingBytes < this.#highWaterMark;
+  get writableLength(): number {
+    return this.#pendingBytes;
+  }
+
+  protected send(data: Uint8Array): void {
+    if (this.#wantFin) return;
     this.#pending.push(data);
     this.#pendingBytes += data.byteLength;
     this.#owner.requestFlush();
-    if (this.#pendingBytes >= this.#highWaterMark) {
-      this.#needDrain = true;
-      return false;
-    }
-    return true;
   }
 
-  onData(listener: (chunk: Uint8Array) => void): void {
-    this.#dataListener = listener;
-    if (this.#unclaimed.length) {
-      const chunks = this.#unclaimed;
-      this.#unclaimed = [];
-      queueMicrotask(() => {
-        for (const chunk of chunks) this.#dataListener?.(chunk);
-      });
-    }
-  }
-
-  onClose(listener: (error?: Error) => void): void {
-    if (this.#closeReported) queueMicrotask(() => listener(this.#closeError));
-    else this.#closeListener = listener;
-  }
-
-  onDrain(listener: () => void): void {
-    this.#drainListener = listener;
+  /** Paused, the stream is not read: quiche's receive window is not replenished and the peer runs out of credit. */
+  protected readingChanged(reading: boolean): void {
+    if (reading) this.#owner.readAgain();
   }
 
   end(): void {
@@ -151,7 +121,7 @@ export class QuicStreamConn implements Conn {
    */
   pull(native: NativeConnection, scratch: Buffer): void {
     if (this.#closed || this.#peerFin) return;
-    for (;;) {
+    while (this.reading) {
       let result: [number, boolean] | null;
       try {
         result = native.streamRecv(RPCX_STREAM_ID, scratch);
@@ -185,9 +155,8 @@ export class QuicStreamConn implements Conn {
   push(native: NativeConnection): void {
     if (this.#closed || !this.#opened) return;
     this.#pushOnce(native);
-    if (this.#needDrain && this.#pendingBytes === 0 && !this.#closed) {
-      this.#needDrain = false;
-      callListener(this.#drainListener, undefined);
+    if (this.needDrain && !this.#closed) {
+      callListener(() => this.drained(), undefined);
       // What the drain listener wrote goes out with this flush.
       if (this.#pendingBytes > 0 && !this.#closed) this.#pushOnce(native);
     }
@@ -226,21 +195,13 @@ export class QuicStreamConn implements Conn {
   markClosed(error: Error | undefined, async: boolean): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#closeError = error;
     this.#pending = [];
     this.#pendingBytes = 0;
-    const report = (): void => {
-      this.#closeReported = true;
-      const listener = this.#closeListener;
-      this.#closeListener = undefined;
-      callListener(listener, this.#closeError);
-    };
-    if (async) queueMicrotask(report);
-    else report();
+    if (async) this.closedWith(error, true);
+    else callListener((e: Error | undefined) => this.closedWith(e), error);
   }
 
   #deliver(chunk: Uint8Array): void {
-    if (this.#dataListener) callListener(this.#dataListener, chunk);
-    else this.#unclaimed.push(chunk);
+    callListener((c: Uint8Array) => this.received(c), chunk);
   }
 }
