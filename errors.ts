@@ -357,3 +357,19 @@ export const RATE_LIMIT_TEXT = 'request reached rate limit';
 
 /** The error text when the server's auth function refuses a call without giving a reason of its own. */
 export const AUTH_FAILED_TEXT = 'rpcx: authentication failed';
+
+/** A file transfer or stream-service data connection failed (reset by the server, dropped, timed out). */
+export class TransferError extends RpcError {
+  static readonly code = 'ERR_RPCX_TRANSFER';
+  constructor(message: string, cause?: unknown) {
+    super(TransferError.code, message, { cause });
+  }
+}
+
+/** A typed message stream could not go on: the peer does not speak rpcx-ts streams, or broke their rules. */
+export class StreamError extends RpcError {
+  static readonly code = 'ERR_RPCX_STREAM';
+  constructor(message: string) {
+    super(StreamError.code, message);
+  }
+}

@@ -36,6 +36,7 @@ export type { MethodStatsJSON, RpczEntry } from './server/observability/stats.js
 export { ServerChannels, type ServerCallEvent } from './server/observability/call-events.js';
 export { GatewayHeader, JsonRpcCode } from './server/http/constants.js';
 export type { StatusJSON } from './server/http/pages.js';
+export type { CorsOptions } from './server/http/cors.js';
 
 // Clients.
 export { Client, type ClientOptions, type PushMessage, type HeartbeatOptions } from './client/client.js';

@@ -21,6 +21,9 @@ export interface Limits {
   /** Server: calls running at once on one connection; at the limit the connection is not read until one finishes.
    *  Default 1,024. */
   maxConcurrentCallsPerConnection: number;
+  /** Server: rpcx-ts typed message streams open at once on one connection; one more is refused with an error reply
+   *  ("rpcx: too many open streams on this connection (limit N)"). Default 256. */
+  maxStreamsPerConnection: number;
   /** Server: entries in one JSON-RPC 2.0 batch. A longer batch is answered with one error. Default 1,000. */
   maxBatchLength: number;
   /** Largest payload after decompression. Default 64 MiB. */
@@ -50,6 +53,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxConnections: 10_000,
   maxConnectionsPerListener: 10_000,
   maxConcurrentCallsPerConnection: 1024,
+  maxStreamsPerConnection: 256,
   maxBatchLength: 1000,
   maxInflatedLength: 64 * 1024 * 1024,
   maxInflateRatio: 200,

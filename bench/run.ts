@@ -1,22 +1,29 @@
 /**
  * `npm run bench`: one run, one machine, every stack measured the same way: 1 KiB echo, 100 calls outstanding,
- * client in this process and server in a child process, for BENCH_DURATION seconds each (default 10).
- * Prints calls/s, p50 and p99 per stack, then the ratios against the peers measured in this same run.
+ * client in this process and server in a child process, for BENCH_DURATION seconds each (default 5).
+ * Prints calls/s, p50 and p99 per stack; then what the client side costs (plain Client against the XClient on one and
+ * three servers, with and without a per-call deadline, interleaved rounds against one server process); then the
+ * ratios the performance targets are stated in, all from this same run. BENCH_NETWORKS=tcp,unix,... limits the
+ * networks ("xclient" names the client-cost section, "idle" the idle-connection memory).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Client, SerializeType, type ClientOptions } from '../index.js';
 import { silentLogger } from '../logger.js';
+import { clientCostRatios, clientVariants, measureClientCost, type ClientCostResult, type ClientVariant } from './client-cost.js';
 import { runLoad, type LoadResult } from './load.js';
+import { startServer, stopServer } from './server-process.js';
 import { RawEchoClient } from './peers/raw-echo-client.js';
 import { createClient, type EchoClientInstance } from './peers/grpc-echo.js';
+import { benchStreams, benchTransfers } from './transfer-bench.js';
 
 const distDir = dirname(dirname(fileURLToPath(import.meta.url)));
 const repoDir = dirname(distDir);
-const durationMs = Number(process.env.BENCH_DURATION ?? 10) * 1000;
+const durationMs = Number(process.env.BENCH_DURATION ?? 5) * 1000;
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 100);
 const payloadSize = Number(process.env.BENCH_PAYLOAD ?? 1024);
 const payload = Buffer.alloc(payloadSize, 0x78);
@@ -39,33 +46,13 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
-/** Starts a server process and resolves with the endpoint it prints (`listening network@addr`). */
-async function startProcess(args: string[]): Promise<{ child: ChildProcess; endpoint: string }> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /listening (\S+)/.exec(out);
-      if (match) resolve(match[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
-  });
-  return { child, endpoint };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
-
 function portOf(endpoint: string): number {
   return Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
 }
 
 async function measure(name: string, server: string[], makeCaller: (endpoint: string) => Promise<{ call: (worker: number) => Promise<unknown>; close: () => unknown }>): Promise<Row> {
-  const { child, endpoint } = await startProcess(server);
+  const { child, endpoints } = await startServer(server, 1);
+  const endpoint = endpoints[0]!;
   try {
     const caller = await makeCaller(endpoint);
     // Warm up the JIT on both sides before measuring.
@@ -79,7 +66,7 @@ async function measure(name: string, server: string[], makeCaller: (endpoint: st
     );
     return { name, result, serverCpuUsPerCall };
   } finally {
-    await stop(child);
+    await stopServer(child);
   }
 }
 
@@ -101,6 +88,7 @@ async function main(): Promise<void> {
     { name: 'ws', listen: 'ws@127.0.0.1:0' },
     { name: 'wss', listen: 'wss@127.0.0.1:0', flags: serverTls, client: { tls: clientTls } },
     { name: 'quic', listen: 'quic@127.0.0.1:0', flags: serverTls, client: { tls: clientTls } },
+    { name: 'wt', listen: 'wt@127.0.0.1:0', flags: serverTls, client: { tls: clientTls } },
     { name: 'kcp', listen: 'kcp@127.0.0.1:0' },
     { name: 'kcp (aes+fec)', listen: 'kcp@127.0.0.1:0', flags: ['--kcp-key', 'rpcx-key'], client: { transport: { kcpKey: 'rpcx-key' } } },
   ];
@@ -148,22 +136,75 @@ async function main(): Promise<void> {
     }),
   );
 
-  const by = (prefix: string): LoadResult => rows.find((r) => r.name.startsWith(prefix))!.result;
+  let clientCost: Map<ClientVariant, ClientCostResult> | undefined;
+  if (!only || only.includes('xclient')) {
+    process.stdout.write('\nclient cost (one server process on three tcp ports; best of 4 interleaved rounds; lowest CPU per call of any round):\n');
+    const listen = ['--listen', 'tcp@127.0.0.1:0', '--listen', 'tcp@127.0.0.1:0', '--listen', 'tcp@127.0.0.1:0'];
+    const { child, endpoints } = await startServer([join(distDir, 'bin', 'rpcx-ts.js'), 'serve-examples', ...listen], 3);
+    try {
+      clientCost = await measureClientCost({
+        endpoints,
+        concurrency,
+        durationMs: durationMs / 4,
+        rounds: 4,
+        payload,
+        ...(child.pid !== undefined ? { serverPid: child.pid } : {}),
+      });
+    } finally {
+      await stopServer(child);
+    }
+    for (const variant of clientVariants) {
+      const r = clientCost.get(variant)!;
+      process.stdout.write(
+        `  ${variant.padEnd(36)} ${Math.round(r.callsPerSecond).toString().padStart(8)} calls/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  cpu/call client ${r.cpuUsPerCall.toFixed(2)} µs, server ${r.serverCpuUsPerCall?.toFixed(2) ?? '?'} µs\n`,
+      );
+    }
+  }
+
+  if (!only || only.includes('idle')) {
+    // In a process of its own (a fresh heap, GC exposed), so that nothing measured above is counted.
+    const count = process.env.BENCH_IDLE_CONNECTIONS ?? '10000';
+    process.stdout.write(`\nidle connections (${count}; needs ulimit -n above that):\n`);
+    const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', join(distDir, 'bench', 'idle-connections.js'), count], { timeout: 300_000 });
+    process.stdout.write(`  ${stdout.trim()}   (target: client under 100 MB; server ~2.7 KB a connection)\n`);
+  }
+
+  const by = (prefix: string): LoadResult | undefined => rows.find((r) => r.name.startsWith(prefix))?.result;
+  const line = (name: string, value: string, target?: string, note = ''): void => {
+    process.stdout.write(`  ${name.padEnd(44)} ${value.padStart(8)}${note}${target ? `   (target ${target})` : ''}\n`);
+  };
   const ours = by('rpcx-ts tcp');
-  const ratio = (other: LoadResult): string => (ours.callsPerSecond / other.callsPerSecond).toFixed(2);
-  process.stdout.write('\nratios (rpcx-ts tcp, raw 1 KiB ÷ peer, calls/s):\n');
-  process.stdout.write(`  vs grpc-js 1 channel:  ${ratio(by('grpc-js client → grpc-js server, 1'))}x\n`);
-  process.stdout.write(`  vs grpc-js 4 channels: ${ratio(by('grpc-js client → grpc-js server, 4'))}x\n`);
-  process.stdout.write(`  vs raw net ceiling:    ${ratio(by('raw net'))}x\n`);
-  // The client is the same on both sides and often the bottleneck, so the server's CPU per call is shown too.
-  process.stdout.write('ratios (the same grpc-js client: rpcx-ts gRPC endpoint vs grpc-js server; goal >= 1.5x):\n');
-  const row = (prefix: string): Row => rows.find((r) => r.name.startsWith(prefix))!;
-  for (const channels of [1, 4]) {
-    const ours = row(`grpc-js client → rpcx-ts gRPC, ${channels}`);
-    const theirs = row(`grpc-js client → grpc-js server, ${channels}`);
-    const throughput = ours.result.callsPerSecond / theirs.result.callsPerSecond;
-    const efficiency = theirs.serverCpuUsPerCall / ours.serverCpuUsPerCall;
-    process.stdout.write(`  ${channels} channel${channels > 1 ? 's' : ' '}: calls/s ${throughput.toFixed(2)}x, server CPU per call ${efficiency.toFixed(2)}x less\n`);
+  if (ours) {
+    const ratio = (other: LoadResult | undefined): string => (other ? `${(ours.callsPerSecond / other.callsPerSecond).toFixed(2)}x` : '-');
+    process.stdout.write('\nratios (rpcx-ts tcp Client, raw 1 KiB ÷ peer, calls/s):\n');
+    line('vs grpc-js 1 channel', ratio(by('grpc-js client → grpc-js server, 1')));
+    line('vs grpc-js 4 channels', ratio(by('grpc-js client → grpc-js server, 4')));
+    line('vs raw net ceiling', ratio(by('raw net')), '>= 0.65x');
+    line('p99 at 100 outstanding (tcp)', `${ours.p99Ms.toFixed(2)} ms`, '<= 4 ms');
+  }
+  // The same grpc-js client against both gRPC servers; the client is often the bottleneck, so server CPU per call too.
+  const grpcRow = (prefix: string): Row | undefined => rows.find((r) => r.name.startsWith(prefix));
+  if (grpcRow('grpc-js client → rpcx-ts gRPC') && grpcRow('grpc-js client → grpc-js server')) {
+    process.stdout.write('\nratios (the same grpc-js client: rpcx-ts gRPC endpoint vs grpc-js server):\n');
+    for (const channels of [1, 4]) {
+      const oursGrpc = grpcRow(`grpc-js client → rpcx-ts gRPC, ${channels}`)!;
+      const theirsGrpc = grpcRow(`grpc-js client → grpc-js server, ${channels}`)!;
+      line(`calls/s, ${channels} channel${channels > 1 ? 's' : ''}`, `${(oursGrpc.result.callsPerSecond / theirsGrpc.result.callsPerSecond).toFixed(2)}x`, '>= 1.5x');
+      line(`server CPU per call, ${channels} channel${channels > 1 ? 's' : ''} (inverted)`, `${(theirsGrpc.serverCpuUsPerCall / oursGrpc.serverCpuUsPerCall).toFixed(2)}x`);
+    }
+  }
+  if (clientCost) {
+    process.stdout.write('\nclient cost ratios (calls/s; in brackets the same ratio of client CPU per call, inverted):\n');
+    for (const { name, value, target, cpu } of clientCostRatios(clientCost)) {
+      line(name, `${value.toFixed(2)}x`, target, `  [cpu ${cpu !== undefined ? `${cpu.toFixed(2)}x` : '-'}]`);
+    }
+    const xclientP99 = clientCost.get('xclient1+deadline')!.p99Ms;
+    line('p99, XClient with deadline (tcp)', `${xclientP99.toFixed(2)} ms`, '<= 4 ms');
+  }
+
+  if (process.env.BENCH_TRANSFERS !== '0') {
+    await benchTransfers();
+    await benchStreams();
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * CLI flags → listen and dial options per network: `--tls-cert/--tls-key` (server TLS on tcp, reuseport and http;
- * required for wss and quic), `--tls-ca`, `--insecure` and client `--tls-cert/--tls-key` (client side), `--kcp-key`
+ * required for wss, quic and wt), `--tls-ca`, `--insecure` and client `--tls-cert/--tls-key` (client side), `--kcp-key`
  * (KCP packet encryption with rpcx's key derivation; without it no encryption). A flag without its partner, a file
  * that cannot be read, or a flag no endpoint can use is a ConfigError naming the flag.
  */
@@ -9,7 +9,7 @@ import { ConfigError, parseEndpoint, type ClientOptions, type ListenOptions, typ
 import type { Flags } from './command.js';
 
 export const serverNetworkFlags: Flags = {
-  'tls-cert': { type: 'string', value: 'FILE', help: 'serve TLS with this certificate (PEM; with --tls-key) on tcp, reuseport, http, wss, quic' },
+  'tls-cert': { type: 'string', value: 'FILE', help: 'serve TLS with this certificate (PEM; with --tls-key) on tcp, reuseport, http, wss, quic, wt' },
   'tls-key': { type: 'string', value: 'FILE', help: 'the private key of --tls-cert (PEM)' },
   'tls-ca': { type: 'string', value: 'FILE', help: 'require client certificates signed by this CA (mutual TLS)' },
   'kcp-key': { type: 'string', value: 'PASSWORD', help: "encrypt kcp packets (AES, rpcx's key derivation)" },
@@ -23,7 +23,7 @@ export const clientNetworkFlags: Flags = {
   'kcp-key': { type: 'string', value: 'PASSWORD', help: 'kcp packet encryption key (as the server)' },
 };
 
-const TLS_NETWORKS = new Set(['tcp', 'reuseport', 'http', 'wss', 'quic']);
+const TLS_NETWORKS = new Set(['tcp', 'reuseport', 'http', 'wss', 'quic', 'wt']);
 
 function read(values: Record<string, unknown>, flag: string): string | undefined {
   const file = values[flag];
@@ -51,7 +51,7 @@ export function checkServerNetworkFlags(endpoints: string[], values: Record<stri
     throw new ConfigError(`--tls-cert: none of the listeners can serve TLS (${[...TLS_NETWORKS].join(', ')} can)`);
   }
   for (const n of networks) {
-    if ((n === 'wss' || n === 'quic') && values['tls-cert'] === undefined) throw new ConfigError(`--listen ${n}@...: ${n} needs --tls-cert and --tls-key`);
+    if ((n === 'wss' || n === 'quic' || n === 'wt') && values['tls-cert'] === undefined) throw new ConfigError(`--listen ${n}@...: ${n} needs --tls-cert and --tls-key`);
   }
   if (values['kcp-key'] !== undefined && !networks.includes('kcp')) throw new ConfigError('--kcp-key: no kcp@ listener');
 }
@@ -79,7 +79,7 @@ export function clientOptionsFor(endpoint: string, values: Record<string, unknow
   const tlsFlag = values['tls-ca'] !== undefined ? '--tls-ca' : values.insecure === true ? '--insecure' : values['tls-cert'] !== undefined ? '--tls-cert' : undefined;
   if (tlsFlag && !TLS_NETWORKS.has(network)) throw new ConfigError(`${tlsFlag}: ${network}@ does not use TLS (${[...TLS_NETWORKS].join(', ')} do)`);
   if (values['kcp-key'] !== undefined && network !== 'kcp') throw new ConfigError(`--kcp-key: ${network}@ is not kcp`);
-  if (tlsFlag || network === 'wss' || network === 'quic') {
+  if (tlsFlag || network === 'wss' || network === 'quic' || network === 'wt') {
     const tls: TlsOptions = {};
     const ca = read(values, 'tls-ca');
     if (ca) tls.ca = ca;

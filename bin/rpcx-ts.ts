@@ -13,13 +13,15 @@ import { list } from './commands/list.js';
 import { replay } from './commands/replay.js';
 import { serveExamples } from './commands/serve-examples.js';
 import { serve } from './commands/serve.js';
+import { upload } from './commands/upload.js';
+import { download } from './commands/download.js';
 import { ExitCode, exitCodeFor, exitCodeHelp } from './exit-codes.js';
 
 /**
  * Every command, in the order `rpcx-ts help` lists them. A new command is one file in commands/ exporting a Command
  * (bin/command.ts: name, summary, flags with help, positionals, run) and one line here.
  */
-const commands: readonly Command[] = [call, list, bench, replay, serve, serveExamples];
+const commands: readonly Command[] = [call, list, bench, replay, serve, serveExamples, upload, download];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };

@@ -16,7 +16,6 @@ import {
   CompressType,
   DEFAULT_MAX_DECOMPRESSED_LENGTH,
   DEFAULT_MAX_FRAME_LENGTH,
-  MessageType,
   MetaKey,
   SerializeType,
 } from '../protocol/constants.js';
@@ -31,7 +30,13 @@ import { DeadlineQueue } from './deadline-queue.js';
 import { explainMismatch, SILENT_CLOSE_HINT } from '../protocol/mismatch.js';
 import { clientInstrument, type ClientCall, type ClientPlugin } from './plugins.js';
 import { createProxy, type ServiceProxy } from './proxy.js';
+import { promiseFor, type Settlers } from './promise-for.js';
 import { PushQueue } from './push-queue.js';
+import type { SendFileOptions, TransferHost, TransferOptions, TransferResult } from './file-transfer.js';
+import type { Readable, Writable } from 'node:stream';
+import type { Socket } from 'node:net';
+import { ClientStreamCall, failedStream, type StreamCallOptions, type StreamChannel, type StreamChannelHandler } from './message-stream.js';
+import { StreamFrame, streamFrame } from '../protocol/stream-frames.js';
 
 export interface HeartbeatOptions {
   /** How often to send a heartbeat. */
@@ -85,24 +90,50 @@ export interface PushMessage {
   payload: Uint8Array;
 }
 
+/**
+ * Where a call's outcome goes. `call()` hands in its promise's resolve/reject; the XClient hands in its own per-call
+ * object, so a call through it costs no second promise.
+ */
+export interface CallSink {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+}
+
+/** The sink of `call()` and `invoke()`: settles the promise they return. */
+class PromiseSink implements CallSink, Settlers {
+  resolveCall!: (value: unknown) => void;
+  rejectCall!: (error: unknown) => void;
+  resolve(value: unknown): void {
+    this.resolveCall(value);
+  }
+  reject(error: Error): void {
+    this.rejectCall(error);
+  }
+}
+
 /** One outstanding call. */
 class Pending {
   deadline = Infinity;
   settled = false;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
-  /** `Service.Method`, for the timeout message (heartbeats leave it empty). */
-  name = '';
+  /** Set for typed streams: receives every frame with this seq instead of one resolve. */
+  onFrame: ((message: Message) => void) | undefined;
+  /** Service and method, for the timeout message (heartbeats leave them empty). */
+  service = '';
+  method = '';
   constructor(
     readonly seq: number,
-    readonly resolve: (value: unknown) => void,
-    readonly reject: (error: Error) => void,
+    readonly sink: CallSink,
     readonly options: CallOptions,
     readonly withMetadata: boolean,
-    /** Set for heartbeats: receives the echo instead of resolve. */
+    /** Set for heartbeats: receives the echo instead of the sink. */
     readonly onHeartbeat?: (reply: Message) => void,
   ) {}
 }
+
+/** `__ServerTimeout` metadata per timeout value, for clients without auth. */
+const timeoutMetadataCache = new Map<number, Metadata>();
 
 export class Client {
   readonly endpoint: string;
@@ -113,7 +144,8 @@ export class Client {
   readonly #compressType: number;
   readonly #maxDecompressed: number;
   readonly #pending = new Map<number, Pending>();
-  readonly #deadlines: DeadlineQueue<Pending>;
+  /** Made on the first call with a deadline. */
+  #deadlines: DeadlineQueue<Pending> | undefined;
   readonly #writer: FrameWriter;
   readonly #parser: FrameParser;
   readonly #plugins: readonly ClientPlugin[];
@@ -124,7 +156,8 @@ export class Client {
   /** Whether the server ever sent a byte: a close before that is explained (see explainSilentClose). */
   #received = false;
   #connCloseWaiters: Array<() => void> = [];
-  readonly #reservedCache = new Map<number, Metadata>();
+  /** Reserved metadata per timeout when this client sends `__AUTH` (without, the module-wide cache serves). */
+  #authMetadataCache: Map<number, Metadata> | undefined;
   #closedError: Error | undefined;
   #closeListeners: Array<(error?: Error) => void> = [];
   #pushHandlers: Array<(message: PushMessage) => void> = [];
@@ -157,12 +190,8 @@ export class Client {
     this.#serializeType = options.serializeType ?? SerializeType.MsgPack;
     this.#compressType = options.compressType ?? CompressType.None;
     this.#maxDecompressed = options.limits?.maxInflatedLength ?? options.maxDecompressedLength ?? DEFAULT_MAX_DECOMPRESSED_LENGTH;
-    this.#deadlines = new DeadlineQueue<Pending>((pending) => this.#settle(pending, this.#timeoutError(pending)));
     // Backpressure, as on the server: while requests queue past the high-water mark, replies are not read either.
-    this.#writer = new FrameWriter(
-      (bytes) => conn.write(bytes),
-      () => conn.pause(),
-    );
+    this.#writer = new FrameWriter(conn, () => conn.pause());
     conn.onDrain(() => conn.resume());
     const maxFrameLength = options.limits?.maxFrameLength ?? options.maxFrameLength ?? DEFAULT_MAX_FRAME_LENGTH;
     this.#parser = new FrameParser((message) => this.#onMessage(message), {
@@ -216,25 +245,127 @@ export class Client {
 
   /** Calls `service.method` with `args` and resolves with the decoded reply. */
   call<T = unknown>(service: string, method: string, args: unknown, options: CallOptions = {}): Promise<T> {
-    return this.#start(service, method, args, options, false) as Promise<T>;
+    const sink = new PromiseSink();
+    const promise = promiseFor<T>(sink);
+    this.start(service, method, args, options, sink, false, options.timeoutMs);
+    return promise;
   }
 
   /** Like call, and also hands back the response metadata. */
   invoke<T = unknown>(service: string, method: string, args: unknown, options: CallOptions = {}): Promise<CallResult<T>> {
-    return this.#start(service, method, args, options, true) as Promise<CallResult<T>>;
+    const sink = new PromiseSink();
+    const promise = promiseFor<CallResult<T>>(sink);
+    this.start(service, method, args, options, sink, true, options.timeoutMs);
+    return promise;
+  }
+
+  /**
+   * Starts a call whose outcome goes to `sink` (the value, or `{ value, metadata }` with `withMetadata`) instead of a
+   * promise; `timeoutMs` overrides `options.timeoutMs` without a copy of the options. The low-level form of `call`,
+   * for callers (such as the XClient) that track calls themselves. The sink may be called before this returns.
+   */
+  start(service: string, method: string, args: unknown, options: CallOptions, sink: CallSink, withMetadata: boolean, timeoutMs: number | undefined): void {
+    const timeout = timeoutMs ?? this.#options.timeoutMs ?? 0;
+    if (this.#plugins.length !== 0) return this.#startObserved(service, method, args, options, sink, withMetadata, timeout);
+    const instrument = clientInstrument();
+    if (instrument !== undefined && instrument.active()) return this.#startObserved(service, method, args, options, sink, withMetadata, timeout);
+    this.#issue(service, method, args, options, sink, withMetadata, timeout);
   }
 
   /** Oneway: the server runs the method and sends nothing back. Resolves once the request is queued. */
   send(service: string, method: string, args: unknown, options: CallOptions = {}): Promise<void> {
     if (this.#closedError) return Promise.reject(this.#closedError);
     try {
-      const message = this.#request(service, method, args, options, this.#seq++);
+      const message = this.#request(service, method, args, options, this.#seq++, options.timeoutMs ?? this.#options.timeoutMs ?? 0);
       message.oneway = true;
       this.#writer.write(message);
       return Promise.resolve();
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** rpcx's SendFile: uploads a file (path or Readable) through the server's `_filetransfer` service. */
+  async sendFile(source: string | Readable, meta?: Record<string, string>, options?: SendFileOptions): Promise<TransferResult> {
+    const { sendFile } = await loadFileTransfer();
+    return sendFile(this.#transferHost(), source, meta, options);
+  }
+
+  /** rpcx's DownloadFile: writes the server's file `name` to `target` (a Writable or a path). */
+  async downloadFile(name: string, target: Writable | string, meta?: Record<string, string>, options?: TransferOptions): Promise<TransferResult> {
+    const { downloadFile } = await loadFileTransfer();
+    return downloadFile(this.#transferHost(), name, target, meta, options);
+  }
+
+  /** rpcx's Stream: a raw byte stream to the server's `_streamservice` handler, as a Node Duplex. */
+  async stream(meta?: Record<string, string>, options?: TransferOptions): Promise<Socket> {
+    const { openStream } = await loadFileTransfer();
+    return openStream(this.#transferHost(), meta, options);
+  }
+
+  /** Typed server stream: `for await (const event of client.serverStream('Feed', 'Watch', args)) ...` (rpcx-ts servers). */
+  serverStream<T = unknown>(service: string, method: string, args: unknown, options: StreamCallOptions = {}): AsyncIterableIterator<T> {
+    try {
+      return new ClientStreamCall<T>(this, 'server', service, method, args, undefined, options).messages;
+    } catch (error) {
+      return failedStream<T>(error);
+    }
+  }
+
+  /** Typed client stream: sends every message of `input`, resolves with the method's reply (rpcx-ts servers). */
+  clientStream<R = unknown>(service: string, method: string, input: AsyncIterable<unknown> | Iterable<unknown>, options: StreamCallOptions = {}): Promise<R> {
+    try {
+      return new ClientStreamCall<never>(this, 'client', service, method, null, input, options).reply as Promise<R>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Typed bidirectional stream: sends `input`, yields the server's messages (rpcx-ts servers). */
+  bidiStream<T = unknown>(service: string, method: string, input: AsyncIterable<unknown> | Iterable<unknown>, options: StreamCallOptions = {}): AsyncIterableIterator<T> {
+    try {
+      return new ClientStreamCall<T>(this, 'bidi', service, method, null, input, options).messages;
+    } catch (error) {
+      return failedStream<T>(error);
+    }
+  }
+
+  /** @internal the frames of one typed stream (client/message-stream.ts). */
+  openStreamChannel(service: string, method: string, args: unknown, options: CallOptions, window: number, handler: StreamChannelHandler): StreamChannel {
+    if (this.#closedError) throw this.#closedError;
+    const seq = this.#seq++;
+    const serializeType = options.serializeType ?? this.#serializeType;
+    const metadata: Metadata = { ...options.metadata, [MetaKey.Stream]: StreamFrame.Open, [MetaKey.StreamCredit]: String(window) };
+    const message = this.#request(service, method, args, { ...options, metadata }, seq, options.timeoutMs ?? this.#options.timeoutMs ?? 0);
+    const sink: CallSink = { resolve: () => undefined, reject: (error) => handler.closed(error) };
+    const pending = new Pending(seq, sink, options, false);
+    pending.onFrame = (frame) => handler.frame(frame);
+    this.#pending.set(seq, pending);
+    this.#writer.write(message);
+    return {
+      send: (kind, payload, credit) => {
+        if (!this.#closedError) this.#writer.write(streamFrame(true, seq, kind, serializeType, payload, credit));
+      },
+      close: () => this.#settle(pending),
+    };
+  }
+
+  /** The default serialize type of this client's calls. */
+  get serializeType(): number {
+    return this.#serializeType;
+  }
+
+  #transferHost(): TransferHost {
+    const { network, address } = parseEndpoint(this.endpoint);
+    const colon = address.lastIndexOf(':');
+    const host = network === 'unix' || colon < 0 ? '127.0.0.1' : address.slice(0, colon).replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
+    return {
+      call: (service, method, args, options) => this.call(service, method, args, options),
+      remoteHost: host,
+      serializeType: this.#serializeType,
+      tls: this.#options.tls,
+      connectTimeoutMs: this.#options.connectTimeoutMs ?? 1000,
+    };
   }
 
   /** A typed proxy: `client.proxy<Arith>('Arith').mul({ A: 1, B: 2 })`. */
@@ -266,7 +397,7 @@ export class Client {
     return new Promise<number>((resolve, reject) => {
       const seq = this.#seq++;
       const started = performance.now();
-      const pending = new Pending(seq, () => undefined, reject, {}, false, () => {
+      const pending = new Pending(seq, { resolve: () => undefined, reject }, {}, false, () => {
         this.rttMs = performance.now() - started;
         resolve(this.rttMs);
       });
@@ -301,15 +432,8 @@ export class Client {
 
   // ---- internals ----
 
-  #start(service: string, method: string, args: unknown, options: CallOptions, withMetadata: boolean): Promise<unknown> {
-    if (this.#plugins.length !== 0) return this.#startObserved(service, method, args, options, withMetadata);
-    const instrument = clientInstrument();
-    if (instrument !== undefined && instrument.active()) return this.#startObserved(service, method, args, options, withMetadata);
-    return this.#issue(service, method, args, options, withMetadata);
-  }
-
   /** A call seen by plugins and instruments: preCall may add metadata, postCall sees how it ended. */
-  #startObserved(service: string, method: string, args: unknown, options: CallOptions, withMetadata: boolean): Promise<unknown> {
+  #startObserved(service: string, method: string, args: unknown, options: CallOptions, sink: CallSink, withMetadata: boolean, timeoutMs: number): void {
     const instrument = clientInstrument();
     const hooks: ClientPlugin[] = instrument !== undefined && instrument.active() ? [instrument, ...this.#plugins] : [...this.#plugins];
     const call: ClientCall = { service, method, args, endpoint: this.endpoint, metadata: { ...options.metadata } };
@@ -327,7 +451,7 @@ export class Client {
     } catch (error) {
       const failure = asError(error);
       after(undefined, failure);
-      return Promise.reject(failure);
+      return sink.reject(failure);
     }
     const metadata = call.metadata;
     let hasMetadata = false;
@@ -336,51 +460,74 @@ export class Client {
       break;
     }
     const { metadata: _dropped, ...rest } = options;
-    return this.#issue(service, method, args, hasMetadata ? { ...rest, metadata } : rest, withMetadata).then(
-      (value) => {
+    const observed: CallSink = {
+      resolve: (value) => {
         after(withMetadata ? (value as CallResult<unknown>).value : value, undefined);
-        return value;
+        sink.resolve(value);
       },
-      (error: Error) => {
+      reject: (error) => {
         after(undefined, error);
-        throw error;
+        sink.reject(error);
       },
-    );
+    };
+    this.#issue(service, method, args, hasMetadata ? { ...rest, metadata } : rest, observed, withMetadata, timeoutMs);
   }
 
-  #issue(service: string, method: string, args: unknown, options: CallOptions, withMetadata: boolean): Promise<unknown> {
-    if (this.#closedError) return Promise.reject(this.#closedError);
+  #issue(service: string, method: string, args: unknown, options: CallOptions, sink: CallSink, withMetadata: boolean, timeoutMs: number): void {
+    if (this.#closedError) return sink.reject(this.#closedError);
     const signal = options.signal;
-    if (signal?.aborted) return Promise.reject(new AbortedError(signal.reason));
+    if (signal?.aborted) return sink.reject(new AbortedError(signal.reason));
     let message: Message;
     const seq = this.#seq++;
     try {
-      message = this.#request(service, method, args, options, seq);
+      message = this.#request(service, method, args, options, seq, timeoutMs);
     } catch (error) {
-      return Promise.reject(error);
+      return sink.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    return new Promise((resolve, reject) => {
-      const pending = new Pending(seq, resolve, reject, options, withMetadata);
-      pending.name = `${service}.${method}`;
-      this.#track(pending, options.timeoutMs ?? this.#options.timeoutMs ?? 0, signal);
-      this.#writer.write(message);
-    });
+    const pending = new Pending(seq, sink, options, withMetadata);
+    pending.service = service;
+    pending.method = method;
+    this.#track(pending, timeoutMs, signal);
+    this.#writer.write(message);
   }
 
+  // The closures below live in their own methods: a closure made in #track would give every call a context object
+  // (V8 allocates it on entry, whichever branch runs), and the deadline queue's callback would keep the first
+  // call's context, with its Pending and reply, alive for the connection's lifetime.
   #track(pending: Pending, timeoutMs: number, signal: AbortSignal | undefined): void {
     this.#pending.set(pending.seq, pending);
     if (timeoutMs > 0) {
       pending.deadline = Date.now() + timeoutMs;
-      this.#deadlines.add(pending, timeoutMs);
+      (this.#deadlines ?? this.#makeDeadlineQueue()).add(pending, timeoutMs);
     }
-    if (signal) {
-      pending.signal = signal;
-      pending.onAbort = () => this.#settle(pending, new AbortedError(signal.reason));
-      signal.addEventListener('abort', pending.onAbort, { once: true });
-    }
+    if (signal) this.#listenForAbort(pending, signal);
   }
 
-  #request(service: string, method: string, args: unknown, options: CallOptions, seq: number): Message {
+  #makeDeadlineQueue(): DeadlineQueue<Pending> {
+    this.#deadlines = new DeadlineQueue<Pending>((expired) => this.#settle(expired, this.#timeoutError(expired)));
+    return this.#deadlines;
+  }
+
+  #listenForAbort(pending: Pending, signal: AbortSignal): void {
+    pending.signal = signal;
+    pending.onAbort = () => {
+      this.#settle(pending, new AbortedError(signal.reason));
+      this.#sendCancel(pending.seq);
+    };
+    signal.addEventListener('abort', pending.onAbort, { once: true });
+  }
+
+  /**
+   * Tells the server the call `seq` was abandoned, so an rpcx-ts server aborts its handler's ctx.signal. Sent as a
+   * heartbeat carrying `__rpcx_cancel`: a Go rpcx server skips auth for heartbeats and only echoes them (the echo
+   * matches no pending call and is dropped), so Go peers are not disturbed.
+   */
+  #sendCancel(seq: number): void {
+    if (this.#closedError) return;
+    this.#writer.write(new Message({ heartbeat: true, serializeType: SerializeType.MsgPack, seq: this.#seq++, metadata: { [MetaKey.Cancel]: String(seq) } }));
+  }
+
+  #request(service: string, method: string, args: unknown, options: CallOptions, seq: number, timeoutMs: number): Message {
     const serializeType = options.serializeType ?? this.#serializeType;
     let payload = encodeWith(getCodec(serializeType), args, options.requestType);
     const compressType = options.compressType ?? this.#compressType;
@@ -389,35 +536,39 @@ export class Client {
       payload = compress(compressType, payload);
       wireCompress = compressType;
     }
-    const timeoutMs = options.timeoutMs ?? this.#options.timeoutMs ?? 0;
     let metadata = options.metadata;
     if (this.#options.auth !== undefined || timeoutMs > 0) {
       metadata = metadata ? { ...metadata, ...this.#reservedMetadata(timeoutMs) } : this.#reservedMetadata(timeoutMs);
     }
-    return new Message({
-      type: MessageType.Request,
-      serializeType,
-      compressType: wireCompress,
-      seq,
-      servicePath: service,
-      serviceMethod: method,
-      payload,
-      ...(metadata ? { metadata } : {}),
-    });
+    // Fields set directly: no init object (or spread) per call.
+    const message = new Message();
+    message.serializeType = serializeType;
+    message.compressType = wireCompress;
+    message.seq = seq;
+    message.servicePath = service;
+    message.serviceMethod = method;
+    message.payload = payload;
+    if (metadata) message.metadata = metadata;
+    return message;
   }
 
   /**
    * `__AUTH` and `__ServerTimeout` for a timeout value. Calls without metadata of their own share one object per
-   * timeout value instead of building one per call (messages never mutate their metadata).
+   * timeout value instead of building one per call (messages never mutate their metadata); without auth the objects
+   * are shared by every client, so an idle connection holds no cache of its own.
    */
   #reservedMetadata(timeoutMs: number): Metadata {
-    let metadata = this.#reservedCache.get(timeoutMs);
+    const auth = this.#options.auth;
+    const cache = auth === undefined ? timeoutMetadataCache : (this.#authMetadataCache ??= new Map());
+    let metadata = cache.get(timeoutMs);
     if (!metadata) {
       metadata = {};
-      if (this.#options.auth !== undefined) metadata[MetaKey.Auth] = this.#options.auth;
+      if (auth !== undefined) metadata[MetaKey.Auth] = auth;
       if (timeoutMs > 0) metadata[MetaKey.ServerTimeout] = String(timeoutMs);
-      if (this.#reservedCache.size > 64) this.#reservedCache.clear();
-      this.#reservedCache.set(timeoutMs, metadata);
+      // Frozen: Message encodes a frozen metadata object once, not on every frame.
+      Object.freeze(metadata);
+      if (cache.size > 64) cache.clear();
+      cache.set(timeoutMs, metadata);
     }
     return metadata;
   }
@@ -426,6 +577,7 @@ export class Client {
     if (!message.isResponse) return this.#onPushMessage(message);
     const pending = this.#pending.get(message.seq);
     if (!pending) return; // late reply to a call that timed out or was aborted
+    if (pending.onFrame !== undefined) return pending.onFrame(message);
     if (pending.onHeartbeat) {
       this.#settle(pending);
       pending.onHeartbeat(message);
@@ -450,7 +602,7 @@ export class Client {
   /** Names the call, the server and the deadline, so that a timeout in a log says what was waited for. */
   #timeoutError(pending: Pending): TimeoutError {
     const timeoutMs = pending.options.timeoutMs ?? this.#options.timeoutMs ?? 0;
-    return new TimeoutError(`rpcx: call ${pending.name || 'heartbeat'} to ${this.endpoint} timed out after ${timeoutMs} ms`);
+    return new TimeoutError(`rpcx: call ${pending.service ? `${pending.service}.${pending.method}` : 'heartbeat'} to ${this.endpoint} timed out after ${timeoutMs} ms`);
   }
 
   #settle(pending: Pending, error?: Error, value?: unknown): void {
@@ -458,8 +610,8 @@ export class Client {
     pending.settled = true;
     this.#pending.delete(pending.seq);
     if (pending.onAbort) pending.signal!.removeEventListener('abort', pending.onAbort);
-    if (error) pending.reject(error);
-    else pending.resolve(value);
+    if (error) pending.sink.reject(error);
+    else pending.sink.resolve(value);
   }
 
   #onPushMessage(message: Message): void {
@@ -512,7 +664,7 @@ export class Client {
           );
     this.#closedError = closedError;
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer);
-    this.#deadlines.clear();
+    this.#deadlines?.clear();
     this.#writer.close();
     const pending = [...this.#pending.values()];
     this.#pending.clear();
@@ -522,7 +674,7 @@ export class Client {
     for (const p of pending) {
       p.settled = true;
       if (p.onAbort) p.signal!.removeEventListener('abort', p.onAbort);
-      p.reject(pendingError);
+      p.sink.reject(pendingError);
     }
     this.#pushQueue?.end();
     const listeners = this.#closeListeners;
@@ -536,6 +688,15 @@ export class Client {
       }
     }
   }
+}
+
+/**
+ * File transfer needs node:fs, node:net and node:tls, so it loads on first use, from a specifier a bundler does not
+ * follow: a browser build of the Client (where raw TCP does not exist) stays free of Node APIs.
+ */
+const FILE_TRANSFER_MODULE = './file-transfer.js';
+function loadFileTransfer(): Promise<typeof import('./file-transfer.js')> {
+  return import(FILE_TRANSFER_MODULE) as Promise<typeof import('./file-transfer.js')>;
 }
 
 /** A heartbeat payload as the Go client sends it: msgpack int64 of the current time in nanoseconds. */

@@ -44,7 +44,7 @@ export class ConnectionPool {
   readonly #logger: Logger;
   readonly #entries = new Map<string, Entry>();
   /** Clients no longer handed out, closed once nothing is pending on them. */
-  readonly #retired = new Set<Client>();
+  #retired: Set<Client> | undefined;
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   #backoffCount = 0;
@@ -117,7 +117,7 @@ export class ConnectionPool {
   release(server: string): void {
     const entry = this.#entries.get(server);
     if (entry && entry.inflight > 0) entry.inflight--;
-    if (this.#retired.size > 0) this.#sweep();
+    if (this.#retired !== undefined) this.#sweep();
   }
 
   /** Calls waiting on `server`: its connection's pending calls, or the owner's started calls if more (dialling). */
@@ -181,14 +181,14 @@ export class ConnectionPool {
     this.#closed = true;
     if (this.#heartbeatTimer) clearInterval(this.#heartbeatTimer);
     if (this.#sweepTimer) clearInterval(this.#sweepTimer);
-    const clients = new Set<Client>(this.#retired);
+    const clients = new Set<Client>(this.#retired ?? []);
     const dials: Promise<unknown>[] = [];
     for (const entry of this.#entries.values()) {
       if (entry.client) clients.add(entry.client);
       if (entry.dialing) dials.push(entry.dialing.then((c) => c.close(), () => undefined));
     }
     this.#entries.clear();
-    this.#retired.clear();
+    this.#retired = undefined;
     await Promise.all([...[...clients].map((c) => c.close().catch(() => undefined)), ...dials]);
   }
 
@@ -217,7 +217,7 @@ export class ConnectionPool {
           entry.client = client;
           client.onClose(() => {
             if (entry.client === client) entry.client = undefined;
-            this.#retired.delete(client);
+            this.#retired?.delete(client);
           });
         }
         return client;
@@ -248,7 +248,7 @@ export class ConnectionPool {
       void client.close().catch(() => undefined);
       return;
     }
-    this.#retired.add(client);
+    (this.#retired ??= new Set()).add(client);
     if (!this.#sweepTimer) {
       this.#sweepTimer = setInterval(() => this.#sweep(), 200);
       this.#sweepTimer.unref?.();
@@ -256,14 +256,19 @@ export class ConnectionPool {
   }
 
   #sweep(): void {
-    for (const client of this.#retired) {
-      if (client.closed) this.#retired.delete(client);
-      else if (client.pendingCount === 0) {
-        this.#retired.delete(client);
-        void client.close().catch(() => undefined);
+    const retired = this.#retired;
+    if (retired !== undefined) {
+      for (const client of retired) {
+        if (client.closed) retired.delete(client);
+        else if (client.pendingCount === 0) {
+          retired.delete(client);
+          void client.close().catch(() => undefined);
+        }
       }
+      // Made again when needed: an idle pool holds no empty set.
+      if (retired.size === 0) this.#retired = undefined;
     }
-    if (this.#retired.size === 0 && this.#sweepTimer) {
+    if (this.#retired === undefined && this.#sweepTimer) {
       clearInterval(this.#sweepTimer);
       this.#sweepTimer = undefined;
     }

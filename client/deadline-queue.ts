@@ -38,7 +38,8 @@ export class DeadlineQueue<T extends Deadlined> {
   readonly #onExpire: (item: T) => void;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
-  readonly #fireBound = (): void => this.#fire();
+  /** One timer callback for every queue (the queue is its argument), not a closure per connection. */
+  static readonly #fireQueue = <Item extends Deadlined>(queue: DeadlineQueue<Item>): void => queue.#fire();
 
   constructor(onExpire: (item: T) => void) {
     this.#onExpire = onExpire;
@@ -66,7 +67,7 @@ export class DeadlineQueue<T extends Deadlined> {
   #arm(at: number): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timerAt = at;
-    this.#timer = setTimeout(this.#fireBound, Math.max(0, at - Date.now()));
+    this.#timer = setTimeout(DeadlineQueue.#fireQueue, Math.max(0, at - Date.now()), this);
   }
 
   #fire(): void {

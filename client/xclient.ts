@@ -16,7 +16,7 @@ import { AbortedError, BreakerOpenError, ClosedError, ConfigError, NoServerError
 import { stderrLogger, type Logger } from '../logger.js';
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './breaker.js';
 import type { CallOptions, CallResult } from './call-options.js';
-import type { Client, ClientOptions } from './client.js';
+import type { CallSink, Client, ClientOptions } from './client.js';
 import { ConnectionPool } from './connection-pool.js';
 import type { Discovery, ServicePair } from './discovery/discovery.js';
 import { filterServers } from './discovery/filter.js';
@@ -24,9 +24,14 @@ import { MultipleServersDiscovery } from './discovery/multiple.js';
 import { Peer2PeerDiscovery } from './discovery/peer2peer.js';
 import { checkServerKey } from './discovery/server-key.js';
 import { countsAsServerFailure, FailMode, isRetryable } from './fail-modes.js';
+import { promiseFor, type Settlers } from './promise-for.js';
 import { createProxy, type ServiceProxy } from './proxy.js';
 import { createSelector, type SelectMode } from './selectors/index.js';
 import type { Selector } from './selectors/selector.js';
+import type { Socket } from 'node:net';
+import type { Readable, Writable } from 'node:stream';
+import type { StreamCallOptions } from './message-stream.js';
+import type { SendFileOptions, TransferOptions, TransferResult } from './file-transfer.js';
 
 export interface XClientOptions extends Omit<ClientOptions, 'signal' | 'heartbeat' | 'connectTimeoutMs' | 'timeoutMs'> {
   /** Extra attempts for failover and failtry (default 3, so up to 4 attempts). */
@@ -65,6 +70,33 @@ export type InformResult<T> = { server: string; value: T; error?: undefined } | 
 
 type Kind = 'call' | 'invoke' | 'send';
 
+/**
+ * The first attempt of a call, made at once on an already connected server: the Client reports straight to it (no
+ * promise per attempt, no async frames). If it fails, the retry loop takes over from attempt 1.
+ */
+class FirstAttempt implements CallSink, Settlers {
+  resolveCall!: (value: unknown) => void;
+  rejectCall!: (error: unknown) => void;
+  constructor(
+    /** The XClient's handler of ended attempts (one function shared by every XClient and call). */
+    readonly ended: (attempt: FirstAttempt, error: Error | undefined, value: unknown) => void,
+    readonly owner: XClient,
+    readonly server: string,
+    readonly method: string,
+    readonly args: unknown,
+    readonly options: CallOptions,
+    readonly kind: Kind,
+    readonly deadline: number,
+    readonly breaker: CircuitBreaker | undefined,
+  ) {}
+  resolve(value: unknown): void {
+    this.ended(this, undefined, value);
+  }
+  reject(error: Error): void {
+    this.ended(this, error, undefined);
+  }
+}
+
 export class XClient {
   readonly servicePath: string;
   readonly failMode: FailMode;
@@ -75,7 +107,8 @@ export class XClient {
   readonly #options: XClientOptions;
   readonly #retries: number;
   readonly #breakerOptions: BreakerOptions | undefined;
-  readonly #breakers = new Map<string, CircuitBreaker>();
+  /** Per-server breakers (made only when breakers are on). */
+  readonly #breakers: Map<string, CircuitBreaker> | undefined;
   #servers: ReadonlyMap<string, string> = new Map();
   #stickyServer: string | undefined;
   #unwatch: (() => void) | undefined;
@@ -97,6 +130,7 @@ export class XClient {
     this.logger = options.logger ?? stderrLogger;
     this.#retries = Math.max(0, Math.floor(options.retries ?? 3));
     this.#breakerOptions = options.breaker === true ? {} : options.breaker ? options.breaker : undefined;
+    this.#breakers = this.#breakerOptions ? new Map() : undefined;
     this.selector = createSelector(selectMode, {
       ...(options.latitude !== undefined ? { latitude: options.latitude } : {}),
       ...(options.longitude !== undefined ? { longitude: options.longitude } : {}),
@@ -149,7 +183,7 @@ export class XClient {
 
   /** The circuit breaker state of `server` ('closed' when breakers are off or it never failed). */
   breakerState(server: string): BreakerState {
-    return this.#breakers.get(server)?.state ?? 'closed';
+    return this.#breakers?.get(server)?.state ?? 'closed';
   }
 
   /** Calls `method` of the service on a selected server, with the fail mode's retries, and resolves with the reply. */
@@ -233,6 +267,42 @@ export class XClient {
     );
   }
 
+  /** rpcx's SendFile through one selected server (the token call goes to this XClient's service path). */
+  async sendFile(source: string | Readable, meta?: Record<string, string>, options: SendFileOptions = {}): Promise<TransferResult> {
+    return (await this.#clientFor('TransferFile')).sendFile(source, meta, { service: this.servicePath, ...options });
+  }
+
+  /** rpcx's DownloadFile through one selected server. */
+  async downloadFile(name: string, target: Writable | string, meta?: Record<string, string>, options: TransferOptions = {}): Promise<TransferResult> {
+    return (await this.#clientFor('DownloadFile')).downloadFile(name, target, meta, { service: this.servicePath, ...options });
+  }
+
+  /** rpcx's Stream through one selected server: a raw byte stream as a Node Duplex. */
+  async stream(meta?: Record<string, string>, options: TransferOptions = {}): Promise<Socket> {
+    return (await this.#clientFor('Stream')).stream(meta, { service: this.servicePath, ...options });
+  }
+
+  /** A typed server stream on one selected server (see Client.serverStream). */
+  async *serverStream<T = unknown>(method: string, args: unknown, options: StreamCallOptions = {}): AsyncGenerator<T, void, undefined> {
+    yield* (await this.#clientFor(method)).serverStream<T>(this.servicePath, method, args, options);
+  }
+
+  /** A typed client stream on one selected server (see Client.clientStream). */
+  async clientStream<R = unknown>(method: string, input: AsyncIterable<unknown> | Iterable<unknown>, options: StreamCallOptions = {}): Promise<R> {
+    return (await this.#clientFor(method)).clientStream<R>(this.servicePath, method, input, options);
+  }
+
+  /** A typed bidirectional stream on one selected server (see Client.bidiStream). */
+  async *bidiStream<T = unknown>(method: string, input: AsyncIterable<unknown> | Iterable<unknown>, options: StreamCallOptions = {}): AsyncGenerator<T, void, undefined> {
+    yield* (await this.#clientFor(method)).bidiStream<T>(this.servicePath, method, input, options);
+  }
+
+  /** The connection to the server the selector picks for `method`. */
+  async #clientFor(method: string): Promise<Client> {
+    if (this.#closed) throw new ClosedError('rpcx: xclient closed');
+    return this.pool.get(this.#pick(method, undefined, undefined));
+  }
+
   /** A typed proxy of the service: `xclient.proxy<Arith>().mul({ A: 1, B: 2 })`. */
   proxy<T>(): ServiceProxy<T> {
     return createProxy<T>({ call: (_service, method, args, options) => this.call(method, args, options) }, this.servicePath);
@@ -269,7 +339,7 @@ export class XClient {
     this.#servers = servers;
     this.selector.update(servers);
     this.pool.setServers(servers.keys());
-    for (const server of this.#breakers.keys()) if (!servers.has(server)) this.#breakers.delete(server);
+    if (this.#breakers) for (const server of this.#breakers.keys()) if (!servers.has(server)) this.#breakers.delete(server);
     if (this.#stickyServer !== undefined && !servers.has(this.#stickyServer)) this.#stickyServer = undefined;
     this.logger.debug('servers updated', { service: this.servicePath, servers: [...servers.keys()] });
   }
@@ -287,17 +357,72 @@ export class XClient {
     return timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
   }
 
-  async #run(method: string, args: unknown, options: CallOptions, kind: Kind): Promise<unknown> {
-    if (this.#closed) throw new ClosedError('rpcx: xclient closed');
+  #run(method: string, args: unknown, options: CallOptions, kind: Kind): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new ClosedError('rpcx: xclient closed'));
     const signal = options.signal;
-    if (signal?.aborted) throw new AbortedError(signal.reason);
-    const deadline = this.#deadline(options);
+    if (signal?.aborted) return Promise.reject(new AbortedError(signal.reason));
+    const timeoutMs = Math.ceil(options.timeoutMs ?? this.#options.timeoutMs ?? 0);
+    const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
     if (this.failMode === 'failbackup' && kind !== 'send') return this.#backup(method, args, options, deadline, kind);
+    if (kind === 'send') return this.#retryLoop(method, args, options, kind, deadline, 0, undefined, undefined, undefined);
+    let server: string;
+    try {
+      server = this.#pick(method, args, undefined);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // The common case, kept free of async frames: the server is connected and its breaker lets the call through.
+    // (A server still to be dialled, or whose breaker refuses the call, goes through the retry loop's general path.)
+    const client = this.pool.peek(server);
+    if (client === undefined) return this.#retryLoop(method, args, options, kind, deadline, 0, server, undefined, undefined);
+    const breaker = this.#breaker(server);
+    if (breaker !== undefined && !breaker.ready()) return this.#retryLoop(method, args, options, kind, deadline, 0, server, undefined, undefined);
+    const attempt = new FirstAttempt(XClient.#firstAttemptEnded, this, server, method, args, options, kind, deadline, breaker);
+    this.pool.acquire(server);
+    const promise = promiseFor<unknown>(attempt);
+    client.start(this.servicePath, method, args, options, attempt, kind === 'invoke', timeoutMs);
+    return promise;
+  }
+
+  /** How a first attempt ended (one function for every XClient: the attempt knows its owner). */
+  static readonly #firstAttemptEnded = (attempt: FirstAttempt, error: Error | undefined, value: unknown): void => {
+    const self = attempt.owner;
+    const server = attempt.server;
+    self.pool.release(server);
+    if (error === undefined) {
+      self.#succeeded(server, attempt.breaker);
+      if (self.#options.sticky) self.#stickyServer = server;
+      return attempt.resolveCall(value);
+    }
+    self.#failed(server, attempt.breaker, error);
+    let tried: Set<string>;
+    try {
+      tried = self.#afterFailure(error, server, attempt.method, 0, attempt.deadline, undefined);
+    } catch (final) {
+      return attempt.rejectCall(final);
+    }
+    const { method, args, options, kind, deadline } = attempt;
+    self.#retryLoop(method, args, options, kind, deadline, 1, server, tried, error).then(attempt.resolveCall, attempt.rejectCall);
+  };
+
+  /**
+   * Runs attempts `start`, `start + 1`, ... of a call (the fail mode's retries, retry interval, deadline). `server`:
+   * the server of attempt `start - 1`, or with `start` 0 the one already picked for attempt 0 (if any).
+   */
+  async #retryLoop(
+    method: string,
+    args: unknown,
+    options: CallOptions,
+    kind: Kind,
+    deadline: number,
+    start: number,
+    server: string | undefined,
+    tried: Set<string> | undefined,
+    lastError: unknown,
+  ): Promise<unknown> {
+    const signal = options.signal;
     const attempts = this.failMode === 'failfast' ? 1 : this.#retries + 1;
-    let tried: Set<string> | undefined;
-    let server: string | undefined;
-    let lastError: unknown;
-    for (let attempt = 0; attempt < attempts; attempt++) {
+    for (let attempt = start; attempt < attempts; attempt++) {
       if (attempt > 0) {
         const interval = this.#options.retryIntervalMs ?? 0;
         if (interval > 0) await sleep(Math.min(interval, deadline - Date.now()), signal);
@@ -305,7 +430,7 @@ export class XClient {
         if (signal?.aborted) throw new AbortedError(signal.reason);
         if (Date.now() >= deadline) throw timeoutAfter(`${this.servicePath}.${method}`, attempt, lastError);
       }
-      if (server === undefined || this.failMode !== 'failtry' || !this.#servers.has(server)) {
+      if (server === undefined || (attempt > 0 && (this.failMode !== 'failtry' || !this.#servers.has(server)))) {
         try {
           server = this.#pick(method, args, tried);
         } catch (error) {
@@ -318,17 +443,23 @@ export class XClient {
         return result;
       } catch (error) {
         lastError = error;
-        if (this.#closed) throw new ClosedError('rpcx: xclient closed');
-        if (!isRetryable(error)) throw error;
-        if (this.#stickyServer === server) this.#stickyServer = undefined;
-        (tried ??= new Set()).add(server);
-        if (error instanceof TimeoutError && Date.now() >= deadline) throw error;
-        if (attempts > 1) {
-          this.logger.debug('attempt failed', { service: this.servicePath, method, server, attempt, error: (error as Error).message });
-        }
+        tried = this.#afterFailure(error, server, method, attempt, deadline, tried);
       }
     }
     throw lastError;
+  }
+
+  /** After a failed attempt: throws when the call must end here, else returns the servers tried so far. */
+  #afterFailure(error: unknown, server: string, method: string, attempt: number, deadline: number, tried: Set<string> | undefined): Set<string> {
+    if (this.#closed) throw new ClosedError('rpcx: xclient closed');
+    if (!isRetryable(error)) throw error;
+    if (this.#stickyServer === server) this.#stickyServer = undefined;
+    (tried ??= new Set()).add(server);
+    if (error instanceof TimeoutError && Date.now() >= deadline) throw error;
+    if (this.failMode !== 'failfast' && this.#retries > 0) {
+      this.logger.debug('attempt failed', { service: this.servicePath, method, server, attempt, error: (error as Error).message });
+    }
+    return tried;
   }
 
   /** failbackup: first answer of up to two requests wins; the other is aborted. */
@@ -390,7 +521,7 @@ export class XClient {
     const sticky = this.#stickyServer;
     if (sticky !== undefined && servers.has(sticky) && !tried?.has(sticky) && this.#usable(sticky)) return sticky;
     let exclude: Set<string> | undefined = tried;
-    if (this.#breakers.size > 0 || this.pool.backoffCount > 0) {
+    if ((this.#breakers !== undefined && this.#breakers.size > 0) || this.pool.backoffCount > 0) {
       for (const server of servers.keys()) {
         if (!this.#usable(server)) {
           if (exclude === tried) exclude = new Set(tried);
@@ -404,13 +535,13 @@ export class XClient {
   }
 
   #usable(server: string): boolean {
-    const breaker = this.#breakers.get(server);
+    const breaker = this.#breakers?.get(server);
     if (breaker && !breaker.available()) return false;
     return !this.pool.inBackoff(server);
   }
 
   #breaker(server: string): CircuitBreaker | undefined {
-    if (!this.#breakerOptions) return undefined;
+    if (!this.#breakerOptions || !this.#breakers) return undefined;
     let breaker = this.#breakers.get(server);
     if (!breaker && this.#servers.has(server)) {
       breaker = new CircuitBreaker(this.#breakerOptions);
@@ -464,23 +595,31 @@ export class XClient {
           : kind === 'invoke'
             ? await client.invoke(this.servicePath, method, args, attemptOptions)
             : await client.send(this.servicePath, method, args, attemptOptions);
-      breaker?.success();
-      const stats = this.#stats.get(server);
-      if (stats) stats.calls++;
-      else this.#stats.set(server, { calls: 1, errors: 0 });
+      this.#succeeded(server, breaker);
       return result;
     } catch (error) {
-      const stats = this.#stats.get(server);
-      if (stats) stats.errors++;
-      else this.#stats.set(server, { calls: 0, errors: 1 });
-      if (breaker) {
-        if (error instanceof ServiceError) breaker.success();
-        else if (countsAsServerFailure(error)) breaker.failure();
-        else breaker.cancel();
-      }
+      this.#failed(server, breaker, error);
       throw error;
     } finally {
       this.pool.release(server);
+    }
+  }
+
+  #succeeded(server: string, breaker: CircuitBreaker | undefined): void {
+    breaker?.success();
+    const stats = this.#stats.get(server);
+    if (stats) stats.calls++;
+    else this.#stats.set(server, { calls: 1, errors: 0 });
+  }
+
+  #failed(server: string, breaker: CircuitBreaker | undefined, error: unknown): void {
+    const stats = this.#stats.get(server);
+    if (stats) stats.errors++;
+    else this.#stats.set(server, { calls: 0, errors: 1 });
+    if (breaker) {
+      if (error instanceof ServiceError) breaker.success();
+      else if (countsAsServerFailure(error)) breaker.failure();
+      else breaker.cancel();
     }
   }
 }

@@ -37,6 +37,8 @@ const networks: Row[] = [
   { label: 'wss', endpoint: 'wss@127.0.0.1:0', listen: { tls: serverTls }, client: { tls: clientTls } },
   // QUIC: TLS required, ALPN rpcx, one bidirectional stream per connection, as rpcx does.
   { label: 'quic', endpoint: 'quic@127.0.0.1:0', listen: { tls: serverTls }, client: { tls: clientTls } },
+  // WebTransport (HTTP/2 and the WebSocket mapping; HTTP/3 too when the native package is installed): TLS required.
+  { label: 'wt', endpoint: 'wt@127.0.0.1:0', listen: { tls: serverTls }, client: { tls: clientTls } },
   // KCP over UDP with rpcx's settings: FEC 10+3 and AES from the password, as rpcx's examples derive it.
   { label: 'kcp', endpoint: 'kcp@127.0.0.1:0', listen: { kcpKey: 'rpcx-key' }, client: { transport: { kcpKey: 'rpcx-key' } } },
 ];

@@ -32,6 +32,15 @@ export const MetaKey = {
   Error: '__rpcx_error__',
   Auth: '__AUTH',
   ServerTimeout: '__ServerTimeout',
+  /**
+   * rpcx-ts only: on a heartbeat frame, the seq of a call the client gave up on (see docs/streams.md). Go servers
+   * skip auth for heartbeats and echo them, so they never see it as a call.
+   */
+  Cancel: '__rpcx_cancel',
+  /** rpcx-ts only: marks a frame of a typed message stream and says which kind (docs/streams.md). */
+  Stream: '__rpcx_stream',
+  /** rpcx-ts only: on a stream's open or credit frame, how many more messages the peer may send. */
+  StreamCredit: '__rpcx_stream_credit',
 } as const;
 
 /** The HTTP path rpcx serves on: the CONNECT target and the WebSocket endpoint (Go's `share.DefaultRPCPath`). */

@@ -1,13 +1,14 @@
 /**
- * Batches outgoing frames: every Message queued during one turn of the event loop is handed to the sink in a single
- * write, so a burst of replies or calls costs one syscall, not one per frame. A large backlog is flushed early so
- * memory stays bounded.
+ * Batches outgoing frames: every Message queued during one turn of the event loop goes to the sink in a single write,
+ * so a burst of replies or calls costs one syscall, not one per frame. A large backlog is flushed early so memory stays
+ * bounded.
  *
- * A message is encoded when it is queued: what happens to the Message object afterwards (a plugin replacing its
- * payload, say) cannot change or break the bytes already queued.
+ * A message is encoded when it is queued, straight into the writer's batch buffer: what happens to the Message object
+ * afterwards (a plugin replacing its payload, say) cannot change or break the bytes already queued, and no buffer is
+ * allocated per frame.
  *
- * The sink returns false when the connection's outbound queue passed its high-water mark (Conn.write); the writer
- * then calls `onFull` once per such write, so its owner can stop producing (stop reading requests) until drain.
+ * The sink's write returns false when the connection's outbound queue passed its high-water mark (Conn.write); the
+ * writer then calls `onFull` once per such write, so its owner can stop producing (stop reading requests) until drain.
  */
 import type { Message } from './message.js';
 import { allocBytes } from './utf8.js';
@@ -15,21 +16,66 @@ import { allocBytes } from './utf8.js';
 /** Flush at once when this many bytes are queued, without waiting for the end of the turn. */
 const EARLY_FLUSH_BYTES = 256 * 1024;
 
-/** After the current turn's I/O and microtasks (setImmediate on Node; a macrotask in browsers). */
-const defer: (fn: () => void) => void =
-  typeof setImmediate === 'function' ? (fn) => setImmediate(fn) : (fn) => setTimeout(fn, 0);
+/**
+ * Writers with frames queued this turn, flushed together after the turn's I/O and microtasks (setImmediate on Node; a
+ * macrotask in browsers): one scheduled callback per turn however many connections wrote, not one per connection.
+ */
+let dueWriters: FrameWriter[] = [];
+const scheduleFlushAll: () => void =
+  typeof setImmediate === 'function' ? () => setImmediate(flushAll) : () => setTimeout(flushAll, 0);
+
+function deferFlush(writer: FrameWriter): void {
+  if (dueWriters.push(writer) === 1) scheduleFlushAll();
+}
+
+function flushAll(): void {
+  const writers = dueWriters;
+  dueWriters = [];
+  let i = 0;
+  try {
+    for (; i < writers.length; i++) writers[i]!.flush();
+  } finally {
+    // A sink that threw must not leave the other connections' frames unsent: they go in the next round.
+    for (i++; i < writers.length; i++) deferFlush(writers[i]!);
+  }
+}
+
+/** Where a FrameWriter's batches go: a transport connection, or anything with its write. */
+export interface FrameSink {
+  /** false: the sink's queue is past its high-water mark (the writer calls onFull). */
+  write(bytes: Uint8Array): boolean | void;
+  /** True when the bytes of the last write are no longer referenced, so the batch buffer can be reused. */
+  writeReleased?(): boolean;
+}
+
+/**
+ * Batch buffers whose bytes the sink released, reused by the next writer that starts a batch. Most writes to a socket
+ * complete synchronously, so the same memory serves batch after batch instead of a fresh buffer per flush (whose
+ * external memory otherwise drives V8 into a full GC every few hundred milliseconds under load). A writer holds a
+ * buffer only from its first frame of a turn to its flush; the pool keeps as many as were busy at once, up to a few.
+ */
+const batchPool: Uint8Array[] = [];
+const BATCH_POOL_MAX = 16;
+const BATCH_MIN = 64 * 1024;
+/** Buffers larger than this are not kept (batches flush at EARLY_FLUSH_BYTES, plus one frame smaller than that). */
+const BATCH_MAX = 2 * EARLY_FLUSH_BYTES;
+
+function takeBatch(atLeast: number): Uint8Array {
+  const pooled = batchPool.pop();
+  if (pooled !== undefined && pooled.length >= atLeast) return pooled;
+  return allocBytes(Math.max(atLeast, BATCH_MIN));
+}
 
 export class FrameWriter {
-  readonly #sink: (bytes: Uint8Array) => boolean | void;
+  readonly #sink: FrameSink;
   readonly #onFull: (() => void) | undefined;
-  /** Encoded frames waiting for the end of the turn. */
-  #queue: Uint8Array[] = [];
+  /** The batch being filled this turn: frames are encoded into it as they are queued. */
+  #batch: Uint8Array | undefined;
   #queuedBytes = 0;
   #scheduled = false;
   #closed = false;
-  readonly #flushBound = (): void => this.flush();
 
-  constructor(sink: (bytes: Uint8Array) => boolean | void, onFull?: () => void) {
+  constructor(sink: FrameSink, onFull?: () => void) {
     this.#sink = sink;
     this.#onFull = onFull;
   }
@@ -41,49 +87,53 @@ export class FrameWriter {
 
   write(message: Message): void {
     if (this.#closed) return;
-    const frame = message.encode();
+    const length = message.encodedLength();
     // A large frame goes out on its own without being copied into a batch.
-    if (frame.length >= EARLY_FLUSH_BYTES) {
+    if (length >= EARLY_FLUSH_BYTES) {
       this.flush();
-      this.#hand(frame);
+      const out = allocBytes(length);
+      message.encodeInto(out, 0);
+      this.#hand(out);
       return;
     }
-    this.#queue.push(frame);
-    this.#queuedBytes += frame.length;
+    const end = this.#queuedBytes + length;
+    let batch = this.#batch;
+    if (batch === undefined) batch = this.#batch = takeBatch(length);
+    else if (end > batch.length) {
+      const bigger = allocBytes(Math.max(end, batch.length * 2));
+      bigger.set(batch.subarray(0, this.#queuedBytes));
+      batch = this.#batch = bigger;
+    }
+    this.#queuedBytes = message.encodeInto(batch, this.#queuedBytes);
     if (this.#queuedBytes >= EARLY_FLUSH_BYTES) this.flush();
     else if (!this.#scheduled) {
       this.#scheduled = true;
-      defer(this.#flushBound);
+      deferFlush(this);
     }
   }
 
   flush(): void {
     this.#scheduled = false;
-    const queue = this.#queue;
-    if (queue.length === 0) return;
-    let out: Uint8Array;
-    if (queue.length === 1) out = queue[0]!;
-    else {
-      out = allocBytes(this.#queuedBytes);
-      let at = 0;
-      for (let i = 0; i < queue.length; i++) {
-        out.set(queue[i]!, at);
-        at += queue[i]!.length;
-      }
-    }
-    this.#queue = [];
+    const size = this.#queuedBytes;
+    const batch = this.#batch;
+    if (size === 0 || batch === undefined) return;
+    this.#batch = undefined;
     this.#queuedBytes = 0;
-    this.#hand(out);
+    this.#hand(batch.length === size ? batch : batch.subarray(0, size));
+    const sink = this.#sink;
+    if (sink.writeReleased !== undefined && batch.length <= BATCH_MAX && batchPool.length < BATCH_POOL_MAX && sink.writeReleased()) {
+      batchPool.push(batch);
+    }
   }
 
   #hand(bytes: Uint8Array): void {
-    if (this.#sink(bytes) === false) this.#onFull?.();
+    if (this.#sink.write(bytes) === false) this.#onFull?.();
   }
 
   /** Drops anything still queued; later writes are ignored. */
   close(): void {
     this.#closed = true;
-    this.#queue = [];
+    this.#batch = undefined;
     this.#queuedBytes = 0;
   }
 }

@@ -5,12 +5,14 @@
  */
 import { ProtocolError } from '../errors.js';
 import { Flag, HEADER_LENGTH, MAGIC, MessageType, StatusType, VERSION } from './constants.js';
-import { allocBytes, EMPTY_BYTES, utf8Cached, utf8Decode, utf8Length, utf8Write } from './utf8.js';
+import { allocBytes, EMPTY_BYTES, utf8Cached, utf8DecodeSection, utf8Length, utf8Write } from './utf8.js';
 
 export type Metadata = Record<string, string>;
 
 const EMPTY_METADATA: Metadata = Object.freeze({}) as Metadata;
 const TWO_32 = 0x1_0000_0000;
+/** Defaults for `new Message()` without a fresh `{}` per message. */
+const NO_INIT: MessageInit = Object.freeze({});
 
 export interface MessageInit {
   type?: MessageType;
@@ -41,7 +43,7 @@ export class Message {
   /** The payload as it is on the wire (still compressed when compressType says so). */
   payload: Uint8Array;
 
-  constructor(init: MessageInit = {}) {
+  constructor(init: MessageInit = NO_INIT) {
     this.type = init.type ?? MessageType.Request;
     this.heartbeat = init.heartbeat ?? false;
     this.oneway = init.oneway ?? false;
@@ -80,14 +82,21 @@ export class Message {
   #pathLength = -1;
   #methodLength = -1;
   #metadataLength = -1;
+  /** The encoded metadata pairs when the metadata object is frozen (see frozenMetadataSection). */
+  #metadataSection: Uint8Array | undefined;
 
   /** Bytes this message takes on the wire. Caches string lengths for the following encodeInto. */
   encodedLength(): number {
     this.#pathLength = stringLength(this.servicePath);
     this.#methodLength = stringLength(this.serviceMethod);
+    const metadata = this.metadata;
     let meta = 0;
-    for (const key in this.metadata) {
-      meta += 8 + stringLength(key) + stringLength(this.metadata[key]!);
+    this.#metadataSection = metadata === EMPTY_METADATA ? undefined : frozenMetadataSection(metadata);
+    if (this.#metadataSection !== undefined) meta = this.#metadataSection.length;
+    else {
+      for (const key in metadata) {
+        meta += 8 + stringLength(key) + stringLength(metadata[key]!);
+      }
     }
     this.#metadataLength = meta;
     return HEADER_LENGTH + 16 + this.#pathLength + this.#methodLength + meta + this.payload.length;
@@ -108,9 +117,15 @@ export class Message {
     at = writeString(target, at, this.serviceMethod, this.#methodLength);
     writeU32(target, at, this.#metadataLength);
     at += 4;
-    for (const key in this.metadata) {
-      at = writeString(target, at, key, -1);
-      at = writeString(target, at, this.metadata[key]!, -1);
+    const section = this.#metadataSection;
+    if (section !== undefined) {
+      target.set(section, at);
+      at += section.length;
+    } else {
+      for (const key in this.metadata) {
+        at = writeString(target, at, key, -1);
+        at = writeString(target, at, this.metadata[key]!, -1);
+      }
     }
     writeU32(target, at, this.payload.length);
     at += 4;
@@ -145,40 +160,74 @@ export class Message {
   static decode(frame: Uint8Array): Message {
     if (frame.length < HEADER_LENGTH + 16) throw new ProtocolError(`rpcx: frame of ${frame.length} bytes is too short`);
     const flags = frame[2]!;
-    const message = new Message({
-      type: flags & Flag.Response ? MessageType.Response : MessageType.Request,
-      heartbeat: (flags & Flag.Heartbeat) !== 0,
-      oneway: (flags & Flag.Oneway) !== 0,
-      compressType: (flags & Flag.CompressMask) >>> Flag.CompressShift,
-      status: (flags & Flag.StatusMask) === StatusType.Error ? StatusType.Error : StatusType.Normal,
-      serializeType: frame[3]! >>> 4,
-      seq: readU32(frame, 4) * TWO_32 + readU32(frame, 8),
-    });
+    // Fields set one by one and sections read by a plain function: no init object, closure or context per frame.
+    const message = new Message();
+    if (flags & Flag.Response) message.type = MessageType.Response;
+    message.heartbeat = (flags & Flag.Heartbeat) !== 0;
+    message.oneway = (flags & Flag.Oneway) !== 0;
+    message.compressType = (flags & Flag.CompressMask) >>> Flag.CompressShift;
+    if ((flags & Flag.StatusMask) === StatusType.Error) message.status = StatusType.Error;
+    message.serializeType = frame[3]! >>> 4;
+    message.seq = readU32(frame, 4) * TWO_32 + readU32(frame, 8);
     const end = frame.length;
     if (HEADER_LENGTH + readU32(frame, 12) !== end) throw new ProtocolError('rpcx: frame length field does not match the frame');
     let at = HEADER_LENGTH;
-    const section = (): number => {
-      if (at + 4 > end) throw new ProtocolError('rpcx: malformed frame (truncated section length)');
-      const length = readU32(frame, at);
-      at += 4;
-      if (length > end - at) throw new ProtocolError('rpcx: malformed frame (section runs past the frame)');
-      return length;
-    };
-    let length = section();
-    message.servicePath = utf8Decode(frame, at, at + length);
+    let length = sectionLength(frame, at, end);
+    at += 4;
+    message.servicePath = utf8DecodeSection(frame, at, at + length);
     at += length;
-    length = section();
-    message.serviceMethod = utf8Decode(frame, at, at + length);
+    length = sectionLength(frame, at, end);
+    at += 4;
+    message.serviceMethod = utf8DecodeSection(frame, at, at + length);
     at += length;
-    length = section();
+    length = sectionLength(frame, at, end);
+    at += 4;
     if (length > 0) message.metadata = decodeMetadata(frame, at, at + length);
     at += length;
-    length = section();
+    length = sectionLength(frame, at, end);
+    at += 4;
     message.payload = frame.subarray(at, at + length);
     at += length;
     if (at !== end) throw new ProtocolError('rpcx: malformed frame (trailing bytes)');
     return message;
   }
+}
+
+/**
+ * The encoded key/value pairs of a frozen metadata object, made once per object. A frozen object cannot change, so
+ * senders that share one frozen object across calls (the Client's `__ServerTimeout` per deadline value) skip
+ * measuring and encoding its strings on every frame. Unfrozen metadata is encoded afresh each time.
+ */
+const frozenSections = new WeakMap<Metadata, Uint8Array>();
+let lastFrozen: Metadata | undefined;
+let lastFrozenSection: Uint8Array = EMPTY_BYTES;
+
+function frozenMetadataSection(metadata: Metadata): Uint8Array | undefined {
+  if (metadata === lastFrozen) return lastFrozenSection;
+  if (!Object.isFrozen(metadata)) return undefined;
+  let section = frozenSections.get(metadata);
+  if (section === undefined) {
+    let length = 0;
+    for (const key in metadata) length += 8 + stringLength(key) + stringLength(metadata[key]!);
+    section = allocBytes(length);
+    let at = 0;
+    for (const key in metadata) {
+      at = writeString(section, at, key, -1);
+      at = writeString(section, at, metadata[key]!, -1);
+    }
+    frozenSections.set(metadata, section);
+  }
+  lastFrozen = metadata;
+  lastFrozenSection = section;
+  return section;
+}
+
+/** The length of the section whose u32 length prefix is at `at`, checked against the frame's end. */
+function sectionLength(frame: Uint8Array, at: number, end: number): number {
+  if (at + 4 > end) throw new ProtocolError('rpcx: malformed frame (truncated section length)');
+  const length = readU32(frame, at);
+  if (length > end - at - 4) throw new ProtocolError('rpcx: malformed frame (section runs past the frame)');
+  return length;
 }
 
 function decodeMetadata(frame: Uint8Array, start: number, end: number): Metadata {
@@ -191,13 +240,13 @@ function decodeMetadata(frame: Uint8Array, start: number, end: number): Metadata
     const keyLength = readU32(frame, at);
     at += 4;
     if (keyLength > end - at) throw new ProtocolError('rpcx: malformed metadata');
-    const key = utf8Decode(frame, at, at + keyLength);
+    const key = utf8DecodeSection(frame, at, at + keyLength);
     at += keyLength;
     if (at + 4 > end) throw new ProtocolError('rpcx: malformed metadata');
     const valueLength = readU32(frame, at);
     at += 4;
     if (valueLength > end - at) throw new ProtocolError('rpcx: malformed metadata');
-    const value = utf8Decode(frame, at, at + valueLength);
+    const value = utf8DecodeSection(frame, at, at + valueLength);
     if (key === '__proto__') Object.defineProperty(metadata, key, { value, enumerable: true, writable: true, configurable: true });
     else metadata[key] = value;
     at += valueLength;

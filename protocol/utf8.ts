@@ -57,6 +57,44 @@ export function utf8Decode(bytes: Uint8Array, start = 0, end = bytes.length): st
   return decoder.decode(bytes.subarray(start, end));
 }
 
+/**
+ * Decoded section strings (service and method names, metadata keys and short values) repeat on nearly every frame:
+ * a small direct-mapped cache keyed by the bytes returns the string decoded last time, for a hash and a compare of
+ * a few bytes instead of a native decode and a new string. Longer strings, and slots that collide, decode normally.
+ */
+const SECTION_CACHE_MAX = 32;
+const SECTION_CACHE_SLOTS = 512;
+const sectionBytes: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(SECTION_CACHE_SLOTS).fill(undefined);
+const sectionText: string[] = new Array<string>(SECTION_CACHE_SLOTS).fill('');
+
+export function utf8DecodeSection(bytes: Uint8Array, start: number, end: number): string {
+  const length = end - start;
+  if (length === 0) return '';
+  if (length > SECTION_CACHE_MAX) return utf8Decode(bytes, start, end);
+  let hash = length;
+  for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
+  const slot = (hash ^ (hash >>> 15)) & (SECTION_CACHE_SLOTS - 1);
+  const cached = sectionBytes[slot];
+  if (cached !== undefined && cached.length === length) {
+    let i = 0;
+    while (i < length && cached[i] === bytes[start + i]) i++;
+    if (i === length) return sectionText[slot]!;
+  }
+  const text = internalized(utf8Decode(bytes, start, end));
+  sectionBytes[slot] = new Uint8Array(bytes.subarray(start, end));
+  sectionText[slot] = text;
+  return text;
+}
+
+/**
+ * The engine's canonical copy of `text` (a property key comes back from Object.keys canonical): metadata keys made
+ * from it then take the fast path of property stores and loads instead of a string-table lookup on every frame.
+ */
+function internalized(text: string): string {
+  for (const key in { [text]: 0 }) return key;
+  return text;
+}
+
 /** Allocates without zero-filling where the platform allows (Node's Buffer pool), else a plain Uint8Array. */
 export const allocBytes: (size: number) => Uint8Array = (() => {
   const NodeBuffer = (globalThis as { Buffer?: { allocUnsafe(size: number): Uint8Array } }).Buffer;

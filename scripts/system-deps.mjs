@@ -27,6 +27,7 @@ export const SYSTEM_PACKAGES = [
   { package: 'default-jre-headless', command: 'java', for: 'running ZooKeeper for the ZooKeeper registry tests' },
   { package: 'libzookeeper-java', path: '/usr/share/java/zookeeper.jar', for: 'the ZooKeeper server jar the registry tests start' },
   { package: 'dnsmasq-base', path: '/usr/sbin/dnsmasq', for: 'DNS discovery tests (a real dnsmasq on a free port)' },
+  { package: 'golang-golang-x-net-dev', path: `${GOCODE}/golang.org/x/net/websocket`, for: 'the Go x/net/websocket peer (ws interop)' },
   { package: 'golang-github-samuel-go-zookeeper-dev', path: `${GOCODE}/github.com/samuel/go-zookeeper`, for: 'the Go ZooKeeper peer' },
   { package: 'python3-grpcio', path: '/usr/lib/python3/dist-packages/grpc', for: "the Python gRPC client peer (Debian's /usr/bin/python3)" },
 ];

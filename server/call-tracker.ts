@@ -36,6 +36,11 @@ export class CallTracker {
     this.#tracked?.delete(ctx);
   }
 
+  /** The client cancelled call `seq`: abort its context (if its handler watches the signal, it is tracked). */
+  cancel(seq: number): void {
+    if (this.#tracked) for (const ctx of this.#tracked) if (ctx.request.seq === seq) ctx.abort(new AbortedError('cancelled by the client'));
+  }
+
   /** Resolves when no call is in flight (at once if none is, or if the connection is already `closed`). */
   idle(closed: boolean): Promise<void> {
     if (this.inFlight === 0 || closed) return Promise.resolve();

@@ -10,6 +10,7 @@ import 'reflect-metadata';
 import { injectable } from 'tsyringe';
 import type { ProtobufType } from '../codec/protobuf.js';
 import { goName } from '../protocol/names.js';
+import type { StreamKind } from '../protocol/stream-frames.js';
 
 export { goName };
 
@@ -27,6 +28,12 @@ export interface MethodOptions {
   requestType?: ProtobufType;
   /** protobuf message type of the reply (serialize type 2). */
   replyType?: ProtobufType;
+  /**
+   * A typed message stream (rpcx-ts peers only, docs/streams.md): `server` (an `async *method(args, ctx)` is one
+   * without saying so), `client` (`method(input: AsyncIterable, ctx)` returns the reply) or `bidi`
+   * (`async *method(input: AsyncIterable, ctx)`).
+   */
+  stream?: StreamKind;
 }
 
 export interface ServiceDefinition {

@@ -19,6 +19,8 @@ import { endObservation, runInContext, serverObserved, startObservation } from '
 import { isPromise, messageOf, PluginContainer, type ConnectionInfo } from './plugins.js';
 import type { MethodEntry, ServiceRegistry } from './service-registry.js';
 import type { MethodStats, Rpcz } from './observability/stats.js';
+import { StreamFrame } from '../protocol/stream-frames.js';
+import { DEFAULT_MAX_STREAMS_PER_CONNECTION, openStreamCount, startStream, streamFrameReceived, TOO_MANY_STREAMS_PREFIX } from './streams/stream-call.js';
 
 /**
  * Decides whether a call may proceed. `token` is the `__AUTH` metadata (on HTTP, the `Authorization` header).
@@ -36,6 +38,8 @@ export interface DispatcherOptions {
   auth?: AuthFunction;
   /** Records finished calls for /rpcz when set. */
   rpcz?: Rpcz;
+  /** Typed message streams open at once on one connection (limits.maxStreamsPerConnection). */
+  maxStreamsPerConnection?: number;
 }
 
 /** Receives the dispatcher's replies and call lifecycle. */
@@ -49,6 +53,8 @@ export interface DispatchTarget extends CallConnection {
   callFinished(): void;
   /** The auth function refused the request; `reply` is the error reply to send (none for oneway requests). */
   authFailed(text: string, reply: Message | undefined): void;
+  /** The client gave up on call `seq` (an rpcx-ts cancel heartbeat): abort its context's signal. */
+  cancelCall?(seq: number): void;
   /** A oneway request failed before or while running (nothing is sent back on binary connections). */
   onewayFailed?(text: string): void;
   /** The handler (or a postCall plugin) failed with this error, just before its error reply is made (gRPC maps its code). */
@@ -101,11 +107,18 @@ export class Dispatcher {
   dispatch(request: Message, target: DispatchTarget, receivedAt = performance.now()): void {
     if (request.isResponse) return; // a reply to a server push: nothing waits for it
     if (request.heartbeat) {
+      const cancelled = request.metadata[MetaKey.Cancel];
+      if (cancelled !== undefined) return target.cancelCall?.(Number(cancelled));
       const reply = request.reply();
       reply.compressType = request.compressType;
       reply.payload = request.payload;
       this.#respond(request, target, reply);
       return;
+    }
+    if (request.oneway) {
+      // Frames of an open typed stream belong to it, not to a new call (the open request was authenticated).
+      const streamFrame = request.metadata[MetaKey.Stream];
+      if (streamFrame !== undefined) return streamFrameReceived(request, target, streamFrame);
     }
     const plugins = this.#plugins;
     if (plugins.postReadRequest.length !== 0) {
@@ -202,6 +215,7 @@ export class Dispatcher {
       entry.stats.refused();
       return this.#fail(request, target, messageOf(error));
     }
+    if (entry.stream !== undefined || request.metadata[MetaKey.Stream] !== undefined) return this.#openStream(request, target, entry, receivedAt, args);
 
     const ctx = new CallContext(request, target);
     ctx.startedAt = receivedAt;
@@ -258,6 +272,33 @@ export class Dispatcher {
     } else {
       this.#complete(request, target, entry, ctx, args, result, undefined);
     }
+  }
+
+  /**
+   * A typed message stream (docs/streams.md). Only rpcx-ts clients open them; anyone else calling a streaming method
+   * (a Go client, the HTTP gateway) gets a clear error reply at once.
+   */
+  #openStream(request: Message, target: DispatchTarget, entry: MethodEntry, receivedAt: number, args: unknown): void {
+    const name = `${entry.service}.${entry.method}`;
+    if (entry.stream === undefined) return this.#fail(request, target, `rpcx: ${name} is not a streaming method`);
+    if (request.metadata[MetaKey.Stream] !== StreamFrame.Open || request.oneway || (target.protocol ?? 'rpcx') !== 'rpcx') {
+      return this.#fail(request, target, `rpcx: ${name} is a ${entry.stream}-streaming method; call it with an rpcx-ts stream client`);
+    }
+    const limit = this.#options.maxStreamsPerConnection ?? DEFAULT_MAX_STREAMS_PER_CONNECTION;
+    if (openStreamCount(target) >= limit) {
+      this.refused++;
+      return this.#fail(request, target, `${TOO_MANY_STREAMS_PREFIX}${limit})`);
+    }
+    const ctx = new CallContext(request, target);
+    ctx.startedAt = receivedAt;
+    entry.stats.started();
+    target.callStarted();
+    startStream(request, target, entry, ctx, args, (error) => {
+      ctx.finish();
+      target.callFinished();
+      entry.stats.ended(error !== undefined);
+      entry.stats.observe(performance.now() - ctx.startedAt);
+    });
   }
 
   #complete(request: Message, target: DispatchTarget, entry: MethodEntry, ctx: CallContext, args: unknown, value: unknown, error: Error | undefined): void {

@@ -79,10 +79,7 @@ export class ServerConnection implements DispatchTarget, ConnectionInfo {
     this.#dispatcher = dispatcher;
     this.#logger = options.logger;
     this.#limits = options.limits;
-    this.#writer = new FrameWriter(
-      (bytes) => conn.write(bytes),
-      () => this.#pauseFor(OUTBOUND_FULL),
-    );
+    this.#writer = new FrameWriter(conn, () => this.#pauseFor(OUTBOUND_FULL));
     conn.onDrain(() => this.#resumeFor(OUTBOUND_FULL));
     this.#parser = new FrameParser(
       (message) => {
@@ -254,6 +251,10 @@ export class ServerConnection implements DispatchTarget, ConnectionInfo {
     this.#writer.flush();
     this.#writer.close();
     this.conn.destroy(error);
+  }
+
+  cancelCall(seq: number): void {
+    this.#calls.cancel(seq);
   }
 
   track(ctx: CallContext): void {

@@ -25,6 +25,7 @@ import type { Socket } from 'node:net';
 import type { SocketConn } from '../transport/socket-conn.js';
 import type { Conn } from '../transport/transport.js';
 import { Dispatcher, type AuthFunction } from './dispatcher.js';
+import type { CorsOptions } from './http/cors.js';
 import type { HttpConnection } from './http/http-connection.js';
 import type { GrpcConnection } from './grpc/connection.js';
 import type { GrpcFrontend } from './grpc/frontend.js';
@@ -42,6 +43,10 @@ import { Rpcz } from './observability/stats.js';
 import { CallRecorder, type RecordOptions } from './observability/recorder.js';
 import type { MethodOptions } from './decorators.js';
 import type { Registrar } from '../registry/registrar.js';
+import { FILE_TRANSFER_SERVICE, STREAM_SERVICE } from '../protocol/transfer-structs.js';
+import type { TlsOptions } from '../transport/transport.js';
+import { FileTransferService, type FileTransferOptions } from './transfer/file-transfer.js';
+import { StreamService, type StreamServiceOptions } from './transfer/stream-service.js';
 
 export interface ServerOptions {
   /**
@@ -86,6 +91,11 @@ export interface ServerOptions {
    * needs a token the auth function accepts in `Authorization` (the dashboard: `/dashboard?token=...`).
    */
   pages?: PagesOption;
+  /**
+   * Let pages from other origins call the HTTP gateway and JSON-RPC with `fetch` (rpcx's SetCORS); off by default.
+   * `allowAllCors()` allows everything, as rpcx's AllowAllCORSOptions. See server/http/cors.ts.
+   */
+  cors?: CorsOptions;
   /** Record recent calls for /rpcz (default off); `true` keeps the last 1024. */
   rpcz?: boolean | { capacity?: number };
   /** Checks the `__AUTH` token (HTTP: `Authorization`) of every call; see AuthFunction. */
@@ -154,9 +164,13 @@ export class Server {
   readonly #httpConnections = new Set<HttpConnection | GrpcConnection>();
   #frontend: HttpFrontend | undefined;
   #grpc: Promise<GrpcFrontend> | undefined;
+  #cors: CorsOptions | undefined;
   #metrics: ServerMetrics | undefined;
   #draining = false;
   #closing: Promise<void> | undefined;
+  /** TLS settings of the first TLS listener: the default for file-transfer and stream-service listeners. */
+  #tls: TlsOptions | undefined;
+  readonly #sideServices: Array<{ close(graceMs?: number): Promise<void> }> = [];
 
   constructor(options: ServerOptions = {}) {
     this.logger = options.logger ?? stderrLogger;
@@ -185,6 +199,7 @@ export class Server {
     };
     if (options.introspection ?? true) this.registry.addBuiltin(introspectionService(this.registry));
     this.#auth = options.auth;
+    this.#cors = options.cors;
     this.plugins = new PluginContainer(this.logger);
     // The recorder goes first, so it sees every request that arrived, the ones the rate limit refuses included.
     if (options.record) this.plugins.add((this.#recorder = new CallRecorder(options.record, this.logger)));
@@ -198,6 +213,7 @@ export class Server {
       plugins: this.plugins,
       ...(options.auth ? { auth: options.auth } : {}),
       ...(this.rpcz ? { rpcz: this.rpcz } : {}),
+      maxStreamsPerConnection: this.limits.maxStreamsPerConnection,
     });
   }
 
@@ -225,15 +241,28 @@ export class Server {
   }
 
   /** Registers a service class (resolved through tsyringe) or instance. `metadata` is an rpcx query string. */
+  /**
+   * Sets (or, with undefined, removes) cross-origin access to the HTTP gateway and JSON-RPC, as rpcx's SetCORS;
+   * takes effect for the next request. Bad options are a ConfigError from `serve` (or, when the HTTP front already
+   * runs, a 500 for the requests that would use them).
+   */
+  setCORS(options: CorsOptions | undefined): void {
+    this.#cors = options;
+  }
+
   register(target: ServiceClass | object, options?: RegisterOptions | string): ServiceEntry {
     const entry = this.registry.register(target, typeof options === 'string' ? { metadata: options } : options);
-    // Services added after serve() are advertised on every listener too.
+    this.#advertiseService(entry);
+    return entry;
+  }
+
+  /** Services added after serve() are advertised on every listener too. */
+  #advertiseService(entry: ServiceEntry): void {
     for (const registrar of this.#registrars) {
       for (const endpoint of this.advertisedEndpoints) {
         registrar.register(endpoint, [{ name: entry.name, metadata: entry.metadata }]).catch((error: Error) => this.logger.error('registry registration failed', { error }));
       }
     }
-    return entry;
   }
 
   /**
@@ -289,11 +318,37 @@ export class Server {
       ...options,
     };
     const listener = await getTransport(network).listen(network, address, listenOptions, (conn) => this.#admit(conn, open));
+    if (options.tls) this.#tls ??= options.tls;
     this.#listeners.push(listener);
     this.#startSweeper();
     this.logger.info('serving', { network: listener.network, address: listener.address });
     for (const registrar of this.#registrars) await registrar.register(advertise(listener, this.#options.advertiseHost), this.#serviceRecords());
     return listener;
+  }
+
+  /**
+   * rpcx's file transfer: registers `_filetransfer` (TransferFile, DownloadFile) and listens for data connections
+   * on `options.listen`. TLS when the server already serves TLS (or `options.tls`); see FileTransferOptions.
+   */
+  async enableFileTransfer(options: FileTransferOptions): Promise<FileTransferService> {
+    if (this.#closing) throw new ClosedError('rpcx: server is closed');
+    const service = await FileTransferService.start(options, this.#tls, this.logger);
+    this.#sideServices.push(service);
+    this.registerFunction(FILE_TRANSFER_SERVICE, 'TransferFile', (args, ctx) => service.transferFile(args, ctx));
+    this.registerFunction(FILE_TRANSFER_SERVICE, 'DownloadFile', (args, ctx) => service.downloadFile(args, ctx));
+    // Go clients find it by its service name in a registry, as any other service.
+    this.#advertiseService(this.registry.get(FILE_TRANSFER_SERVICE)!);
+    return service;
+  }
+
+  /** rpcx's stream service: registers `_streamservice.Stream` and listens for data connections on `options.listen`. */
+  async enableStreamService(options: StreamServiceOptions): Promise<StreamService> {
+    if (this.#closing) throw new ClosedError('rpcx: server is closed');
+    const service = await StreamService.start(options, this.#tls, this.logger);
+    this.#sideServices.push(service);
+    this.registerFunction(STREAM_SERVICE, 'Stream', (args, ctx) => service.stream(args, ctx));
+    this.#advertiseService(this.registry.get(STREAM_SERVICE)!);
+    return service;
   }
 
   /** Applies the connection limits, then counts the connection until it closes. */
@@ -469,6 +524,7 @@ export class Server {
       gateway: options.httpGateway,
       jsonRpc: options.jsonRPC,
       pages: options.pages !== false,
+      cors: () => this.#cors,
       servePage: (path: string, req: http.IncomingMessage, res: http.ServerResponse, connection: HttpConnection) =>
         servePage(this.#pagesHost(connection), path, req, res),
       connectionClosed: (connection: HttpConnection, error?: Error) => {
@@ -570,6 +626,8 @@ export class Server {
       await new Promise((resolve) => setTimeout(resolve, this.#options.deregisterDelayMs));
     }
     await Promise.all(this.#listeners.map((l) => l.close().catch(() => undefined)));
+    // File transfers under way get the same grace as in-flight calls.
+    const sideServicesClosed = Promise.all(this.#sideServices.map((s) => s.close(timeoutMs).catch(() => undefined)));
     if (this.#sweeper) clearInterval(this.#sweeper);
     this.protocolErrors.close();
     this.#draining = true;
@@ -587,6 +645,7 @@ export class Server {
     if (this.#connections.size > 0 || this.#httpConnections.size > 0) await new Promise<void>((resolve) => setTimeout(resolve, 20));
     for (const c of this.#connections) c.destroy();
     for (const c of this.#httpConnections) c.destroy();
+    await sideServicesClosed;
     await this.#recorder?.close();
   }
 }

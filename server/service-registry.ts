@@ -8,6 +8,7 @@ import { ConfigError } from '../errors.js';
 import type { CallContext } from './context.js';
 import { goName, methodDefinitionsOf, serviceDefinitionOf, type MethodDefinition, type MethodOptions } from './decorators.js';
 import { MethodStats } from './observability/stats.js';
+import type { StreamKind } from '../protocol/stream-frames.js';
 
 export type Handler = (args: unknown, ctx: CallContext) => unknown;
 
@@ -17,6 +18,8 @@ export interface MethodEntry {
   readonly handler: Handler;
   readonly requestType?: MethodOptions['requestType'];
   readonly replyType?: MethodOptions['replyType'];
+  /** Set for a typed message stream method: which way its messages flow. */
+  readonly stream?: StreamKind;
   /** Calls, errors, in-flight and latency of this method (updated by the dispatcher). */
   readonly stats: MethodStats;
 }
@@ -66,6 +69,7 @@ export class ServiceRegistry {
         stats: entry.methods.get(d.name)?.stats ?? new MethodStats(name, d.name),
         ...(d.requestType ? { requestType: d.requestType } : {}),
         ...(d.replyType ? { replyType: d.replyType } : {}),
+        ...streamKindOf(fn, d.stream),
       };
       entry.methods.set(d.name, methodEntry);
     }
@@ -83,6 +87,7 @@ export class ServiceRegistry {
       stats: entry.methods.get(methodName)?.stats ?? new MethodStats(serviceName, methodName),
       ...(options.requestType ? { requestType: options.requestType } : {}),
       ...(options.replyType ? { replyType: options.replyType } : {}),
+      ...streamKindOf(handler, options.stream),
     });
   }
 
@@ -111,6 +116,12 @@ export class ServiceRegistry {
     } else if (metadata) entry.metadata = metadata;
     return entry;
   }
+}
+
+/** A method's stream kind: the declared one, else `server` for an async generator function, else none (unary). */
+function streamKindOf(fn: unknown, declared: StreamKind | undefined): { stream?: StreamKind } {
+  if (declared) return { stream: declared };
+  return Object.prototype.toString.call(fn) === '[object AsyncGeneratorFunction]' ? { stream: 'server' } : {};
 }
 
 function publicMethodsOf(instance: object): string[] {

@@ -10,10 +10,14 @@ import { describe, it } from 'node:test';
 import { distDir } from './helpers/paths.js';
 import { startExampleServer } from './helpers/example-server.js';
 
-/** Every module reachable from `entry` by static imports, split into local files and bare package names. */
-function importGraph(entry: string): { files: Set<string>; packages: Set<string> } {
+/**
+ * Every module reachable from `entry` by static imports, split into local files and bare package names, plus the
+ * packages loaded by dynamic `import()` (only when a feature is used).
+ */
+function importGraph(entry: string): { files: Set<string>; packages: Set<string>; dynamic: Set<string> } {
   const files = new Set<string>();
   const packages = new Set<string>();
+  const dynamic = new Set<string>();
   const visit = (file: string): void => {
     if (files.has(file)) return;
     files.add(file);
@@ -23,17 +27,20 @@ function importGraph(entry: string): { files: Set<string>; packages: Set<string>
       if (specifier.startsWith('.')) visit(resolve(dirname(file), specifier));
       else packages.add(specifier);
     }
+    for (const match of source.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)) dynamic.add(match[1]!);
   };
   visit(entry);
-  return { files, packages };
+  return { files, packages, dynamic };
 }
 
 describe('browser entry', () => {
   it('loads no Node built-in module, directly or indirectly', () => {
-    const { files, packages } = importGraph(join(distDir, 'browser.js'));
+    const { files, packages, dynamic } = importGraph(join(distDir, 'browser.js'));
     const nodeBuiltins = [...packages].filter((p) => p.startsWith('node:') || builtinModules.includes(p));
     assert.deepEqual(nodeBuiltins, [], 'no node: imports');
     assert.deepEqual([...packages].sort(), ['msgpackr'], 'the only package is msgpackr (browser build)');
+    // WebTransport's ponyfill loads on the first `wt` dial; its browser build (export condition `browser`) uses no Node API.
+    assert.deepEqual([...dynamic].sort(), ['@fails-components/webtransport']);
     for (const file of files) {
       const source = readFileSync(file, 'utf8');
       assert.doesNotMatch(source, /\brequire\(/, `${file} uses require`);

@@ -63,6 +63,25 @@ describe('client', () => {
     assert.equal(client.pendingCount, 0);
   });
 
+  it('keeps every byte of distinct raw payloads intact across reused batch buffers, on two connections at once', async () => {
+    const second = await Client.connect(endpoint, { logger: silentLogger });
+    try {
+      for (let wave = 0; wave < 5; wave++) {
+        const payloads = Array.from({ length: 400 }, (_, i) => {
+          const bytes = Buffer.alloc(1 + ((i * 131 + wave * 977) % 9000));
+          for (let j = 0; j < bytes.length; j++) bytes[j] = (i * 31 + j * 7 + wave) & 0xff;
+          return bytes;
+        });
+        const replies = await Promise.all(
+          payloads.map((p, i) => (i % 2 === 0 ? client : second).call<Uint8Array>('Echo', 'Echo', p, { serializeType: SerializeType.None, raw: true })),
+        );
+        replies.forEach((reply, i) => assert.ok(Buffer.from(reply).equals(payloads[i]!), `wave ${wave} call ${i}`));
+      }
+    } finally {
+      await second.close();
+    }
+  });
+
   it('batches writes: a burst of calls reaches the server in few reads', async () => {
     let reads = 0;
     const counter = new Server({ logger: silentLogger });

@@ -4,34 +4,17 @@
  * Chromium is required: without it this test fails (it is never skipped). CHROMIUM_PATH overrides /usr/bin/chromium.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { chromium } from 'playwright-core';
 import { Client, Server } from '../index.js';
 import { silentLogger } from '../logger.js';
 import { Arith, Echo } from '../examples/services/index.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { launchChromium } from './helpers/chromium.js';
 
 describe('dashboard in Chromium', () => {
   it('shows the calls made just before loading, updates live and draws its charts', { timeout: 90_000 }, async (t) => {
-    assert.ok(
-      existsSync(CHROMIUM),
-      `Chromium is required for this test and was not found at ${CHROMIUM}. Install it with ` +
-        '`apt-get update && apt-get install -y chromium` (Debian), or point CHROMIUM_PATH at a Chromium binary.',
-    );
     const server = new Server({ logger: silentLogger });
     server.register(Arith);
     server.register(Echo);
@@ -40,15 +23,9 @@ describe('dashboard in Chromium', () => {
     });
     const listener = await server.serve('tcp@127.0.0.1:0');
     const client = await Client.connect(`tcp@${listener.address}`, { logger: silentLogger });
-    const profile = mkdtempSync(join(tmpdir(), 'rpcx-chromium-'));
     const shots = mkdtempSync(join(tmpdir(), 'rpcx-dashboard-'));
-    const browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ARGS,
-      viewport: { width: 1280, height: 900 },
-      timeout: 60_000,
-    });
+    const chromium = await launchChromium(['--disable-quic']);
+    const browser = chromium.context;
     try {
       for (let i = 0; i < 7; i++) await client.call('Arith', 'Mul', { A: i, B: 3 });
       await Promise.all(Array.from({ length: 30 }, (_, i) => client.call('Arith', 'Add', { A: i, B: 1 })));
@@ -95,8 +72,7 @@ describe('dashboard in Chromium', () => {
       t.diagnostic(`screenshot: ${screenshot}`);
       assert.deepEqual(pageErrors, [], 'no script errors on the page');
     } finally {
-      await browser.close();
-      rmSync(profile, { recursive: true, force: true });
+      await chromium.close();
       await client.close();
       await server.close();
     }

@@ -37,6 +37,54 @@ describe('FrameParser', () => {
     assert.equal(parser.buffered, 0);
   });
 
+  it('decodes frames split across any number of chunks of any size, in order', () => {
+    const frames = Array.from({ length: 200 }, (_, i) => sample(i, (i * 97) % 3000));
+    const stream = concat(frames.map((f) => f.encode()));
+    let seed = 7;
+    const nextSize = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return 1 + (seed % 4000);
+    };
+    for (let trial = 0; trial < 20; trial++) {
+      const got: Message[] = [];
+      const parser = new FrameParser((m) => got.push(m));
+      for (let at = 0; at < stream.length; ) {
+        const size = nextSize();
+        parser.push(stream.subarray(at, at + size));
+        at += size;
+      }
+      assert.equal(parser.buffered, 0);
+      assert.deepEqual(got.map((m) => hex(m.encode())), frames.map((f) => hex(f.encode())), `trial ${trial}`);
+    }
+  });
+
+  it('decodes section strings exactly, repeated or not (the decoded-string cache never mixes them up)', () => {
+    const names = Array.from({ length: 3000 }, (_, i) => (i % 3 === 0 ? `Svc${i}` : i % 3 === 1 ? `métho∂-${i}-✓` : 'x'.repeat(i % 40)));
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < names.length; i++) {
+        const name = names[i]!;
+        const other = names[(i * 7 + round) % names.length]!;
+        const decoded = Message.decode(new Message({ servicePath: name, serviceMethod: other, metadata: { [name || 'k']: other } }).encode());
+        assert.equal(decoded.servicePath, name);
+        assert.equal(decoded.serviceMethod, other);
+        assert.deepEqual(decoded.metadata, { [name || 'k']: other });
+      }
+    }
+  });
+
+  it('encodes frozen metadata (encoded once per object) exactly as the same metadata unfrozen', () => {
+    const a = Object.freeze({ __ServerTimeout: '10000' });
+    const b = Object.freeze({ __AUTH: 'tøken', __ServerTimeout: '999' });
+    for (let i = 0; i < 6; i++) {
+      const frozen = i % 3 === 0 ? a : i % 3 === 1 ? b : Object.freeze({ k: `v${i}` });
+      const plain = { ...frozen };
+      const encode = (metadata: Record<string, string>): string =>
+        hex(new Message({ seq: i, servicePath: 'Echo', serviceMethod: 'Echo', metadata, payload: new Uint8Array([i]) }).encode());
+      assert.equal(encode(frozen), encode(plain), `metadata ${JSON.stringify(plain)}`);
+      assert.deepEqual(Message.decode(Buffer.from(encode(frozen), 'hex')).metadata, plain);
+    }
+  });
+
   it('decodes many frames from one chunk', () => {
     const frames = Array.from({ length: 500 }, (_, i) => sample(i, i % 7));
     const got: Message[] = [];

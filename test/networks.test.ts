@@ -7,30 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CallContext, Client, method, SerializeType, Server, service, TimeoutError, type ClientOptions, type ListenOptions } from '../index.js';
+import { Client, SerializeType, Server, TimeoutError, type ClientOptions, type ListenOptions } from '../index.js';
 import { silentLogger } from '../logger.js';
-import { Arith, Echo } from '../examples/services/index.js';
+import { Arith, Echo, Feed } from '../examples/services/index.js';
 import { createTestCerts, type TestCerts } from './helpers/tls-certs.js';
-
-@service('Feed')
-class Feed {
-  @method()
-  async subscribe(args: { Count: number }, ctx: CallContext): Promise<number> {
-    for (let i = 0; i < args.Count; i++) ctx.connection.push('Feed', 'Item', { N: i });
-    return args.Count;
-  }
-  @method()
-  async sleep(args: { Ms: number }, ctx: CallContext): Promise<string> {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, args.Ms);
-      ctx.signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-    return 'done';
-  }
-}
 
 interface NetworkCase {
   name: string;
@@ -65,6 +45,11 @@ const networks: NetworkCase[] = [
   {
     name: 'wss',
     listen: (c) => ({ endpoint: 'wss@127.0.0.1:0', options: { tls: { cert: c.certPem, key: c.keyPem } } }),
+    client: (c) => ({ tls: { ca: c.caPem } }),
+  },
+  {
+    name: 'wt',
+    listen: (c) => ({ endpoint: 'wt@127.0.0.1:0', options: { tls: { cert: c.certPem, key: c.keyPem } } }),
     client: (c) => ({ tls: { ca: c.caPem } }),
   },
 ];

@@ -6,6 +6,7 @@ import { registerTransport } from './networks.js';
 import { reuseportTransport } from './reuseport.js';
 import { tcpTransport } from './tcp.js';
 import { unixTransport } from './unix.js';
+import { webTransportTransport } from './webtransport.js';
 import { wsTransport } from './ws.js';
 
 registerTransport(tcpTransport);
@@ -15,3 +16,4 @@ registerTransport(httpConnectTransport);
 registerTransport(wsTransport);
 registerTransport(kcpTransport);
 registerTransport(quicTransport);
+registerTransport(webTransportTransport);

@@ -38,6 +38,11 @@ export class SocketConn extends ConnBase {
     return this.#socket.writableLength;
   }
 
+  /** Nothing left in the socket's write queue: the last write went to the kernel at once and its buffer is free. */
+  writeReleased(): boolean {
+    return this.#socket.writableLength === 0;
+  }
+
   protected send(data: Uint8Array): void {
     // Past our mark Node may not emit 'drain' (its own mark can be higher): the write's callback reports instead.
     if (this.#socket.writableLength + data.byteLength >= this.highWaterMark) this.#socket.write(data, this.#afterWrite);

@@ -23,6 +23,11 @@ export interface Conn {
    */
   write(data: Uint8Array): boolean;
   /**
+   * Optional: true when the bytes of the last write are no longer referenced (the transport handed them on
+   * synchronously), so the caller may reuse that buffer for the next write. Transports that cannot tell omit it.
+   */
+  writeReleased?(): boolean;
+  /**
    * Sets the single consumer of incoming bytes. Chunk boundaries carry no meaning. Bytes that arrived before are
    * delivered first.
    */

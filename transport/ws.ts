@@ -4,6 +4,11 @@
  * private CA, client certificates, insecure); browsers dial with the platform WebSocket (transport/websocket-browser.ts,
  * the `browser` entry). Both sides go through the same standard-API adapter, transport/websocket-conn.ts.
  * The `ws` package loads on the first ws/wss listen or dial, not with rpcx-ts.
+ *
+ * Dial option `wsOrigin?: string`: the `Origin` header of the handshake. Go rpcx's ws listener is
+ * golang.org/x/net/websocket, whose handshake refuses (403) a request without one; so, like Go rpcx's own client, we
+ * send `http://host:port` for `ws` and `https://host:port` for `wss` unless told otherwise. `''` sends none.
+ * (Browsers always send their page's origin and do not let scripts change it.)
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -59,16 +64,32 @@ export const wsTransport: Transport = {
     const url = webSocketUrl(network as 'ws' | 'wss', address);
     const timeoutMs = options.connectTimeoutMs ?? 10_000;
     const { WebSocket: NodeWebSocket } = await import('ws');
+    const origin = handshakeOrigin(network, address, options.wsOrigin);
     // On Node the `ws` package's client (faster than the global WebSocket, and it takes TLS options); browsers use
     // transport/websocket-browser.ts. Both go through the same standard-API adapter.
     const socket = await openWebSocket(NodeWebSocket as unknown as WebSocketConstructor, url, timeoutMs, options.signal, (_C, u) => {
-      const ws = new NodeWebSocket(u, { ...nodeTlsOptions(options.tls), perMessageDeflate: false, maxPayload: wsMaxPayload(options) });
+      const ws = new NodeWebSocket(u, {
+        ...nodeTlsOptions(options.tls),
+        ...(origin ? { origin } : {}),
+        perMessageDeflate: false,
+        maxPayload: wsMaxPayload(options),
+      });
       ws.once('upgrade', (response) => response.socket.setNoDelay(true));
       return ws as unknown as WebSocketLike;
     });
     return new WebSocketConn(network, socket, address, '', options.highWaterMark);
   },
 };
+
+/** The Origin header to send: the configured one, or the dialed host as Go rpcx's client sends it. */
+function handshakeOrigin(network: string, address: string, configured: unknown): string | undefined {
+  if (configured !== undefined) {
+    if (typeof configured !== 'string') throw new ConfigError('rpcx: wsOrigin must be a string (an origin such as https://example.com, or "" for none)');
+    return configured || undefined;
+  }
+  const slash = address.indexOf('/');
+  return `${network === 'wss' ? 'https' : 'http'}://${slash < 0 ? address : address.slice(0, slash)}`;
+}
 
 /**
  * A `ws` server-side socket seen through the standard API, except that messages arrive as their raw bytes whether

@@ -6,17 +6,11 @@
  */
 import 'reflect-metadata';
 import { Server } from '../../index.js';
+import { serveUntilSignal } from '../until-signal.js';
 import { Arith } from '../services/arith.js';
 
 const endpoint = process.argv[2] ?? 'tcp@127.0.0.1:8972';
 const server = new Server();
 server.register(Arith);
 const listener = await server.serve(endpoint);
-process.stdout.write(`listening ${listener.network}@${listener.address}\n`);
-
-const stop = async (): Promise<void> => {
-  await server.close();
-  process.exit(0);
-};
-process.once('SIGINT', () => void stop());
-process.once('SIGTERM', () => void stop());
+serveUntilSignal(server, listener);

@@ -10,6 +10,7 @@
 import 'reflect-metadata';
 import { Server } from '../../index.js'; // rpcx-ts
 import { createRegistrar } from '../../registry/index.js'; // rpcx-ts/registry
+import { serveUntilSignal } from '../until-signal.js';
 import { Arith } from '../services/arith.js';
 
 const [registryUrl = 'etcd://127.0.0.1:2379/rpcx_test', endpoint = 'tcp@127.0.0.1:0'] = process.argv.slice(2);
@@ -17,11 +18,4 @@ const server = new Server();
 server.register(Arith, { metadata: 'weight=10' });
 await server.addRegistrar(createRegistrar(registryUrl, { ttlSeconds: 10 }));
 const listener = await server.serve(endpoint);
-process.stdout.write(`listening ${listener.network}@${listener.address}\n`);
-
-const stop = async (): Promise<void> => {
-  await server.close();
-  process.exit(0);
-};
-process.once('SIGINT', () => void stop());
-process.once('SIGTERM', () => void stop());
+serveUntilSignal(server, listener);

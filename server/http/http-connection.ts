@@ -9,6 +9,7 @@ import type { Message } from '../../protocol/message.js';
 import type { Dispatcher, DispatchTarget } from '../dispatcher.js';
 import { FrontCallTarget, FrontConnection } from '../front-connection.js';
 import type { PluginContainer } from '../plugins.js';
+import type { CorsOptions } from './cors.js';
 
 /** What the front end needs from its Server. */
 export interface FrontendHost {
@@ -22,6 +23,8 @@ export interface FrontendHost {
   readonly pages: boolean;
   /** Header, request and keep-alive timeouts (Node enforces none of them on sockets handed in by the sniffer). */
   readonly limits: Pick<Limits, 'httpHeadersTimeoutMs' | 'httpRequestTimeoutMs' | 'httpKeepAliveTimeoutMs' | 'maxBatchLength'>;
+  /** Cross-origin access to the gateway and JSON-RPC, as currently set (none when undefined). */
+  cors(): CorsOptions | undefined;
   /** Serves a builtin page. */
   servePage(path: string, req: http.IncomingMessage, res: http.ServerResponse, connection: HttpConnection): Promise<void> | void;
   connectionClosed(connection: HttpConnection, error?: Error): void;
