@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Client, SerializeType, type ClientOptions } from '../index.js';
 import { silentLogger } from '../logger.js';
-import { clientCostRatios, clientVariants, measureClientCost, type ClientCostResult, type ClientVariant } from './client-cost.js';
+import { clientCostRatios, clientVariants, measureClientCost, processCpuUs, type ClientCostResult, type ClientVariant } from './client-cost.js';
 import { runLoad, type LoadResult } from './load.js';
 import { startServer, stopServer } from './server-process.js';
 import { RawEchoClient } from './peers/raw-echo-client.js';
@@ -35,17 +35,6 @@ interface Row {
   serverCpuUsPerCall: number;
 }
 
-/** User + system CPU seconds a process has used so far (from /proc/<pid>/stat), NaN where /proc is missing. */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-    // After "pid (comm) ": state is field 3, utime field 14 and stime field 15, in clock ticks (100 per second).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
 function portOf(endpoint: string): number {
   return Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
 }
@@ -57,9 +46,9 @@ async function measure(name: string, server: string[], makeCaller: (endpoint: st
     const caller = await makeCaller(endpoint);
     // Warm up the JIT on both sides before measuring.
     await runLoad(caller.call, { concurrency, durationMs: Math.min(1000, durationMs / 5) });
-    const cpuBefore = cpuSeconds(child.pid);
+    const cpuBefore = processCpuUs(child.pid) ?? NaN;
     const result = await runLoad(caller.call, { concurrency, durationMs });
-    const serverCpuUsPerCall = ((cpuSeconds(child.pid) - cpuBefore) * 1e6) / Math.max(1, result.calls);
+    const serverCpuUsPerCall = ((processCpuUs(child.pid) ?? NaN) - cpuBefore) / Math.max(1, result.calls);
     await caller.close();
     process.stdout.write(
       `  ${name.padEnd(42)} ${Math.round(result.callsPerSecond).toString().padStart(8)} calls/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  server ${serverCpuUsPerCall.toFixed(1)} µs CPU/call  errors ${result.errors}\n`,
