@@ -281,7 +281,9 @@ export class Dispatcher {
   #openStream(request: Message, target: DispatchTarget, entry: MethodEntry, receivedAt: number, args: unknown): void {
     const name = `${entry.service}.${entry.method}`;
     if (entry.stream === undefined) return this.#fail(request, target, `rpcx: ${name} is not a streaming method`);
-    if (request.metadata[MetaKey.Stream] !== StreamFrame.Open || request.oneway || (target.protocol ?? 'rpcx') !== 'rpcx') {
+    // rpcx-ts clients open streams on rpcx connections; the gRPC front end opens server streams for gRPC callers.
+    const protocol = target.protocol ?? 'rpcx';
+    if (request.metadata[MetaKey.Stream] !== StreamFrame.Open || request.oneway || (protocol !== 'rpcx' && protocol !== 'grpc')) {
       return this.#fail(request, target, `rpcx: ${name} is a ${entry.stream}-streaming method; call it with an rpcx-ts stream client`);
     }
     const limit = this.#options.maxStreamsPerConnection ?? DEFAULT_MAX_STREAMS_PER_CONNECTION;

@@ -8,8 +8,9 @@ import http2 from 'node:http2';
 import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
+import protobufjs from 'protobufjs';
 import type protobuf from 'protobufjs';
-import { Client, Server } from '../index.js';
+import { Client, Server, method, service, type CallContext } from '../index.js';
 import { silentLogger } from '../logger.js';
 import { builtinRoot } from '../server/grpc/schemas.js';
 import { Calc, Greeter, HelloReply, HelloRequest } from './helpers/grpc-services.js';
@@ -339,5 +340,106 @@ describe('gRPC limits, plugins, bad input and shutdown', () => {
       client.close();
       await server.close();
     }
+  });
+});
+
+describe('gRPC server streaming through typed streams', () => {
+  const feedRoot = protobufjs.parse(`
+    syntax = "proto3";
+    package feed;
+    message CountRequest { int32 n = 1; int32 failAt = 2; }
+    message Item { int32 i = 1; }
+  `).root;
+  const CountRequest = feedRoot.lookupType('feed.CountRequest');
+  const Item = feedRoot.lookupType('feed.Item');
+
+  @service('Feed')
+  class Feed {
+    static finished = 0;
+
+    /** Counts from 0 to `n - 1`; `n` over 1000 means "until cancelled". */
+    @method({ stream: 'server', requestType: CountRequest, replyType: Item })
+    async *count(args: { n: number; failAt: number }, ctx: CallContext): AsyncGenerator<{ i: number }> {
+      try {
+        for (let i = 0; i < args.n && !ctx.signal.aborted; i++) {
+          if (args.failAt === i + 1) throw new NotFoundError(`item ${i} is gone`);
+          yield { i };
+          if (args.n > 1000) await new Promise((r) => setTimeout(r, 5));
+        }
+      } finally {
+        Feed.finished++;
+      }
+    }
+
+    @method({ stream: 'bidi' })
+    async *chat(input: AsyncIterable<string>): AsyncGenerator<string> {
+      for await (const line of input) yield line;
+    }
+  }
+  class NotFoundError extends Error {
+    readonly code = grpc.status.NOT_FOUND;
+  }
+
+  const json = { serialize: (v: object): Buffer => Buffer.from(JSON.stringify(v)), deserialize: (b: Buffer): unknown => JSON.parse(b.toString()) };
+  const feedDefinition: grpc.ServiceDefinition = {
+    count: { path: '/feed.Feed/Count', requestStream: false, responseStream: true, requestSerialize: serialize(CountRequest), requestDeserialize: deserialize(CountRequest), responseSerialize: serialize(Item), responseDeserialize: deserialize(Item) },
+    chat: { path: '/Feed/Chat', requestStream: true, responseStream: true, requestSerialize: json.serialize, requestDeserialize: json.deserialize, responseSerialize: json.serialize, responseDeserialize: json.deserialize },
+  };
+  let server: Server;
+  let client: grpc.Client & { count(args: object, options?: grpc.CallOptions): grpc.ClientReadableStream<unknown>; chat(): grpc.ClientDuplexStream<unknown, unknown> };
+
+  before(async () => {
+    server = new Server({ logger: silentLogger });
+    server.register(Feed);
+    const { address } = await server.serve('tcp@127.0.0.1:0');
+    client = new (grpc.makeGenericClientConstructor(feedDefinition, 'Feed'))(address, grpc.credentials.createInsecure()) as unknown as typeof client;
+  });
+  after(async () => {
+    client.close();
+    await server.close({ timeoutMs: 1000 });
+  });
+
+  function collect(call: grpc.ClientReadableStream<unknown>): Promise<{ items: unknown[]; error?: grpc.ServiceError }> {
+    const items: unknown[] = [];
+    return new Promise((resolve) => {
+      call.on('data', (item: unknown) => items.push(item));
+      call.on('error', (error: grpc.ServiceError) => resolve({ items, error }));
+      call.on('end', () => resolve({ items }));
+    });
+  }
+
+  it('streams every message the generator yields (more than one credit window), then OK', async () => {
+    const { items, error } = await collect(client.count({ n: 300 }));
+    assert.equal(error, undefined);
+    assert.equal(items.length, 300);
+    assert.deepEqual(items[299], { i: 299 });
+  });
+
+  it('delivers the messages before a failure, then its status', async () => {
+    const { items, error } = await collect(client.count({ n: 10, failAt: 4 }));
+    assert.deepEqual(items, [{ i: 0 }, { i: 1 }, { i: 2 }]);
+    assert.equal(error?.code, grpc.status.NOT_FOUND);
+    assert.match(error?.details ?? '', /item 3 is gone/);
+  });
+
+  it('stops the generator when the client cancels or the deadline passes', async () => {
+    const before = Feed.finished;
+    const call = client.count({ n: 1_000_000 });
+    call.on('error', () => undefined); // CANCELLED, as asked
+    await new Promise<void>((resolve) => call.once('data', () => resolve()));
+    call.cancel();
+    for (let i = 0; i < 100 && Feed.finished === before; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(Feed.finished, before + 1);
+    const { error } = await collect(client.count({ n: 1_000_000 }, { deadline: Date.now() + 200 }));
+    assert.equal(error?.code, grpc.status.DEADLINE_EXCEEDED);
+    for (let i = 0; i < 100 && Feed.finished === before + 1; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(Feed.finished, before + 2);
+  });
+
+  it('answers client and bidi streaming methods UNIMPLEMENTED', async () => {
+    const call = client.chat();
+    const ended = collect(call);
+    call.end();
+    assert.equal((await ended).error?.code, grpc.status.UNIMPLEMENTED);
   });
 });

@@ -7,8 +7,9 @@
  * The service part may carry a protobuf package: `/pkg.Greeter/SayHello` reaches the service registered as
  * `pkg.Greeter` if there is one, else the one registered as `Greeter`. Content types: `application/grpc` and
  * `application/grpc+proto` are protobuf (serialize type 2: the method's requestType/replyType; raw bytes for methods
- * without types), `application/grpc+json` is JSON (serialize type 1). Calls are unary (one request message, one
- * reply); health checking and server reflection are answered by builtins.ts.
+ * without types), `application/grpc+json` is JSON (serialize type 1). Calls take one request message and answer one
+ * reply, or, for a server-streaming method, a typed stream's messages (call.ts); health checking and server reflection
+ * are answered by builtins.ts.
  */
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
@@ -16,6 +17,7 @@ import { MessageTooLargeError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { MessageType, MetaKey, SerializeType } from '../../protocol/constants.js';
 import { Message } from '../../protocol/message.js';
+import { DEFAULT_STREAM_WINDOW, StreamFrame } from '../../protocol/stream-frames.js';
 import type { SocketConn } from '../../transport/socket-conn.js';
 import type { Dispatcher } from '../dispatcher.js';
 import { messageOf, type PluginContainer } from '../plugins.js';
@@ -121,6 +123,12 @@ export class GrpcFrontend {
     }
     const servicePath = this.#serviceName(path.slice(1, slash));
     const serviceMethod = path.slice(slash + 1);
+    const streamKind = host.registry.get(servicePath)?.methods.get(serviceMethod)?.stream;
+    if (streamKind === 'client' || streamKind === 'bidi') {
+      call.refuse(GrpcStatus.UNIMPLEMENTED, `grpc: ${servicePath}.${serviceMethod} is a ${streamKind}-streaming method; over gRPC only unary and server-streaming methods are served`);
+      stream.resume();
+      return;
+    }
     const encoding = headers['grpc-encoding'] as string | undefined;
     const reader = new MessageReader(host.maxMessageLength);
     let payload: Buffer | undefined;
@@ -146,14 +154,21 @@ export class GrpcFrontend {
         );
         return;
       }
+      const seq = stream.id ?? 0;
+      let requestMetadata = metadata;
+      if (streamKind === 'server') {
+        // Opened as a typed stream (docs/streams.md) that this call drives as its client.
+        requestMetadata = { ...metadata, [MetaKey.Stream]: StreamFrame.Open, [MetaKey.StreamCredit]: String(DEFAULT_STREAM_WINDOW) };
+        call.openStream(host.dispatcher, seq, serializeType);
+      }
       const request = new Message({
         type: MessageType.Request,
         serializeType,
-        seq: stream.id ?? 0,
+        seq,
         servicePath,
         serviceMethod,
         payload: payload!,
-        ...(metadata ? { metadata } : {}),
+        ...(requestMetadata ? { metadata: requestMetadata } : {}),
       });
       if (before === undefined) host.dispatcher.dispatch(request, call);
       else before.then(() => host.dispatcher.dispatch(request, call), (error: unknown) => call.refuse(GrpcStatus.INTERNAL, messageOf(error)));

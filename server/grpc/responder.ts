@@ -42,14 +42,14 @@ export class GrpcResponder {
     stream.end(frameMessage(payload));
   }
 
-  /** One message of a streamed reply. */
-  send(payload: Uint8Array): void {
-    if (this.done) return;
+  /** One message of a streamed reply. False when HTTP/2 flow control holds it back: wait for the stream's 'drain'. */
+  send(payload: Uint8Array): boolean {
+    if (this.done) return false;
     if (!this.#headersSent) {
       this.#headersSent = true;
       this.stream.respond(this.#headers(undefined), { waitForTrailers: true });
     }
-    this.stream.write(frameMessage(payload));
+    return this.stream.write(frameMessage(payload));
   }
 
   /** Ends the call with `code`: in the trailers after messages, else as a Trailers-Only response. */
