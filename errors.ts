@@ -213,6 +213,14 @@ export class BodyTooLargeError extends RpcError {
   }
 }
 
+/** A gRPC request message over the server's `maxHttpBodyLength`; the call ends with RESOURCE_EXHAUSTED. */
+export class MessageTooLargeError extends RpcError {
+  static readonly code = 'ERR_RPCX_MESSAGE_TOO_LARGE';
+  constructor(length: number, limit: number) {
+    super(MessageTooLargeError.code, `grpc: message of ${length} bytes exceeds the limit of ${limit}`);
+  }
+}
+
 /** The server's rate limiter refused a request (the method did not run); the reply carries rpcx's RATE_LIMIT_TEXT. */
 export class RateLimitError extends RpcError {
   static readonly code = 'ERR_RPCX_RATE_LIMITED';

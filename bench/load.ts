@@ -48,7 +48,7 @@ export interface LatencySummary {
 }
 
 /** Latencies in ms, in a growable typed array (8 bytes a call, no per-call object). */
-class Samples {
+export class Samples {
   #data = new Float64Array(1 << 16);
   length = 0;
   add(value: number): void {
@@ -68,7 +68,7 @@ class Samples {
 }
 
 /** Counts, samples and the progress timer that both generators share. */
-class Recorder {
+export class Recorder {
   readonly samples = new Samples();
   calls = 0;
   errors = 0;

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Client, SerializeType, type ClientOptions } from '../index.js';
 import { silentLogger } from '../logger.js';
-import { clientCostRatios, clientVariants, measureClientCost, type ClientCostResult, type ClientVariant } from './client-cost.js';
+import { clientCostRatios, clientVariants, measureClientCost, processCpuUs, type ClientCostResult, type ClientVariant } from './client-cost.js';
 import { runLoad, type LoadResult } from './load.js';
 import { cliPath, startListening, stopProcess } from '../test/helpers/processes.js';
 import { RawEchoClient } from './peers/raw-echo-client.js';
@@ -31,6 +31,8 @@ const payload = Buffer.alloc(payloadSize, 0x78);
 interface Row {
   name: string;
   result: LoadResult;
+  /** CPU time the server process spent per call during the measured run, in µs (Linux /proc; NaN elsewhere). */
+  serverCpuUsPerCall: number;
 }
 
 function portOf(endpoint: string): number {
@@ -44,10 +46,14 @@ async function measure(name: string, [script, ...args]: [string, ...string[]], m
     const caller = await makeCaller(endpoint);
     // Warm up the JIT on both sides before measuring.
     await runLoad(caller.call, { concurrency, durationMs: Math.min(1000, durationMs / 5) });
+    const cpuBefore = processCpuUs(child.pid) ?? NaN;
     const result = await runLoad(caller.call, { concurrency, durationMs });
+    const serverCpuUsPerCall = ((processCpuUs(child.pid) ?? NaN) - cpuBefore) / Math.max(1, result.calls);
     await caller.close();
-    process.stdout.write(`  ${name.padEnd(36)} ${Math.round(result.callsPerSecond).toString().padStart(8)} calls/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  errors ${result.errors}\n`);
-    return { name, result };
+    process.stdout.write(
+      `  ${name.padEnd(42)} ${Math.round(result.callsPerSecond).toString().padStart(8)} calls/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  server ${serverCpuUsPerCall.toFixed(1)} µs CPU/call  errors ${result.errors}\n`,
+    );
+    return { name, result, serverCpuUsPerCall };
   } finally {
     await stopProcess(child);
   }
@@ -90,19 +96,26 @@ async function main(): Promise<void> {
   }
   rmSync(tmp, { recursive: true, force: true });
 
+  // The same grpc-js client against a grpc-js server and against our gRPC endpoint (the rpcx port, sniffed).
+  const grpcServers: Array<{ name: string; server: [string, ...string[]] }> = [
+    { name: 'grpc-js server', server: [join(distDir, 'bench', 'peers', 'grpc-echo-server.js')] },
+    { name: 'rpcx-ts gRPC', server: [join(distDir, 'bin', 'rpcx-ts.js'), 'serve-examples', '--listen', 'tcp@127.0.0.1:0'] },
+  ];
   for (const channels of [1, 4]) {
-    rows.push(
-      await measure(`grpc-js unary, ${channels} channel${channels > 1 ? 's' : ''}`, [join(distDir, 'bench', 'peers', 'grpc-echo-server.js')], async (endpoint) => {
-        const clients: EchoClientInstance[] = Array.from({ length: channels }, () => createClient(portOf(endpoint)));
-        return {
-          call: (worker) =>
-            new Promise<Buffer>((resolve, reject) =>
-              clients[worker % channels]!.echo(payload, (error, reply) => (error ? reject(error) : resolve(reply!))),
-            ),
-          close: () => clients.forEach((c) => c.close()),
-        };
-      }),
-    );
+    for (const grpcServer of grpcServers) {
+      rows.push(
+        await measure(`grpc-js client → ${grpcServer.name}, ${channels} ch`, grpcServer.server, async (endpoint) => {
+          const clients: EchoClientInstance[] = Array.from({ length: channels }, () => createClient(portOf(endpoint)));
+          return {
+            call: (worker) =>
+              new Promise<Buffer>((resolve, reject) =>
+                clients[worker % channels]!.echo(payload, (error, reply) => (error ? reject(error) : resolve(reply!))),
+              ),
+            close: () => clients.forEach((c) => c.close()),
+          };
+        }),
+      );
+    }
   }
 
   rows.push(
@@ -153,10 +166,21 @@ async function main(): Promise<void> {
   if (ours) {
     const ratio = (other: LoadResult | undefined): string => (other ? `${(ours.callsPerSecond / other.callsPerSecond).toFixed(2)}x` : '-');
     process.stdout.write('\nratios (rpcx-ts tcp Client, raw 1 KiB ÷ peer, calls/s):\n');
-    line('vs grpc-js 1 channel', ratio(by('grpc-js unary, 1')));
-    line('vs grpc-js 4 channels', ratio(by('grpc-js unary, 4')));
+    line('vs grpc-js 1 channel', ratio(by('grpc-js client → grpc-js server, 1')));
+    line('vs grpc-js 4 channels', ratio(by('grpc-js client → grpc-js server, 4')));
     line('vs raw net ceiling', ratio(by('raw net')), '>= 0.65x');
     line('p99 at 100 outstanding (tcp)', `${ours.p99Ms.toFixed(2)} ms`, '<= 4 ms');
+  }
+  // The same grpc-js client against both gRPC servers; the client is often the bottleneck, so server CPU per call too.
+  const grpcRow = (prefix: string): Row | undefined => rows.find((r) => r.name.startsWith(prefix));
+  if (grpcRow('grpc-js client → rpcx-ts gRPC') && grpcRow('grpc-js client → grpc-js server')) {
+    process.stdout.write('\nratios (the same grpc-js client: rpcx-ts gRPC endpoint vs grpc-js server):\n');
+    for (const channels of [1, 4]) {
+      const oursGrpc = grpcRow(`grpc-js client → rpcx-ts gRPC, ${channels}`)!;
+      const theirsGrpc = grpcRow(`grpc-js client → grpc-js server, ${channels}`)!;
+      line(`calls/s, ${channels} channel${channels > 1 ? 's' : ''}`, `${(oursGrpc.result.callsPerSecond / theirsGrpc.result.callsPerSecond).toFixed(2)}x`, '>= 1.5x');
+      line(`server CPU per call, ${channels} channel${channels > 1 ? 's' : ''} (inverted)`, `${(theirsGrpc.serverCpuUsPerCall / oursGrpc.serverCpuUsPerCall).toFixed(2)}x`);
+    }
   }
   if (clientCost) {
     process.stdout.write('\nclient cost ratios (calls/s; in brackets the same ratio of client CPU per call, inverted):\n');

@@ -10,6 +10,7 @@ import { helpText, parseCommand, UsageError, usageLine, type Command } from './c
 import { bench } from './commands/bench.js';
 import { call } from './commands/call.js';
 import { list } from './commands/list.js';
+import { replay } from './commands/replay.js';
 import { serveExamples } from './commands/serve-examples.js';
 import { serve } from './commands/serve.js';
 import { upload } from './commands/upload.js';
@@ -20,7 +21,7 @@ import { ExitCode, exitCodeFor, exitCodeHelp } from './exit-codes.js';
  * Every command, in the order `rpcx-ts help` lists them. A new command is one file in commands/ exporting a Command
  * (bin/command.ts: name, summary, flags with help, positionals, run) and one line here.
  */
-const commands: readonly Command[] = [call, list, bench, serve, serveExamples, upload, download];
+const commands: readonly Command[] = [call, list, bench, replay, serve, serveExamples, upload, download];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };

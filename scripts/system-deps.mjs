@@ -31,6 +31,7 @@ export const SYSTEM_PACKAGES = [
   { package: 'dnsmasq-base', path: '/usr/sbin/dnsmasq', for: 'DNS discovery tests (a real dnsmasq on a free port)' },
   { package: 'golang-golang-x-net-dev', path: `${GOCODE}/golang.org/x/net/websocket`, for: 'the Go x/net/websocket peer (ws interop)' },
   { package: 'golang-github-samuel-go-zookeeper-dev', path: `${GOCODE}/github.com/samuel/go-zookeeper`, for: 'the Go ZooKeeper peer' },
+  { package: 'python3-grpcio', path: '/usr/lib/python3/dist-packages/grpc', for: "the Python gRPC client peer (Debian's /usr/bin/python3)" },
 ];
 
 /** Whether `command` is an executable file in one of the PATH's directories. */

@@ -57,6 +57,8 @@ export interface DispatchTarget extends CallConnection {
   cancelCall?(seq: number): void;
   /** A oneway request failed before or while running (nothing is sent back on binary connections). */
   onewayFailed?(text: string): void;
+  /** The handler (or a postCall plugin) failed with this error, just before its error reply is made (gRPC maps its code). */
+  failedWith?(error: Error): void;
 }
 
 export class Dispatcher {
@@ -65,6 +67,10 @@ export class Dispatcher {
   readonly #plugins: PluginContainer;
   readonly #auth: AuthFunction | undefined;
   readonly #rpcz: Rpcz | undefined;
+  /** Whether calls are checked by an auth function. */
+  get authenticates(): boolean {
+    return this.#auth !== undefined;
+  }
   /** Requests refused before reaching a method (auth, rate limit, plugins). */
   refused = 0;
   /** Requests for a service or method that does not exist. */
@@ -290,8 +296,9 @@ export class Dispatcher {
     const name = `${entry.service}.${entry.method}`;
     if (entry.stream === undefined) return refuse(`rpcx: ${name} is not a streaming method`);
     const protocol = target.protocol ?? 'rpcx';
-    // The HTTP gateway opens server streams itself (answered as newline-delimited JSON, server/http/gateway-stream.ts).
-    const opens = protocol === 'rpcx' || (protocol === 'http' && entry.stream === 'server');
+    // rpcx-ts clients open every kind on rpcx connections; the HTTP gateway (as newline-delimited JSON,
+    // server/http/gateway-stream.ts) and the gRPC front end (server/grpc/) open server streams for their callers.
+    const opens = protocol === 'rpcx' || ((protocol === 'http' || protocol === 'grpc') && entry.stream === 'server');
     if (request.metadata[MetaKey.Stream] !== StreamFrame.Open || request.oneway || !opens) return refuse(streamingRefusal(name, entry.stream, protocol));
     const limit = this.#options.maxStreamsPerConnection ?? DEFAULT_MAX_STREAMS_PER_CONNECTION;
     if (openStreamCount(target) >= limit) {
@@ -362,8 +369,10 @@ export class Dispatcher {
     target.callFinished();
     let text: string | undefined;
     let reply: Message | undefined;
-    if (error !== undefined) text = messageOf(error);
-    else if (!request.oneway) {
+    if (error !== undefined) {
+      text = messageOf(error);
+      target.failedWith?.(error);
+    } else if (!request.oneway) {
       try {
         reply = this.#encodeReply(request, entry, ctx, value);
       } catch (encodeError) {

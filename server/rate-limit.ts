@@ -56,6 +56,11 @@ export class RateLimitPlugin implements ServerPlugin {
     this.#shared = this.#options.perConnection ? undefined : new TokenBucket(options.ratePerSecond, burst);
   }
 
+  /** The effective limits (burst and perConnection defaults applied), as /flags shows them. */
+  get settings(): Readonly<Required<RateLimitOptions>> {
+    return this.#options;
+  }
+
   postReadRequest(_request: Message, connection: ConnectionInfo): void {
     let bucket = this.#shared;
     if (bucket === undefined) {

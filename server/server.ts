@@ -27,6 +27,9 @@ import type { Conn } from '../transport/transport.js';
 import { Dispatcher, type AuthFunction } from './dispatcher.js';
 import type { CorsOptions } from './http/cors.js';
 import type { HttpConnection } from './http/http-connection.js';
+import type { GrpcConnection } from './grpc/connection.js';
+import type { GrpcFrontend } from './grpc/frontend.js';
+import { grpcLimits, type GrpcLimits } from './grpc/limits.js';
 import type { PagesHost, PagesOption } from './http/pages.js';
 import type { HttpFrontend } from './http/router.js';
 import { ServerMetrics } from './observability/metrics.js';
@@ -37,6 +40,7 @@ import { ServiceRegistry, type Handler, type RegisterOptions, type ServiceClass,
 import { sniff, sniffable } from './sniffer.js';
 import { introspectionService } from './introspection.js';
 import { Rpcz } from './observability/stats.js';
+import { CallRecorder, type RecordOptions } from './observability/recorder.js';
 import type { MethodOptions } from './decorators.js';
 import type { Registrar } from '../registry/registrar.js';
 import { FILE_TRANSFER_SERVICE, STREAM_SERVICE } from '../protocol/transfer-structs.js';
@@ -106,8 +110,15 @@ export interface ServerOptions {
   rateLimit?: RateLimitOptions;
   /** Plugins, in hook order of registration (more with `use`). */
   plugins?: ServerPlugin[];
-  /** Largest HTTP request body (default: maxFrameLength). */
+  /** Largest HTTP request body (default: maxFrameLength); also the largest gRPC request message. */
   maxHttpBodyLength?: number;
+  /**
+   * Serve gRPC (HTTP/2 prior knowledge, or ALPN `h2` on TLS) on sniffed ports (default true); an object sets its
+   * limits. TLS listeners without their own `alpn` then pick `h2` when a client offers it (see preferH2).
+   */
+  grpc?: boolean | GrpcLimits;
+  /** Writes sampled calls to a bounded, rotating file that `rpcx-ts replay` sends again (see RecordOptions). */
+  record?: RecordOptions;
   /** Answer `__rpcx_introspection.Services` (the services and methods offered; `rpcx-ts list`) (default true). */
   introspection?: boolean;
 }
@@ -164,17 +175,21 @@ export class Server {
     jsonRPC: boolean;
     pages: PagesOption;
     admin: AdminOptions | undefined;
+    grpc: boolean;
+    grpcLimits: Required<GrpcLimits>;
   };
   readonly #auth: AuthFunction | undefined;
   readonly #registrars: Registrar[] = [];
+  readonly #recorder: CallRecorder | undefined;
   readonly #dispatcher: Dispatcher;
   readonly #listeners: Listener[] = [];
   /** Listeners serving the builtin pages only (not advertised in registries, not in `addresses`). */
   readonly #adminListeners: Listener[] = [];
   #adminStarting: Promise<Listener> | undefined;
   readonly #connections = new Set<ServerConnection>();
-  readonly #httpConnections = new Set<HttpConnection>();
+  readonly #httpConnections = new Set<HttpConnection | GrpcConnection>();
   #frontend: HttpFrontend | undefined;
+  #grpc: Promise<GrpcFrontend> | undefined;
   #cors: CorsOptions | undefined;
   #metrics: ServerMetrics | undefined;
   #draining = false;
@@ -206,11 +221,15 @@ export class Server {
       jsonRPC: options.jsonRPC ?? true,
       pages: options.pages ?? true,
       admin: options.admin,
+      grpc: options.grpc !== false,
+      grpcLimits: grpcLimits(typeof options.grpc === 'object' ? options.grpc : {}, limits.maxConcurrentCallsPerConnection),
     };
     if (options.introspection ?? true) this.registry.addBuiltin(introspectionService(this.registry));
     this.#auth = options.auth;
     this.#cors = options.cors;
     this.plugins = new PluginContainer(this.logger);
+    // The recorder goes first, so it sees every request that arrived, the ones the rate limit refuses included.
+    if (options.record) this.plugins.add((this.#recorder = new CallRecorder(options.record, this.logger)));
     if (options.rateLimit) this.plugins.add(new RateLimitPlugin(options.rateLimit));
     for (const plugin of options.plugins ?? []) this.plugins.add(plugin);
     this.rpcz = options.rpcz ? new Rpcz(typeof options.rpcz === 'object' ? options.rpcz.capacity : undefined) : undefined;
@@ -313,7 +332,10 @@ export class Server {
       options = addressOrOptions ?? {};
     }
     // The HTTP front (router, gateway, JSON-RPC, pages) is loaded only once a listener will sniff for HTTP.
-    if (this.#servesHttp(network)) await this.#loadFrontend();
+    if (this.#servesHttp(network) && this.#servesHttp1()) await this.#loadFrontend();
+    if (options.tls && options.tls.alpn === undefined && options.tls.alpnCallback === undefined && this.#options.grpc && this.#servesHttp(network)) {
+      options = { ...options, tls: { ...options.tls, alpnCallback: preferH2 } };
+    }
     // Per listener: how many of its connections are open.
     const open = { count: 0 };
     const listenOptions: ListenOptions = {
@@ -462,10 +484,11 @@ export class Server {
       conn.destroy();
       return;
     }
-    if (this.#frontend && this.#options.sniffNetworks.has(conn.network) && sniffable(conn)) {
+    if (this.#servesHttp(conn.network) && sniffable(conn)) {
       sniff(conn, {
         binary: (c, head) => this.#serveBinary(c, head),
         http: (c, socket) => this.#serveHttp(c, socket),
+        ...(this.#options.grpc ? { http2: (c: SocketConn, socket: Socket) => this.#serveGrpc(c, socket) } : {}),
         closed: (c, error) => {
           this.#release(c);
           if (this.plugins.postConnClose.length !== 0) this.plugins.runPostConnClose(c, error);
@@ -502,14 +525,59 @@ export class Server {
   }
 
   #serveHttp(conn: SocketConn, socket: Socket, admin = false): void {
-    const connection = this.#frontend!.accept(conn, socket, admin);
+    // Sniffed for gRPC only: HTTP/1.1 is not served (and its front end never loaded).
+    if (this.#frontend === undefined) {
+      this.#release(conn);
+      conn.destroy();
+      return;
+    }
+    const connection = this.#frontend.accept(conn, socket, admin);
     if (this.#draining) connection.draining = true;
     this.#httpConnections.add(connection);
   }
 
+  /** gRPC's front end loads with the first HTTP/2 connection; the socket waits, paused, meanwhile. */
+  #serveGrpc(conn: SocketConn, socket: Socket): void {
+    this.#grpc ??= import('./grpc/frontend.js').then(
+      ({ GrpcFrontend }) =>
+        new GrpcFrontend({
+          dispatcher: this.#dispatcher,
+          registry: this.registry,
+          plugins: this.plugins,
+          logger: this.logger,
+          maxMessageLength: this.#options.maxHttpBodyLength,
+          maxDecompressedLength: this.#options.maxDecompressedLength,
+          limits: this.#options.grpcLimits,
+          connectionClosed: (connection, error) => {
+            this.#release(connection.conn);
+            this.#httpConnections.delete(connection);
+            if (this.plugins.postConnClose.length !== 0) this.plugins.runPostConnClose(connection.conn, error);
+          },
+        }),
+    );
+    this.#grpc.then(
+      (frontend) => {
+        if (conn.closed) return this.#release(conn);
+        const connection = frontend.accept(conn, socket);
+        if (this.#draining) connection.draining = true;
+        this.#httpConnections.add(connection);
+      },
+      (error: Error) => {
+        this.logger.error('gRPC front end failed to load', { error });
+        this.#release(conn);
+        conn.destroy(error);
+      },
+    );
+  }
+
+  /** Whether connections on `network` are sniffed (for HTTP/1.1 or gRPC). */
   #servesHttp(network: string): boolean {
+    return (this.#servesHttp1() || this.#options.grpc) && this.#options.sniffNetworks.has(network);
+  }
+
+  #servesHttp1(): boolean {
     const options = this.#options;
-    return (options.httpGateway || options.jsonRPC || (options.pages !== false && !this.#pagesOnAdmin)) && options.sniffNetworks.has(network);
+    return options.httpGateway || options.jsonRPC || (options.pages !== false && !this.#pagesOnAdmin);
   }
 
   async #loadFrontend(): Promise<void> {
@@ -562,6 +630,26 @@ export class Server {
       unknown: dispatcher.unknown,
       connectionList: () => this.connectionList(),
       metrics: () => this.metrics,
+      flags: () => this.#flags(),
+    };
+  }
+
+  /** The effective options as /flags shows them: every setting (defaults applied), networks and plugins. */
+  #flags(): Record<string, unknown> {
+    const options: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(this.#options)) options[key] = value instanceof Set ? [...value] : value;
+    return {
+      ...options,
+      auth: this.#dispatcher.authenticates,
+      rpcz: this.rpcz ? { capacity: this.rpcz.capacity } : false,
+      listeners: this.addresses,
+      // A plugin may expose its effective settings (the rate limiter does).
+      plugins: this.plugins.all.map((p) => {
+        const settings = (p as { settings?: unknown }).settings;
+        return { name: p.name ?? p.constructor.name, ...(settings !== undefined ? { settings } : {}) };
+      }),
+      node: process.version,
+      pid: process.pid,
     };
   }
 
@@ -583,8 +671,8 @@ export class Server {
     return this.#connections;
   }
 
-  /** Connections speaking HTTP (gateway, JSON-RPC, pages). */
-  get httpConnections(): ReadonlySet<HttpConnection> {
+  /** Connections speaking HTTP (gateway, JSON-RPC, pages) and HTTP/2 (gRPC). */
+  get httpConnections(): ReadonlySet<HttpConnection | GrpcConnection> {
     return this.#httpConnections;
   }
 
@@ -617,7 +705,7 @@ export class Server {
     if (this.#sweeper) clearInterval(this.#sweeper);
     this.protocolErrors.close();
     this.#draining = true;
-    const connections: Array<ServerConnection | HttpConnection> = [...this.#connections, ...this.#httpConnections];
+    const connections: Array<ServerConnection | HttpConnection | GrpcConnection> = [...this.#connections, ...this.#httpConnections];
     for (const c of connections) c.draining = true;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<void>((resolve) => {
@@ -640,6 +728,7 @@ export class Server {
       await Promise.race([Promise.all(released), new Promise<void>((resolve) => (releaseTimer = setTimeout(resolve, LISTENER_RELEASE_WAIT_MS)))]);
       clearTimeout(releaseTimer);
     }
+    await this.#recorder?.close();
   }
 }
 
@@ -651,4 +740,14 @@ function advertise(listener: Listener, advertiseHost: string): string {
   const network = listener.network === 'reuseport' ? 'tcp' : listener.network;
   const address = listener.address.replace(/^(0\.0\.0\.0|\[::\]|::)(?=:\d+$)/, advertiseHost);
   return `${network}@${address}`;
+}
+
+/**
+ * ALPN on a sniffed TLS port: h2 (gRPC) when offered, else http/1.1, else whatever the client offered first, so a
+ * client asking for a protocol of its own (or none) still connects as it did before gRPC was served.
+ */
+function preferH2({ protocols }: { protocols: string[] }): string | undefined {
+  if (protocols.includes('h2')) return 'h2';
+  if (protocols.includes('http/1.1')) return 'http/1.1';
+  return protocols[0];
 }

@@ -26,6 +26,7 @@ import {
 import { Client, ClientChannels, Server, ServerChannels, type ClientCallEvent, type ServerCallEvent } from '../index.js';
 import { silentLogger } from '../logger.js';
 import { Arith } from '../examples/services/index.js';
+import * as grpc from '@grpc/grpc-js';
 import { httpRequest } from './helpers/http.js';
 
 class RecordedSpan implements Span {
@@ -243,5 +244,31 @@ describe('OpenTelemetry', () => {
       diagnostics.unsubscribe(ServerChannels.end, onEnd);
       diagnostics.unsubscribe(ClientChannels.end, onEnd);
     }
+  });
+
+  it('continues the trace a gRPC client sends in its traceparent header', async () => {
+    spans.length = 0;
+    const server = new Server({ logger: silentLogger });
+    server.registerFunction('Probe', 'Traced', () => new Uint8Array([1]));
+    const listener = await server.serve('tcp@127.0.0.1:0');
+    const identity = (b: Buffer): Buffer => b;
+    const Probe = grpc.makeGenericClientConstructor(
+      { traced: { path: '/Probe/Traced', requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity } },
+      'Probe',
+    );
+    const client = new Probe(listener.address, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
+      traced(request: Buffer, metadata: grpc.Metadata, callback: (error: grpc.ServiceError | null) => void): void;
+    };
+    const traceId = randomBytes(16).toString('hex');
+    const parentId = randomBytes(8).toString('hex');
+    const metadata = new grpc.Metadata();
+    metadata.set('traceparent', `00-${traceId}-${parentId}-01`);
+    await new Promise<void>((resolve, reject) => client.traced(Buffer.alloc(0), metadata, (error) => (error ? reject(error) : resolve())));
+    client.close();
+    await server.close();
+    const serverSpan = spans.find((s) => s.kind === SpanKind.SERVER && s.name === 'Probe/Traced')!;
+    assert.ok(serverSpan, `spans: ${spans.map((s) => s.name).join(', ')}`);
+    assert.equal(serverSpan.spanContext().traceId, traceId);
+    assert.equal(serverSpan.parentSpanId, parentId);
   });
 });

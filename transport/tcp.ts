@@ -31,17 +31,17 @@ export const tcpTransport: Transport = {
 };
 
 export function tlsServerOptions(options: TlsOptions): tls.TlsOptions {
-  const { insecure: _insecure, servername: _servername, alpn, requestCert, ...context } = options;
+  const { insecure: _insecure, servername: _servername, alpn, alpnCallback, requestCert, ...context } = options;
   return {
     ...context,
     requestCert: requestCert === true,
     rejectUnauthorized: requestCert === true,
-    ...(alpn ? { ALPNProtocols: alpn } : {}),
+    ...(alpnCallback ? { ALPNCallback: alpnCallback } : alpn ? { ALPNProtocols: alpn } : {}),
   };
 }
 
 export function tlsClientOptions(options: TlsOptions, host: string): tls.ConnectionOptions {
-  const { insecure, servername, alpn, requestCert: _requestCert, ...context } = options;
+  const { insecure, servername, alpn, alpnCallback: _alpnCallback, requestCert: _requestCert, ...context } = options;
   const name = servername ?? (net.isIP(host) ? undefined : host);
   return {
     ...context,

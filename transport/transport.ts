@@ -59,6 +59,11 @@ export interface TlsOptions extends SecureContextOptions {
   servername?: string;
   /** ALPN protocols to offer or accept. */
   alpn?: string[];
+  /**
+   * Server: picks the ALPN protocol from the client's offer instead of `alpn` (return one of `protocols`; undefined
+   * refuses the handshake).
+   */
+  alpnCallback?: (offer: { servername: string; protocols: string[] }) => string | undefined;
 }
 
 export interface ListenOptions {

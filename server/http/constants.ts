@@ -33,4 +33,4 @@ export const JsonRpcCode = {
 } as const;
 
 /** The builtin pages served on sniffed ports. */
-export const PAGE_PATHS: readonly string[] = ['/status', '/connections', '/metrics', '/rpcz', '/health', '/dashboard'];
+export const PAGE_PATHS: readonly string[] = ['/status', '/connections', '/metrics', '/rpcz', '/health', '/dashboard', '/hotspots/cpu', '/hotspots/heap', '/vars', '/flags'];

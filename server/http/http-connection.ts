@@ -3,17 +3,14 @@
  * request becomes an rpcx Message and a DispatchTarget that settles one promise with how the call ended.
  */
 import type http from 'node:http';
-import type { Socket } from 'node:net';
-import { UnsupportedError } from '../../errors.js';
 import type { Limits } from '../../limits.js';
 import type { Logger } from '../../logger.js';
 import type { Message } from '../../protocol/message.js';
-import type { SocketConn } from '../../transport/socket-conn.js';
-import { CallTracker } from '../call-tracker.js';
-import type { CallContext } from '../context.js';
 import type { Dispatcher, DispatchTarget } from '../dispatcher.js';
-import type { ConnectionInfo, PluginContainer } from '../plugins.js';
-import { nextConnectionId } from '../server-connection.js';
+import type { Socket } from 'node:net';
+import type { SocketConn } from '../../transport/socket-conn.js';
+import { FrontCallTarget, FrontConnection } from '../front-connection.js';
+import type { PluginContainer } from '../plugins.js';
 import type { CorsOptions } from './cors.js';
 
 /** What the front end needs from its Server. */
@@ -37,19 +34,10 @@ export interface FrontendHost {
 }
 
 /** One socket speaking HTTP (keep-alive: many requests). */
-export class HttpConnection implements ConnectionInfo {
-  readonly id = nextConnectionId();
+export class HttpConnection extends FrontConnection {
   readonly protocol: 'http' | 'http-admin';
   /** Came from an admin listener: serves the builtin pages only. */
   readonly admin: boolean;
-  readonly conn: SocketConn;
-  readonly socket: Socket;
-  readonly openedAt = Date.now();
-  requests = 0;
-  /** Set when the server shuts down: calls are refused and responses close the connection. */
-  draining = false;
-  // The idle wake-up waits for setImmediate so the last response is written before waiters close the socket.
-  readonly #calls = new CallTracker(setImmediate);
   /**
    * Where the connection is in its request cycle, for the timeouts: `head` (a request is arriving: head and body
    * must complete within the header/request timeouts from `#since`), `handling` (the request is in: no timeout),
@@ -61,10 +49,9 @@ export class HttpConnection implements ConnectionInfo {
   #bytesAtIdle = 0;
 
   constructor(conn: SocketConn, socket: Socket, admin = false) {
+    super(conn, socket);
     this.admin = admin;
     this.protocol = admin ? 'http-admin' : 'http';
-    this.conn = conn;
-    this.socket = socket;
   }
 
   /** The router saw a request's head: from here its body must arrive within the request timeout. */
@@ -108,60 +95,9 @@ export class HttpConnection implements ConnectionInfo {
     }
   }
 
-  get network(): string {
-    return this.conn.network;
-  }
-
-  get remoteAddress(): string {
-    return this.conn.remoteAddress;
-  }
-
-  get localAddress(): string {
-    return this.conn.localAddress;
-  }
-
-  get closed(): boolean {
-    return this.conn.closed;
-  }
-
-  /** Calls started and not yet answered. */
-  get inFlight(): number {
-    return this.#calls.inFlight;
-  }
-
-  track(ctx: CallContext): void {
-    this.#calls.track(ctx);
-  }
-
-  untrack(ctx: CallContext): void {
-    this.#calls.untrack(ctx);
-  }
-
-  callStarted(): void {
-    this.#calls.started();
-  }
-
-  callFinished(): void {
-    this.#calls.finished();
-  }
-
-  /** Resolves when no call is in flight (or the socket is gone). */
-  idle(): Promise<void> {
-    return this.#calls.idle(this.closed);
-  }
-
   /** Closes gracefully once the current response (if any) is written. */
   close(): void {
     if (this.inFlight === 0) this.socket.end();
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
-
-  /** @internal the socket closed. */
-  closedNow(): void {
-    this.#calls.connectionClosed();
   }
 }
 
@@ -174,56 +110,24 @@ export type HttpOutcome =
   | { kind: 'oneway-failed'; text: string };
 
 /** The dispatcher's view of one HTTP-borne request. */
-export class HttpCallTarget implements DispatchTarget {
-  readonly #connection: HttpConnection;
+export class HttpCallTarget extends FrontCallTarget implements DispatchTarget {
   readonly protocol: string;
   readonly #oneway: boolean;
   #settle: ((outcome: HttpOutcome) => void) | undefined;
 
   constructor(connection: HttpConnection, protocol: string, oneway: boolean, settle: (outcome: HttpOutcome) => void) {
-    this.#connection = connection;
+    super(connection);
     this.protocol = protocol;
     this.#oneway = oneway;
     this.#settle = settle;
   }
 
-  get network(): string {
-    return this.#connection.network;
-  }
-  get remoteAddress(): string {
-    return this.#connection.remoteAddress;
-  }
-  get localAddress(): string {
-    return this.#connection.localAddress;
-  }
-  get closed(): boolean {
-    return this.#connection.closed;
-  }
-  get draining(): boolean {
-    return this.#connection.draining;
-  }
-  get info(): ConnectionInfo {
-    return this.#connection;
-  }
-
-  push(): void {
-    throw new UnsupportedError('rpcx: server push is not available to HTTP callers');
-  }
-  track(ctx: CallContext): void {
-    this.#connection.track(ctx);
-  }
-  untrack(ctx: CallContext): void {
-    this.#connection.untrack(ctx);
-  }
   respond(reply: Message): void {
     this.#done({ kind: 'reply', reply });
   }
-  callStarted(): void {
-    this.#connection.callStarted();
+  override callStarted(): void {
+    super.callStarted();
     if (this.#oneway) this.#done({ kind: 'accepted' });
-  }
-  callFinished(): void {
-    this.#connection.callFinished();
   }
   authFailed(text: string): void {
     this.#done({ kind: 'unauthorized', text });

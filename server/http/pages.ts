@@ -7,6 +7,8 @@
  *   /rpcz         recent calls with timings (only when the server was started with `rpcz`; 404 otherwise)
  *   /health       200 {"status":"ok"}, 503 while shutting down
  *   /dashboard    live HTML dashboard polling /status
+ *   /hotspots/cpu /hotspots/heap   profiles of the live process (hotspots.ts)
+ *   /vars /flags  every counter and gauge as text, the effective options (vars.ts)
  *
  * Each page can be turned off (ServerOptions.pages), and all of them moved to an admin listener (ServerOptions.admin,
  * Server.serveAdmin), after which the public ports answer 404 for them. When the server has an `auth` function every
@@ -17,6 +19,8 @@
 import type http from 'node:http';
 import { PAGE_PATHS } from './constants.js';
 import { DASHBOARD_HTML } from './dashboard.js';
+import { serveHotspots } from './hotspots.js';
+import { serveVars } from './vars.js';
 import { send, sendJson } from './helpers.js';
 import type { ServerMetrics } from '../observability/metrics.js';
 import type { ConnectionInfo } from '../plugins.js';
@@ -29,14 +33,15 @@ export function isPagePath(path: string): boolean {
   return PAGE_PATHS.includes(path);
 }
 
-export type PageName = 'status' | 'connections' | 'metrics' | 'rpcz' | 'health' | 'dashboard';
+/** Page names for the `pages` option; `hotspots` covers /hotspots/cpu and /hotspots/heap. */
+export type PageName = 'status' | 'connections' | 'metrics' | 'rpcz' | 'health' | 'dashboard' | 'hotspots' | 'vars' | 'flags';
 
 /** `pages` option: all on (true), all off (false), or page by page (a page left out stays on). */
 export type PagesOption = boolean | Partial<Record<PageName, boolean>>;
 
 export function pageEnabled(option: PagesOption, path: string): boolean {
   if (typeof option === 'boolean') return option;
-  return option[path.slice(1) as PageName] !== false;
+  return option[path.slice(1).split('/')[0] as PageName] !== false;
 }
 
 export interface PagesHost {
@@ -52,6 +57,8 @@ export interface PagesHost {
   readonly unknown: number;
   connectionList(): ConnectionInfo[];
   metrics(): ServerMetrics;
+  /** The effective options, for /flags. */
+  flags?(): Record<string, unknown>;
 }
 
 export interface StatusJSON {
@@ -168,6 +175,12 @@ export async function servePage(host: PagesHost, path: string, req: http.Incomin
     }
     case '/dashboard':
       return send(res, 200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' }, DASHBOARD_HTML);
+    case '/hotspots/cpu':
+    case '/hotspots/heap':
+      return serveHotspots(path, query, res);
+    case '/vars':
+    case '/flags':
+      return serveVars(host, path, query, res);
     default:
       return send(res, 404, { 'Content-Type': 'text/plain; charset=utf-8' }, '404 page not found\n');
   }

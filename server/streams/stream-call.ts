@@ -215,6 +215,7 @@ class StreamCall {
       if (error !== undefined) {
         frame.status = StatusType.Error;
         frame.metadata[MetaKey.Error] = messageOf(error);
+        this.#target.failedWith?.(error); // gRPC maps the error's code to its status
       }
       this.#target.respond(frame);
     }
