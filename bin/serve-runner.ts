@@ -5,6 +5,7 @@
  * SIGTERM, when it deregisters and drains.
  */
 import { ConfigError, parseEndpoint, Server, verboseLogger, type Logger, type Registrar } from '../index.js';
+import { ServerCluster } from '../server/cluster.js';
 import { getTransport } from '../transport/networks.js';
 import { splitHostPort } from '../transport/networks.js';
 import { createRegistrar } from '../registry/index.js';
@@ -18,6 +19,7 @@ export const serveFlags: Flags = {
   meta: { type: 'string', value: 'k=v&...', help: "metadata of every service, advertised to registries (e.g. 'weight=7&group=a')" },
   registry: { type: 'string', value: 'URL', help: 'register in etcd://host:port/basePath, redis://host:port/basePath, zk://host:port/basePath or mdns://' },
   'registry-ttl': { type: 'string', value: 's', help: 'how long the entries outlive a dead server (default 10)' },
+  workers: { type: 'string', value: 'n', help: 'serve from n processes sharing each tcp port (SO_REUSEPORT; default 1: this process)' },
   ...serverNetworkFlags,
   verbose: { type: 'boolean', help: 'log debug lines too (default: info, warnings and errors on stderr)' },
 };
@@ -33,7 +35,11 @@ export function serverLogger(values: Record<string, unknown>): Logger {
 export const serveDetails = `Prints one line "listening network@address" per listener (with the real port), then serves until SIGINT or SIGTERM.
 If a listener cannot be opened or the registry cannot be reached at start, everything opened is closed and the
 command exits non-zero with the reason. A registry lost later is retried with backoff (logged once when lost and once
-when restored).`;
+when restored).
+With --workers n (tcp/reuseport listeners only), n worker processes each load the services and listen on the same
+ports with SO_REUSEPORT; a line "workers <pid>..." follows the listening lines. This process registers each endpoint
+once, answers /status on any worker with the sum over all, restarts a worker that dies and, on SIGINT/SIGTERM,
+deregisters and lets every worker drain its calls.`;
 
 /** A listen endpoint: known network and an address of the right shape (port 0 allowed). */
 export function checkListenEndpoint(spec: string): void {
@@ -54,6 +60,8 @@ export function checkListenEndpoint(spec: string): void {
 export interface ServeSettings {
   listens: string[];
   metadata: string;
+  /** Worker processes; 1 serves from this process. */
+  workers: number;
   registry?: { url: string; ttlSeconds: number };
 }
 
@@ -64,7 +72,14 @@ export function serveSettings(values: Record<string, unknown>): ServeSettings {
   checkServerNetworkFlags(listens, values);
   const metadata = typeof values.meta === 'string' ? values.meta : '';
   if (metadata !== '' && !/^[^=&]+=[^&]*(&[^=&]+=[^&]*)*$/.test(metadata)) throw new ConfigError(`--meta takes k=v&k2=v2, got "${metadata}"`);
-  const settings: ServeSettings = { listens, metadata };
+  const workers = numberOption(values.workers, 1, 'workers', { min: 1, integer: true });
+  if (workers > 1) {
+    for (const listen of listens) {
+      const { network } = parseEndpoint(listen);
+      if (network !== 'tcp' && network !== 'reuseport') throw new ConfigError(`--workers: ${listen}: worker processes can share tcp and reuseport listeners only`);
+    }
+  }
+  const settings: ServeSettings = { listens, metadata, workers };
   if (typeof values.registry === 'string') {
     checkRegistryUrl(values.registry, '--registry');
     settings.registry = { url: values.registry, ttlSeconds: numberOption(values['registry-ttl'], 10, 'registry-ttl', { min: 1 }) };
@@ -72,13 +87,19 @@ export function serveSettings(values: Record<string, unknown>): ServeSettings {
   return settings;
 }
 
+/** What runs until a signal: one Server, or a ServerCluster of worker processes. */
+interface Serving {
+  readonly logger: Logger;
+  addRegistrar(registrar: Registrar): Promise<void>;
+  close(options?: { timeoutMs?: number }): Promise<void>;
+}
+
 /** Opens everything, or closes what was opened and throws why; then serves until a signal. */
 export async function runServer(server: Server, settings: ServeSettings, values: Record<string, unknown>): Promise<number> {
   // Read certificate files before opening anything.
   const listenOptions = settings.listens.map((endpoint) => listenOptionsFor(endpoint, values));
-  let registrar: Registrar | undefined;
-  const lines: string[] = [];
-  try {
+  return serveUntilSignal(server, settings, async () => {
+    const lines: string[] = [];
     for (const [i, endpoint] of settings.listens.entries()) {
       let listener;
       try {
@@ -88,14 +109,50 @@ export async function runServer(server: Server, settings: ServeSettings, values:
       }
       lines.push(`listening ${listener.network}@${listener.address}`);
     }
+    return lines;
+  });
+}
+
+/**
+ * `--workers n`: n processes each load `modules` and listen on the same ports; this process registers the endpoints
+ * once, answers /status for all of them and, on a signal, deregisters and lets every worker drain.
+ */
+export async function runCluster(modules: string[], settings: ServeSettings, values: Record<string, unknown>): Promise<number> {
+  const listen = settings.listens.map((endpoint) => ({ endpoint, options: listenOptionsFor(endpoint, values) }));
+  const logger = serverLogger(values);
+  let cluster: ServerCluster;
+  try {
+    cluster = await ServerCluster.start({
+      workers: settings.workers,
+      modules,
+      listen,
+      metadata: settings.metadata,
+      logger,
+      workerLogLevel: values.verbose === true ? 'debug' : 'info',
+    });
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw Object.assign(new Error(`cannot start ${settings.workers} workers on ${settings.listens.join(', ')}: ${(error as Error).message}`), { cause: error });
+  }
+  return serveUntilSignal(cluster, settings, async () => [
+    ...cluster.endpoints.map((endpoint) => `listening ${endpoint}`),
+    `workers ${cluster.pids.join(' ')}`,
+  ]);
+}
+
+async function serveUntilSignal(target: Serving, settings: ServeSettings, open: () => Promise<string[]>): Promise<number> {
+  let registrar: Registrar | undefined;
+  const lines: string[] = [];
+  try {
+    lines.push(...(await open()));
     if (settings.registry) {
-      registrar = createRegistrar(settings.registry.url, { ttlSeconds: settings.registry.ttlSeconds, logger: server.logger });
-      await server.addRegistrar(registrar);
+      registrar = createRegistrar(settings.registry.url, { ttlSeconds: settings.registry.ttlSeconds, logger: target.logger });
+      await target.addRegistrar(registrar);
       lines.push(`registered in ${settings.registry.url}`);
     }
   } catch (error) {
-    await server.close({ timeoutMs: 0 }).catch(() => undefined);
-    // A registrar that never registered is closed here too (server.close only knows attached ones).
+    await target.close({ timeoutMs: 0 }).catch(() => undefined);
+    // A registrar that never registered is closed here too (close only knows attached ones).
     await registrar?.close().catch(() => undefined);
     throw error;
   }
@@ -110,6 +167,6 @@ export async function runServer(server: Server, settings: ServeSettings, values:
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
-  await server.close();
+  await target.close();
   return 0;
 }

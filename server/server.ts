@@ -27,7 +27,7 @@ import type { Conn } from '../transport/transport.js';
 import { Dispatcher, type AuthFunction } from './dispatcher.js';
 import type { CorsOptions } from './http/cors.js';
 import type { HttpConnection } from './http/http-connection.js';
-import type { PagesHost, PagesOption } from './http/pages.js';
+import type { PagesHost, PagesOption, StatusJSON } from './http/pages.js';
 import type { HttpFrontend } from './http/router.js';
 import { ServerMetrics } from './observability/metrics.js';
 import { PluginContainer, type ConnectionInfo, type ServerPlugin } from './plugins.js';
@@ -104,6 +104,11 @@ export interface ServerOptions {
   maxHttpBodyLength?: number;
   /** Answer `__rpcx_introspection.Services` (the services and methods offered; `rpcx-ts list`) (default true). */
   introspection?: boolean;
+  /**
+   * Replaces /status's answer with one built from this process's: a worker of a multi-process server (ServerCluster)
+   * asks its primary for the sum over every worker. Rejecting falls back to this process's own status.
+   */
+  aggregateStatus?: (local: StatusJSON) => Promise<StatusJSON>;
 }
 
 export interface CloseOptions {
@@ -143,6 +148,7 @@ export class Server {
     pages: PagesOption;
   };
   readonly #auth: AuthFunction | undefined;
+  readonly #aggregateStatus: ((local: StatusJSON) => Promise<StatusJSON>) | undefined;
   readonly #registrars: Registrar[] = [];
   readonly #dispatcher: Dispatcher;
   readonly #listeners: Listener[] = [];
@@ -182,6 +188,7 @@ export class Server {
     };
     if (options.introspection ?? true) this.registry.addBuiltin(introspectionService(this.registry));
     this.#auth = options.auth;
+    this.#aggregateStatus = options.aggregateStatus;
     this.#cors = options.cors;
     this.plugins = new PluginContainer(this.logger);
     if (options.rateLimit) this.plugins.add(new RateLimitPlugin(options.rateLimit));
@@ -467,13 +474,20 @@ export class Server {
     });
   }
 
-  #pagesHost(connection: HttpConnection): PagesHost {
+  /** What /status answers for this process (services, per-method calls, errors and latency, connections, memory). */
+  async status(): Promise<StatusJSON> {
+    const { statusJson } = await import('./http/pages.js');
+    return statusJson(this.#pagesHost());
+  }
+
+  #pagesHost(connection?: HttpConnection): PagesHost {
     const dispatcher = this.#dispatcher;
     const auth = this.#auth;
     return {
       pages: this.#options.pages,
-      // Pages ask the same auth function as calls, as a call to the pseudo service `_pages` (method: the page name).
-      ...(auth
+      // Pages ask the same auth function as calls, as a call to the pseudo service `_pages` (method: the page name);
+      // status() is the process asking itself and needs none.
+      ...(auth && connection
         ? {
             authorize: async (token: string | undefined, page: string) =>
               (await auth(token, new Message({ servicePath: '_pages', serviceMethod: page, metadata: token === undefined ? {} : { [MetaKey.Auth]: token } }), connection)) !== false,
@@ -488,6 +502,7 @@ export class Server {
       unknown: dispatcher.unknown,
       connectionList: () => this.connectionList(),
       metrics: () => this.metrics,
+      ...(this.#aggregateStatus ? { aggregateStatus: this.#aggregateStatus } : {}),
     };
   }
 
