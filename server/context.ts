@@ -59,7 +59,9 @@ export class CallContext {
       const ms = timeout === undefined ? NaN : Number(timeout);
       if (ms > 0) {
         const now = Date.now();
-        const elapsed = this.startedAt > 0 ? Math.max(0, performance.now() - this.startedAt) : 0;
+        // Whole milliseconds (the resolution of __ServerTimeout) the request already waited since it arrived: a
+        // handler asking late still stops when the client does, and one asking at once gets exactly the timeout.
+        const elapsed = this.startedAt > 0 ? Math.max(0, Math.floor(performance.now() - this.startedAt)) : 0;
         this.#deadline = now - elapsed + ms;
       } else this.#deadline = null;
     }
