@@ -510,7 +510,14 @@ export class Client {
   }
 
   #makeDeadlineQueue(): DeadlineQueue<Pending> {
-    this.#deadlines = new DeadlineQueue<Pending>((expired) => this.#settle(expired, this.#timeoutError(expired)));
+    const queue = new DeadlineQueue<Pending>(
+      (expired) => this.#settle(expired, this.#timeoutError(expired)),
+      // Nothing left to time: an idle connection does not keep the queue (the next call with a deadline makes one).
+      () => {
+        if (this.#deadlines === queue) this.#deadlines = undefined;
+      },
+    );
+    this.#deadlines = queue;
     return this.#deadlines;
   }
 
