@@ -98,9 +98,10 @@ function askPrimary(local: StatusJSON): Promise<StatusJSON> {
 async function start(config: WorkerConfig): Promise<void> {
   const logger = workerLogger(config.logLevel);
   try {
-    const classes = await loadServiceModules(config.modules);
-    server = new Server({ ...config.server, logger, aggregateStatus: askPrimary });
-    for (const { cls } of classes) server.register(cls, config.metadata ? { metadata: config.metadata } : {});
+    const { services, configure, options } = await loadServiceModules(config.modules);
+    server = new Server({ ...options, ...config.server, logger, aggregateStatus: askPrimary });
+    for (const { cls } of services) server.register(cls, config.metadata ? { metadata: config.metadata } : {});
+    for (const configureServer of configure) await configureServer(server);
     for (const { endpoint, options } of config.listens) await server.serve(endpoint, options);
     send({
       kind: 'listening',

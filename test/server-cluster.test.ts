@@ -135,6 +135,25 @@ describe('ServerCluster with a registry (real Redis)', () => {
   });
 });
 
+describe('ServerCluster with what cannot cross processes', () => {
+  it("applies each module's serverOptions (auth) and configureServer in every worker", async () => {
+    const module = join(distDir, 'test', 'fixtures', 'guarded-service.js');
+    const cluster = await ServerCluster.start({ workers: 2, modules: [module], listen: ['tcp@127.0.0.1:0'], logger: silentLogger, workerLogLevel: 'silent' });
+    const endpoint = cluster.addresses[0]!;
+    const allowed = await Promise.all(Array.from({ length: CONNECTIONS }, () => Client.connect(endpoint, { logger: silentLogger, auth: 'let-me-in' })));
+    const refused = await Client.connect(endpoint, { logger: silentLogger });
+    try {
+      const pids = new Set((await Promise.all(allowed.map((c) => c.call('Extra', 'Pid', {})))) as number[]);
+      assert.equal(pids.size, 2, 'configureServer ran in both workers');
+      assert.ok((await allowed[0]!.call('Guarded', 'Pid', {})) as number > 0);
+      await assert.rejects(refused.call('Guarded', 'Pid', {}));
+    } finally {
+      await Promise.all([...allowed, refused].map((c) => c.close()));
+      await cluster.close();
+    }
+  });
+});
+
 describe('ServerCluster failures', () => {
   it('replaces a worker that dies; the others keep serving meanwhile', async () => {
     const cluster = await ServerCluster.start({ workers: 2, modules: [whoModuleJs], listen: ['tcp@127.0.0.1:0'], logger: silentLogger, workerLogLevel: 'silent', restartDelayMs: 50 });
