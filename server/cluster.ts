@@ -263,7 +263,10 @@ export class ServerCluster {
     const unanswered: number[] = [];
     answers.forEach((a, i) => (a.status === 'fulfilled' ? parts.push(a.value) : unanswered.push(workers[i]!.pid)));
     if (parts.length === 0) throw new Error('rpcx: no worker answered /status');
-    return mergeStatus(parts, process.pid, unanswered);
+    const merged = mergeStatus(parts, process.pid, unanswered);
+    // The workers listen on reuseport; the cluster's addresses are the ones it was asked for.
+    merged.server.addresses = this.endpoints;
+    return merged;
   }
 
   /**

@@ -67,6 +67,7 @@ describe('ServerCluster: one server from several processes', () => {
     }
     const status = await getStatus(endpoint);
     assert.equal(status.server.pid, process.pid, 'the primary answers for the cluster');
+    assert.deepEqual(status.server.addresses, cluster.endpoints);
     assert.deepEqual(status.workers.map((w) => w.pid).sort(), [...cluster.pids].sort());
     const pidCalls = (s: ClusterStatusJSON): number => s.services.find((x) => x.name === 'Who')!.methods.find((m) => m.name === 'Pid')!.calls;
     assert.equal(pidCalls(status) - pidCalls(before), CONNECTIONS);
