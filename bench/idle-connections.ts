@@ -50,7 +50,10 @@ function heapBytes(): number {
   return usage.heapUsed + usage.external + usage.arrayBuffers;
 }
 
-/** Opens `count` idle XClient connections to `endpoint`, measures, closes them all. */
+/**
+ * Opens `count` idle XClient connections to `endpoint` (the warm-up client's one among them, so that 10,000 stays
+ * within the server's default maxConnections), measures, closes them all.
+ */
 export async function measureIdleConnections(endpoint: string, count: number, serverPid?: number): Promise<IdleConnectionsResult> {
   const payload = Buffer.alloc(16, 0x78);
   // A short deadline, so that once it has passed every connection is idle: no call, no deadline timer left.
@@ -66,8 +69,9 @@ export async function measureIdleConnections(endpoint: string, count: number, se
   const xclients: XClient[] = [];
   try {
     // Dial in waves so the server's accept backlog is never overrun.
-    for (let opened = 0; opened < count; ) {
-      const wave = Math.min(200, count - opened);
+    const added = count - 1;
+    for (let opened = 0; opened < added; ) {
+      const wave = Math.min(200, added - opened);
       const batch = Array.from({ length: wave }, () => new XClient('Echo', 'failover', 'roundrobin', new MultipleServersDiscovery([endpoint]), { logger: silentLogger }));
       xclients.push(...batch);
       await Promise.all(batch.map((x) => x.call('Echo', payload, options)));
@@ -80,10 +84,10 @@ export async function measureIdleConnections(endpoint: string, count: number, se
     const serverAfter = processRss(serverPid);
     return {
       connections: count,
-      clientRssPerConnection: (rss - rssBefore) / count,
-      clientHeapPerConnection: (heap - heapBefore) / count,
+      clientRssPerConnection: (rss - rssBefore) / added,
+      clientHeapPerConnection: (heap - heapBefore) / added,
       clientRss: rss,
-      serverRssPerConnection: serverBefore !== undefined && serverAfter !== undefined ? (serverAfter - serverBefore) / count : undefined,
+      serverRssPerConnection: serverBefore !== undefined && serverAfter !== undefined ? (serverAfter - serverBefore) / added : undefined,
     };
   } finally {
     for (let i = 0; i < xclients.length; i += 500) await Promise.all(xclients.slice(i, i + 500).map((x) => x.close()));

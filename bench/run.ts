@@ -4,7 +4,7 @@
  * Prints calls/s, p50 and p99 per stack; then what the client side costs (plain Client against the XClient on one and
  * three servers, with and without a per-call deadline, interleaved rounds against one server process); then the
  * ratios the performance targets are stated in, all from this same run. BENCH_NETWORKS=tcp,unix,... limits the
- * networks ("xclient" names the client-cost section, "idle" the idle-connection memory).
+ * networks ("xclient" names the client-cost section, "workers" the multi-core one, "idle" the idle-connection memory).
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -20,6 +20,7 @@ import { cliPath, startListening, stopProcess } from '../test/helpers/processes.
 import { RawEchoClient } from './peers/raw-echo-client.js';
 import { createClient, type EchoClientInstance } from './peers/grpc-echo.js';
 import { benchStreams, benchTransfers } from './transfer-bench.js';
+import { measureWorkers, printWorkers } from './workers.js';
 
 const distDir = dirname(dirname(fileURLToPath(import.meta.url)));
 const repoDir = dirname(distDir);
@@ -148,6 +149,11 @@ async function main(): Promise<void> {
         `  ${variant.padEnd(36)} ${Math.round(r.callsPerSecond).toString().padStart(8)} calls/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  cpu/call client ${r.cpuUsPerCall.toFixed(2)} µs, server ${r.serverCpuUsPerCall?.toFixed(2) ?? '?'} µs\n`,
       );
     }
+  }
+
+  if (!only || only.includes('workers')) {
+    process.stdout.write('\nmulti-core (serve-examples alone vs --workers 2, 8 connections from this process):\n');
+    printWorkers(await measureWorkers({ connections: 8, concurrency, durationMs, payload }), (text) => process.stdout.write(text));
   }
 
   if (!only || only.includes('idle')) {

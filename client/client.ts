@@ -137,6 +137,9 @@ class Pending {
 /** `__ServerTimeout` metadata per timeout value, for clients without auth. */
 const timeoutMetadataCache = new Map<number, Metadata>();
 
+/** Shared by every client without plugins (one empty array, not one each). */
+const NO_PLUGINS: readonly ClientPlugin[] = Object.freeze([]);
+
 export class Client {
   readonly endpoint: string;
   readonly logger: Logger;
@@ -157,12 +160,13 @@ export class Client {
   #connClosed = false;
   /** Whether the server ever sent a byte: a close before that is explained (see explainSilentClose). */
   #received = false;
-  #connCloseWaiters: Array<() => void> = [];
+  // Listener lists are made on first use: an idle pooled connection should cost as little as possible.
+  #connCloseWaiters: Array<() => void> | undefined;
   /** Reserved metadata per timeout when this client sends `__AUTH` (without, the module-wide cache serves). */
   #authMetadataCache: Map<number, Metadata> | undefined;
   #closedError: Error | undefined;
-  #closeListeners: Array<(error?: Error) => void> = [];
-  #pushHandlers: Array<(message: PushMessage) => void> = [];
+  #closeListeners: Array<(error?: Error) => void> | undefined;
+  #pushHandlers: Array<(message: PushMessage) => void> | undefined;
   #pushQueue: PushQueue<PushMessage> | undefined;
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   /** limits.frameTimeoutMs (0 = off). */
@@ -198,7 +202,7 @@ export class Client {
     this.endpoint = endpoint;
     this.#conn = conn;
     this.#options = options;
-    this.#plugins = options.plugins ?? [];
+    this.#plugins = options.plugins ?? NO_PLUGINS;
     this.logger = options.logger ?? stderrLogger;
     this.#serializeType = options.serializeType ?? SerializeType.MsgPack;
     this.#compressType = options.compressType ?? CompressType.None;
@@ -221,7 +225,7 @@ export class Client {
       maxFrameLength,
       maxUnfinishedBytes: options.limits?.maxUnfinishedBytesPerConnection ?? maxFrameLength,
     });
-    if (options.onPush) this.#pushHandlers.push(options.onPush);
+    if (options.onPush) this.#pushHandlers = [options.onPush];
     conn.onData((chunk) => {
       this.#received = true;
       this.#chunks++;
@@ -238,7 +242,9 @@ export class Client {
     conn.onClose((error) => {
       this.#connClosed = true;
       this.#onClosed(error);
-      for (const wake of this.#connCloseWaiters.splice(0)) wake();
+      const waiters = this.#connCloseWaiters;
+      this.#connCloseWaiters = undefined;
+      if (waiters) for (const wake of waiters) wake();
     });
     if (options.heartbeat) this.#startHeartbeat(options.heartbeat);
     if (this.#idleTimeoutMs > 0) this.#startIdleCheck(this.#idleTimeoutMs);
@@ -417,7 +423,7 @@ export class Client {
 
   /** Adds a server-push handler. */
   onPush(handler: (message: PushMessage) => void): void {
-    this.#pushHandlers.push(handler);
+    (this.#pushHandlers ??= []).push(handler);
   }
 
   /** Server-push messages as an async iterator (ends when the connection closes). */
@@ -430,7 +436,7 @@ export class Client {
   /** Called once when the connection closes (with the error that closed it, if any). */
   onClose(listener: (error?: Error) => void): void {
     if (this.#closedError) queueMicrotask(() => listener(this.#closedError));
-    else this.#closeListeners.push(listener);
+    else (this.#closeListeners ??= []).push(listener);
   }
 
   /** Sends one heartbeat and resolves with its round-trip time in ms. */
@@ -463,7 +469,7 @@ export class Client {
     if (this.#connClosed) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
     await new Promise<void>((resolve) => {
-      this.#connCloseWaiters.push(resolve);
+      (this.#connCloseWaiters ??= []).push(resolve);
       timer = setTimeout(() => {
         this.#conn.destroy();
         resolve();
@@ -537,7 +543,14 @@ export class Client {
   }
 
   #makeDeadlineQueue(): DeadlineQueue<Pending> {
-    this.#deadlines = new DeadlineQueue<Pending>((expired) => this.#settle(expired, this.#timeoutError(expired)));
+    const queue = new DeadlineQueue<Pending>(
+      (expired) => this.#settle(expired, this.#timeoutError(expired)),
+      // Nothing left to time: an idle connection does not keep the queue (the next call with a deadline makes one).
+      () => {
+        if (this.#deadlines === queue) this.#deadlines = undefined;
+      },
+    );
+    this.#deadlines = queue;
     return this.#deadlines;
   }
 
@@ -651,7 +664,8 @@ export class Client {
   }
 
   #onPushMessage(message: Message): void {
-    if (this.#pushHandlers.length === 0 && !this.#pushQueue) return;
+    const handlers = this.#pushHandlers;
+    if (handlers === undefined && !this.#pushQueue) return;
     let value: unknown = message.payload;
     try {
       const payload = decompress(message.compressType, message.payload, this.#maxDecompressed);
@@ -667,7 +681,7 @@ export class Client {
       value,
       payload: message.payload,
     };
-    for (const handler of this.#pushHandlers) {
+    for (const handler of handlers ?? []) {
       try {
         handler(push);
       } catch (error) {
@@ -760,8 +774,8 @@ export class Client {
     }
     this.#pushQueue?.end();
     const listeners = this.#closeListeners;
-    this.#closeListeners = [];
-    for (const listener of listeners) listener(error);
+    this.#closeListeners = undefined;
+    if (listeners) for (const listener of listeners) listener(error);
     for (const plugin of this.#plugins) {
       try {
         plugin.connClosed?.(this.#conn, this.endpoint, error);

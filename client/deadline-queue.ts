@@ -36,13 +36,19 @@ class Fifo<T> {
 export class DeadlineQueue<T extends Deadlined> {
   readonly #queues = new Map<number, Fifo<T>>();
   readonly #onExpire: (item: T) => void;
+  readonly #onEmpty: (() => void) | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
   /** One timer callback for every queue (the queue is its argument), not a closure per connection. */
   static readonly #fireQueue = <Item extends Deadlined>(queue: DeadlineQueue<Item>): void => queue.#fire();
 
-  constructor(onExpire: (item: T) => void) {
+  /**
+   * `onEmpty`: called when the timer fired and left nothing queued, so an owner that keeps a queue per connection can
+   * drop it while the connection idles (it costs a Map, a callback and their context).
+   */
+  constructor(onExpire: (item: T) => void, onEmpty?: () => void) {
     this.#onExpire = onExpire;
+    this.#onEmpty = onEmpty;
   }
 
   add(item: T, timeoutMs: number): void {
@@ -88,5 +94,6 @@ export class DeadlineQueue<T extends Deadlined> {
       else next = Math.min(next, queue.peek()!.deadline);
     }
     if (next < Infinity) this.#arm(next);
+    else if (this.#onEmpty !== undefined && this.#queues.size === 0) this.#onEmpty();
   }
 }

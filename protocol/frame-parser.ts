@@ -50,7 +50,8 @@ export class FrameParser {
   readonly #budget: ByteBudget | undefined;
   readonly #onMessage: (message: Message) => void;
   /** Header bytes of an unfinished frame whose length is not known yet. */
-  readonly #header = new Uint8Array(HEADER_LENGTH);
+  /** A header split across chunks is gathered here; made the first time one is (an idle connection never needs it). */
+  #header: Uint8Array | undefined;
   #headerFill = 0;
   /** The unfinished frame once its length is known: `#frame` holds its first `#frameFill` bytes. */
   #frame: Uint8Array | undefined;
@@ -107,11 +108,12 @@ export class FrameParser {
           this.#startedAt = performance.now();
         }
         const take = Math.min(HEADER_LENGTH - this.#headerFill, end - at);
-        this.#header.set(chunk.subarray(at, at + take), this.#headerFill);
+        const header = (this.#header ??= new Uint8Array(HEADER_LENGTH));
+        header.set(chunk.subarray(at, at + take), this.#headerFill);
         this.#headerFill += take;
         at += take;
         if (this.#headerFill < HEADER_LENGTH) break;
-        this.#startFrame(this.#frameLength(this.#header, 0), end - at);
+        this.#startFrame(this.#frameLength(header, 0), end - at);
       }
     } catch (error) {
       this.#failed = error instanceof ProtocolError ? error : new ProtocolError(String(error));
@@ -144,7 +146,7 @@ export class FrameParser {
     const capacity = Math.min(length, Math.max(MIN_FRAME_BUFFER, HEADER_LENGTH + available));
     this.#charge(capacity);
     const frame = allocBytes(capacity);
-    frame.set(this.#header, 0);
+    frame.set(this.#header!, 0);
     this.#frame = frame;
     this.#frameFill = HEADER_LENGTH;
     this.#expected = length;

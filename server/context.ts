@@ -39,8 +39,8 @@ export interface PushOptions {
 export class CallContext {
   readonly request: Message;
   readonly connection: CallConnection;
-  /** Milliseconds since the epoch when the client stops waiting, or undefined when it sent no deadline. */
-  readonly deadline: number | undefined;
+  /** undefined: `__ServerTimeout` not read yet (most handlers never ask); null: the client sent no deadline. */
+  #deadline: number | null | undefined;
   #responseMetadata: Metadata | undefined;
   #controller: AbortController | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -58,9 +58,26 @@ export class CallContext {
   constructor(request: Message, connection: CallConnection) {
     this.request = request;
     this.connection = connection;
-    const timeout = request.metadata[MetaKey.ServerTimeout];
-    const ms = timeout === undefined ? NaN : Number(timeout);
-    this.deadline = ms > 0 ? Date.now() + ms : undefined;
+  }
+
+  /**
+   * Milliseconds since the epoch when the client stops waiting, or undefined when it sent no deadline. Read from
+   * `__ServerTimeout` on first use, counted from when the request arrived: parsing it (and reading the clock) for
+   * every call cost a measurable share of a small call's server time, and most handlers never look.
+   */
+  get deadline(): number | undefined {
+    if (this.#deadline === undefined) {
+      const timeout = this.request.metadata[MetaKey.ServerTimeout];
+      const ms = timeout === undefined ? NaN : Number(timeout);
+      if (ms > 0) {
+        const now = Date.now();
+        // Whole milliseconds (the resolution of __ServerTimeout) the request already waited since it arrived: a
+        // handler asking late still stops when the client does, and one asking at once gets exactly the timeout.
+        const elapsed = this.startedAt > 0 ? Math.max(0, Math.floor(performance.now() - this.startedAt)) : 0;
+        this.#deadline = now - elapsed + ms;
+      } else this.#deadline = null;
+    }
+    return this.#deadline ?? undefined;
   }
 
   get service(): string {
@@ -125,8 +142,9 @@ export class CallContext {
         return controller.signal;
       }
       this.connection.track(this);
-      if (this.deadline !== undefined) {
-        const left = this.deadline - Date.now();
+      const deadline = this.deadline;
+      if (deadline !== undefined) {
+        const left = deadline - Date.now();
         if (left <= 0) controller.abort(new TimeoutError('rpcx: the client deadline passed'));
         else this.#timer = setTimeout(() => controller.abort(new TimeoutError('rpcx: the client deadline passed')), left);
       }

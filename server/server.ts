@@ -30,7 +30,7 @@ import type { HttpConnection } from './http/http-connection.js';
 import type { GrpcConnection } from './grpc/connection.js';
 import type { GrpcFrontend } from './grpc/frontend.js';
 import { grpcLimits, type GrpcLimits } from './grpc/limits.js';
-import type { PagesHost, PagesOption } from './http/pages.js';
+import type { PagesHost, PagesOption, StatusJSON } from './http/pages.js';
 import type { HttpFrontend } from './http/router.js';
 import { ServerMetrics } from './observability/metrics.js';
 import { PluginContainer, type ConnectionInfo, type ServerPlugin } from './plugins.js';
@@ -121,6 +121,11 @@ export interface ServerOptions {
   record?: RecordOptions;
   /** Answer `__rpcx_introspection.Services` (the services and methods offered; `rpcx-ts list`) (default true). */
   introspection?: boolean;
+  /**
+   * Replaces /status's answer with one built from this process's: a worker of a multi-process server (ServerCluster)
+   * asks its primary for the sum over every worker. Rejecting falls back to this process's own status.
+   */
+  aggregateStatus?: (local: StatusJSON) => Promise<StatusJSON>;
 }
 
 /** The admin listener: builtin pages only (no calls, gateway or JSON-RPC). */
@@ -179,6 +184,7 @@ export class Server {
     grpcLimits: Required<GrpcLimits>;
   };
   readonly #auth: AuthFunction | undefined;
+  readonly #aggregateStatus: ((local: StatusJSON) => Promise<StatusJSON>) | undefined;
   readonly #registrars: Registrar[] = [];
   readonly #recorder: CallRecorder | undefined;
   readonly #dispatcher: Dispatcher;
@@ -226,6 +232,7 @@ export class Server {
     };
     if (options.introspection ?? true) this.registry.addBuiltin(introspectionService(this.registry));
     this.#auth = options.auth;
+    this.#aggregateStatus = options.aggregateStatus;
     this.#cors = options.cors;
     this.plugins = new PluginContainer(this.logger);
     // The recorder goes first, so it sees every request that arrived, the ones the rate limit refuses included.
@@ -608,14 +615,21 @@ export class Server {
     });
   }
 
-  #pagesHost(connection: HttpConnection): PagesHost {
+  /** What /status answers for this process (services, per-method calls, errors and latency, connections, memory). */
+  async status(): Promise<StatusJSON> {
+    const { statusJson } = await import('./http/pages.js');
+    return statusJson(this.#pagesHost());
+  }
+
+  #pagesHost(connection?: HttpConnection): PagesHost {
     const dispatcher = this.#dispatcher;
     // The admin listener's pages are open when the admin options say its address is guard enough.
-    const auth = connection.admin && this.#options.admin?.auth === false ? undefined : this.#auth;
+    const auth = connection?.admin && this.#options.admin?.auth === false ? undefined : this.#auth;
     return {
       pages: this.#options.pages,
-      // Pages ask the same auth function as calls, as a call to the pseudo service `_pages` (method: the page name).
-      ...(auth
+      // Pages ask the same auth function as calls, as a call to the pseudo service `_pages` (method: the page name);
+      // status() is the process asking itself and needs none.
+      ...(auth && connection
         ? {
             authorize: async (token: string | undefined, page: string) =>
               (await auth(token, new Message({ servicePath: '_pages', serviceMethod: page, metadata: token === undefined ? {} : { [MetaKey.Auth]: token } }), connection)) !== false,
@@ -631,6 +645,7 @@ export class Server {
       connectionList: () => this.connectionList(),
       metrics: () => this.metrics,
       flags: () => this.#flags(),
+      ...(this.#aggregateStatus ? { aggregateStatus: this.#aggregateStatus } : {}),
     };
   }
 

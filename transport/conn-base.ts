@@ -19,8 +19,8 @@ export abstract class ConnBase implements Conn {
   readonly localAddress: string;
   readonly highWaterMark: number;
   #dataListener: ((chunk: Uint8Array) => void) | undefined;
-  /** Chunks received while paused or before onData: delivered first, in order. */
-  #held: Uint8Array[] = [];
+  /** Chunks received while paused or before onData: delivered first, in order (undefined: none). */
+  #held: Uint8Array[] | undefined;
   #paused = false;
   #closed = false;
   #closeListener: ((error?: Error) => void) | undefined;
@@ -115,8 +115,8 @@ export abstract class ConnBase implements Conn {
 
   /** Incoming bytes: delivered now, or held while paused or unclaimed. */
   protected received(chunk: Uint8Array): void {
-    if (this.#dataListener !== undefined && !this.#paused && this.#held.length === 0) this.#dataListener(chunk);
-    else this.#held.push(chunk);
+    if (this.#dataListener !== undefined && !this.#paused && this.#held === undefined) this.#dataListener(chunk);
+    else (this.#held ??= []).push(chunk);
   }
 
   /** The network took bytes off the queue: reports 'drain' when a write had returned false and it is now below. */
@@ -131,7 +131,7 @@ export abstract class ConnBase implements Conn {
     if (error) this.#closeError ??= error;
     if (this.#closed) return;
     this.#closed = true;
-    this.#held = [];
+    this.#held = undefined;
     const report = (): void => {
       this.#closeReported = true;
       const listener = this.#closeListener;
@@ -150,6 +150,10 @@ export abstract class ConnBase implements Conn {
   #flushHeld(): void {
     const listener = this.#dataListener;
     if (listener === undefined) return;
-    while (this.#held.length > 0 && !this.#paused && !this.#closed) listener(this.#held.shift()!);
+    const held = this.#held;
+    if (held === undefined) return;
+    while (held.length > 0 && !this.#paused && !this.#closed) listener(held.shift()!);
+    // Made again only when something has to wait (most connections never hold anything).
+    if (held.length === 0 && this.#held === held) this.#held = undefined;
   }
 }

@@ -59,6 +59,8 @@ export interface PagesHost {
   metrics(): ServerMetrics;
   /** The effective options, for /flags. */
   flags?(): Record<string, unknown>;
+  /** A worker of a multi-process server: turns this process's /status into the sum over every worker. */
+  readonly aggregateStatus?: (local: StatusJSON) => Promise<StatusJSON>;
 }
 
 export interface StatusJSON {
@@ -159,8 +161,11 @@ export async function servePage(host: PagesHost, path: string, req: http.Incomin
     if (!allowed) return send(res, 401, { 'Content-Type': 'text/plain; charset=utf-8', 'WWW-Authenticate': 'Bearer' }, '401 unauthorized: send the token in Authorization\n');
   }
   switch (path) {
-    case '/status':
-      return sendJson(res, 200, statusJson(host));
+    case '/status': {
+      const local = statusJson(host);
+      // Should the other workers not answer, this process's own figures are still worth more than an error.
+      return sendJson(res, 200, host.aggregateStatus ? await host.aggregateStatus(local).catch(() => local) : local);
+    }
     case '/connections':
       return sendJson(res, 200, connectionsJson(host));
     case '/health':

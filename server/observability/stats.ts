@@ -58,22 +58,7 @@ export class MethodStats {
 
   /** Estimated latency at quantile q (0..1) in ms, interpolated inside the bucket; 0 with no data. */
   quantile(q: number): number {
-    const total = this.timed;
-    if (total === 0) return 0;
-    const rank = q * total;
-    let seen = 0;
-    for (let i = 0; i < this.buckets.length; i++) {
-      const count = this.buckets[i]!;
-      if (count === 0) continue;
-      if (seen + count >= rank) {
-        const low = i === 0 ? 0 : LATENCY_BOUNDS_MS[i - 1]!;
-        const high = i < LATENCY_BOUNDS_MS.length ? LATENCY_BOUNDS_MS[i]! : Math.max(this.maxMs, low);
-        const estimate = low + ((high - low) * (rank - seen)) / count;
-        return Math.min(estimate, this.maxMs);
-      }
-      seen += count;
-    }
-    return this.maxMs;
+    return histogramQuantile(this.buckets, this.timed, this.maxMs, q);
   }
 
   toJSON(): MethodStatsJSON {
@@ -103,7 +88,29 @@ export interface MethodStatsJSON {
   histogram: number[];
 }
 
-function round(ms: number): number {
+/**
+ * Latency at quantile q (0..1) of a histogram over LATENCY_BOUNDS_MS holding `total` calls, interpolated inside the
+ * bucket; 0 with no data. Shared by one method's stats and the sum of several processes' histograms.
+ */
+export function histogramQuantile(buckets: ArrayLike<number>, total: number, maxMs: number, q: number): number {
+  if (total === 0) return 0;
+  const rank = q * total;
+  let seen = 0;
+  for (let i = 0; i < buckets.length; i++) {
+    const count = buckets[i]!;
+    if (count === 0) continue;
+    if (seen + count >= rank) {
+      const low = i === 0 ? 0 : LATENCY_BOUNDS_MS[i - 1]!;
+      const high = i < LATENCY_BOUNDS_MS.length ? LATENCY_BOUNDS_MS[i]! : Math.max(maxMs, low);
+      const estimate = low + ((high - low) * (rank - seen)) / count;
+      return Math.min(estimate, maxMs);
+    }
+    seen += count;
+  }
+  return maxMs;
+}
+
+export function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
 
