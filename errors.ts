@@ -247,6 +247,11 @@ export class ThrownValueError extends RpcError {
   }
 }
 
+/** The text of a thrown value: an Error's message, or the value as a string. */
+export function messageOf(thrown: unknown): string {
+  return thrown instanceof Error ? thrown.message : String(thrown);
+}
+
 /** `thrown` itself when it is an Error, otherwise a ThrownValueError around it. */
 export function asError(thrown: unknown): Error {
   return thrown instanceof Error ? thrown : new ThrownValueError(thrown);

@@ -15,7 +15,7 @@ import {
   type ServicePair,
 } from '../index.js';
 import { checkServerKey } from '../client/discovery/server-key.js';
-import { createDiscovery, isRegistryUrl, parseRegistryUrl } from '../registry/url.js';
+import { createDiscovery, isRegistryUrl, namesStoreServers, parseRegistryUrl } from '../registry/url.js';
 import type { Flags } from './command.js';
 import { clientOptionsFor } from './network-options.js';
 import { numberOption } from './options.js';
@@ -43,7 +43,7 @@ export function checkRegistryUrl(url: string, where: string): void {
     throw new ConfigError(`${where}: ${(error as Error).message.replace(/^rpcx: /, '')}`);
   }
   // Store servers need their port; DNS servers default to 53 and mDNS names none.
-  const storeHosts = ['etcd', 'redis', 'zk'].includes(location.kind) ? location.hosts : [];
+  const storeHosts = namesStoreServers(location.kind) ? location.hosts : [];
   for (const host of storeHosts) {
     const port = /:(\d+)$/.exec(host.replace(/^\w+:\/\//, ''));
     if (!port || Number(port[1]) < 1 || Number(port[1]) > 65535) throw new ConfigError(`${where}: registry host "${host}" needs a port (in "${url}")`);

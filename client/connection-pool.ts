@@ -8,7 +8,7 @@
  * With heartbeats on, every connected server is pinged at an interval; the smoothed round-trip time feeds the latency
  * selector, and a connection whose heartbeat fails is closed.
  */
-import { ClosedError, DialError, RpcError } from '../errors.js';
+import { ClosedError, DialError, messageOf } from '../errors.js';
 import { stderrLogger, type Logger } from '../logger.js';
 import { Client, type ClientOptions } from './client.js';
 
@@ -225,7 +225,7 @@ export class ConnectionPool {
       (error: unknown) => {
         entry.dialing = undefined;
         const dialError =
-          error instanceof DialError ? error : new DialError(`rpcx: dial ${entry.server} failed: ${errorMessage(error)}`, error);
+          error instanceof DialError ? error : new DialError(`rpcx: dial ${entry.server} failed: ${messageOf(error)}`, error);
         if (entry.retryAt === 0 && this.#entries.get(entry.server) === entry) this.#backoffCount++;
         entry.dialFailures++;
         const base = options.reconnectBackoffMs ?? 100;
@@ -294,7 +294,7 @@ export class ConnectionPool {
         (error: unknown) => {
           entry.pinging = false;
           if (client.closed) return;
-          this.#logger.warn('heartbeat failed; closing connection', { server: entry.server, error: errorMessage(error) });
+          this.#logger.warn('heartbeat failed; closing connection', { server: entry.server, error: messageOf(error) });
           entry.rttMs = undefined;
           if (entry.client === client) entry.client = undefined;
           void client.close().catch(() => undefined);
@@ -306,8 +306,4 @@ export class ConnectionPool {
 
 function isDraining(client: Client): boolean {
   return client.draining;
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof RpcError || error instanceof Error ? error.message : String(error);
 }

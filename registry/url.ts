@@ -104,6 +104,11 @@ export function isRegistryUrl(text: string): boolean {
   return !!match && Object.hasOwn(schemes, match[1]!);
 }
 
+/** Whether a URL of this kind names store servers (`host:port`); DNS names resolvers (port optional), mDNS none. */
+export function namesStoreServers(kind: RegistryKind): boolean {
+  return schemes[kind].hosts !== 'any';
+}
+
 export function parseRegistryUrl(url: string): RegistryLocation {
   const match = schemePattern.exec(url);
   const kind = match?.[1] as RegistryKind | undefined;

@@ -9,14 +9,14 @@
  * Whatever is not configured costs one check.
  */
 import { decodeWith, encodeWith, getCodec } from '../codec/codec.js';
-import { AbortedError, asError, AUTH_FAILED_TEXT, SHUTTING_DOWN_TEXT, UNKNOWN_METHOD_PREFIX, UNKNOWN_SERVICE_PREFIX } from '../errors.js';
+import { AbortedError, asError, AUTH_FAILED_TEXT, messageOf, SHUTTING_DOWN_TEXT, UNKNOWN_METHOD_PREFIX, UNKNOWN_SERVICE_PREFIX } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { COMPRESS_THRESHOLD, CompressType, MetaKey, StatusType } from '../protocol/constants.js';
 import { compress, decompressAsync } from '../protocol/compression.js';
 import type { Message, Metadata } from '../protocol/message.js';
 import { CallContext, type CallConnection } from './context.js';
 import { endObservation, runInContext, serverObserved, startObservation, type ServerCallEvent } from './observability/call-events.js';
-import { isPromise, messageOf, PluginContainer, type ConnectionInfo } from './plugins.js';
+import { isPromise, PluginContainer, type ConnectionInfo } from './plugins.js';
 import type { MethodEntry, ServiceRegistry } from './service-registry.js';
 import type { MethodStats, Rpcz } from './observability/stats.js';
 import { StreamFrame, type StreamKind } from '../protocol/stream-frames.js';

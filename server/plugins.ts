@@ -11,7 +11,7 @@
  * server without async hooks pays nothing for the option. The container keeps one array per hook, so a hook nobody
  * registered costs the server a single `length` check.
  */
-import { asError } from '../errors.js';
+import { asError, messageOf } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Message } from '../protocol/message.js';
 import type { Conn } from '../transport/transport.js';
@@ -234,7 +234,3 @@ function inSequence<S>(plugins: ServerPlugin[], state: S, step: (plugin: ServerP
   return state;
 }
 
-export function messageOf(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
-}

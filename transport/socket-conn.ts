@@ -4,6 +4,7 @@
  */
 import type { Socket } from 'node:net';
 import { ConnBase } from './conn-base.js';
+import { joinHostPort } from './networks.js';
 
 /** The SocketConn a socket belongs to, so that one listener function serves every socket (see below). */
 const owner = Symbol('rpcx.socketConn');
@@ -98,6 +99,5 @@ export class SocketConn extends ConnBase {
 }
 
 function describe(host: string | undefined, port: number | undefined): string {
-  if (host === undefined) return '';
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return host === undefined ? '' : joinHostPort(host, port!);
 }

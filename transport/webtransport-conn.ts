@@ -10,7 +10,7 @@
  * head-of-line blocking only on HTTP/3, cost a stream open (and, over the HTTP/2 and WebSocket mappings, a capsule
  * round of flow-control bookkeeping) per call, and give pushes no natural place.
  */
-import { ConnectionClosedError, DialError } from '../errors.js';
+import { ConnectionClosedError, DialError, messageOf } from '../errors.js';
 import { RPCX_PATH } from '../protocol/constants.js';
 import { ConnBase } from './conn-base.js';
 
@@ -146,9 +146,6 @@ export class WebTransportConn extends ConnBase {
   }
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** `host:port` or `host:port/path` → the session URL (default path `/_rpcx_`, as for ws). */
 export function webTransportUrl(address: string): string {

@@ -13,14 +13,14 @@
  */
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
-import { MessageTooLargeError } from '../../errors.js';
+import { MessageTooLargeError, messageOf } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { MessageType, MetaKey, SerializeType } from '../../protocol/constants.js';
 import { Message } from '../../protocol/message.js';
 import { DEFAULT_STREAM_WINDOW, StreamFrame } from '../../protocol/stream-frames.js';
 import type { SocketConn } from '../../transport/socket-conn.js';
 import type { Dispatcher } from '../dispatcher.js';
-import { messageOf, type PluginContainer } from '../plugins.js';
+import type { PluginContainer } from '../plugins.js';
 import type { ServiceRegistry } from '../service-registry.js';
 import { builtinHandler } from './builtins.js';
 import { GrpcCall } from './call.js';

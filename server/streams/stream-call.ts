@@ -6,7 +6,7 @@
  * stops the method.
  */
 import { decodeWith, encodeWith, getCodec } from '../../codec/codec.js';
-import { AbortedError, asError, ProtocolError, StreamError } from '../../errors.js';
+import { AbortedError, asError, messageOf, ProtocolError, StreamError } from '../../errors.js';
 import { MetaKey, StatusType } from '../../protocol/constants.js';
 import type { Message } from '../../protocol/message.js';
 import { CreditGate, InboundQueue } from '../../protocol/stream-flow.js';
@@ -15,7 +15,6 @@ import { CompressType } from '../../protocol/constants.js';
 import { DEFAULT_STREAM_WINDOW, frameCredit, streamCompressType, StreamFrame, streamFrame } from '../../protocol/stream-frames.js';
 import type { CallContext } from '../context.js';
 import type { DispatchTarget } from '../dispatcher.js';
-import { messageOf } from '../plugins.js';
 import type { MethodEntry } from '../service-registry.js';
 
 /** Open streams per connection, by stream id (the open request's seq). */
