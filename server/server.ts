@@ -637,6 +637,7 @@ export class Server {
         : {}),
       startedAt: this.startedAt,
       addresses: this.addresses,
+      adminAddresses: this.adminAddresses,
       draining: this.#draining,
       registry: this.registry,
       rpcz: this.rpcz,
@@ -658,6 +659,7 @@ export class Server {
       auth: this.#dispatcher.authenticates,
       rpcz: this.rpcz ? { capacity: this.rpcz.capacity } : false,
       listeners: this.addresses,
+      adminListeners: this.adminAddresses,
       // A plugin may expose its effective settings (the rate limiter does).
       plugins: this.plugins.all.map((p) => {
         const settings = (p as { settings?: unknown }).settings;

@@ -60,8 +60,14 @@ describe('admin listener', () => {
       assert.equal((await httpRequest(`http://${admin}${page}`)).status, 200, `${page} on the admin listener`);
       assert.equal((await httpRequest(`http://${listener.address}${page}`)).status, 404, `${page} on the public port`);
     }
-    const status = JSON.parse((await httpRequest(`http://${admin}/status`)).text) as { services: Array<{ name: string }> };
+    const status = JSON.parse((await httpRequest(`http://${admin}/status`)).text) as {
+      server: { addresses: string[]; adminAddresses?: string[] };
+      services: Array<{ name: string }>;
+    };
     assert.ok(status.services.some((s) => s.name === 'Echo'));
+    assert.deepEqual(status.server.adminAddresses, server.adminAddresses, '/status names the admin address');
+    const flags = JSON.parse((await httpRequest(`http://${admin}/flags`)).text) as { adminListeners?: string[] };
+    assert.deepEqual(flags.adminListeners, server.adminAddresses, '/flags names the admin address');
     // The public port still serves binary calls and the gateway.
     const client = await Client.connect(`tcp@${listener.address}`, { logger: silentLogger });
     assert.equal(await client.call('Echo', 'Echo', 'hi', { serializeType: SerializeType.JSON }), 'hi');

@@ -50,6 +50,8 @@ export interface PagesHost {
   readonly authorize?: (token: string | undefined, page: string) => boolean | Promise<boolean>;
   readonly startedAt: number;
   readonly addresses: string[];
+  /** Listeners serving only the builtin pages (the admin address), when any. */
+  readonly adminAddresses?: string[];
   readonly draining: boolean;
   readonly registry: ServiceRegistry;
   readonly rpcz: Rpcz | undefined;
@@ -68,6 +70,8 @@ export interface StatusJSON {
     startedAt: string;
     uptimeSeconds: number;
     addresses: string[];
+    /** Where the pages are served when the server has an admin listener (absent otherwise). */
+    adminAddresses?: string[];
     connections: number;
     inFlight: number;
     calls: number;
@@ -103,6 +107,7 @@ export function statusJson(host: PagesHost): StatusJSON {
       startedAt: new Date(host.startedAt).toISOString(),
       uptimeSeconds: Math.round((Date.now() - host.startedAt) / 100) / 10,
       addresses: host.addresses,
+      ...(host.adminAddresses !== undefined && host.adminAddresses.length > 0 ? { adminAddresses: host.adminAddresses } : {}),
       connections: host.connectionList().length,
       inFlight,
       calls,
