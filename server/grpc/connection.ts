@@ -5,6 +5,8 @@ import { FrontConnection } from '../front-connection.js';
 export class GrpcConnection extends FrontConnection {
   readonly protocol = 'grpc';
   session: ServerHttp2Session | undefined;
+  /** The first reply of the connection announced `grpc-accept-encoding` (clients keep it per channel). */
+  acceptEncodingSent = false;
   #drainListeners: Array<() => void> = [];
 
   /** Runs `listener` when the server starts draining (health watchers announce NOT_SERVING). */

@@ -50,9 +50,14 @@ export class GrpcFrontend {
   readonly #host: GrpcHost;
   readonly #server: http2.Http2Server;
   #accepting: GrpcConnection | undefined;
+  /** One 'error' listener for every stream (`this` is the stream), not a closure per call. */
+  readonly #onStreamError: (this: http2.ServerHttp2Stream, error: Error) => void;
 
   constructor(host: GrpcHost) {
     this.#host = host;
+    this.#onStreamError = function (this: http2.ServerHttp2Stream, error: Error): void {
+      host.logger.debug('grpc stream error', { remote: this.session?.socket?.remoteAddress, error });
+    };
     this.#server = http2.createServer({
       maxSessionMemory: 64,
       settings: { maxConcurrentStreams: host.limits.maxConcurrentStreams },
@@ -87,7 +92,7 @@ export class GrpcFrontend {
   #stream(connection: GrpcConnection, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
     const host = this.#host;
     connection.requests++;
-    stream.on('error', (error) => host.logger.debug('grpc stream error', { remote: connection.remoteAddress, error }));
+    stream.on('error', this.#onStreamError);
     if (headers[':method'] !== 'POST') {
       stream.respond({ ':status': 405, allow: 'POST' }, { endStream: true });
       return;
@@ -98,7 +103,7 @@ export class GrpcFrontend {
       stream.respond({ ':status': 415, 'content-type': 'text/plain' }, { endStream: true });
       return;
     }
-    const responder = new GrpcResponder(stream, contentType);
+    const responder = new GrpcResponder(stream, contentType, connection);
     const path = headers[':path'] ?? '';
     const builtin = builtinHandler(path, host.registry, host.maxMessageLength);
     if (builtin !== undefined) return builtin(responder, connection, headers);
@@ -187,6 +192,7 @@ export class GrpcFrontend {
 
 /** Serialize type for a gRPC content type; undefined for anything that is not gRPC or not supported. */
 function serializeTypeOf(contentType: string): number | undefined {
+  if (contentType === 'application/grpc') return SerializeType.ProtoBuffer; // what nearly every client sends
   const semicolon = contentType.indexOf(';');
   const type = (semicolon < 0 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
   if (type === 'application/grpc' || type === 'application/grpc+proto') return SerializeType.ProtoBuffer;
