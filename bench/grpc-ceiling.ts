@@ -98,6 +98,18 @@ export async function measureGrpcCeiling(options: GrpcCeilingOptions): Promise<M
   return best;
 }
 
+/**
+ * What the CPU times allow, whatever the scheduler does: with a core each, a pipelined pair runs at the pace of the
+ * busier side (calls/s = 1 / max(client, server) CPU per call); when both share the cores with each other and with
+ * other work, at the pace of their sum (calls/s ∝ 1 / (client + server)). The measured ratio lands between or near.
+ */
+export function cpuBoundRatios(base: GrpcCeilingResult, other: GrpcCeilingResult): { coreEach: number; shared: number } {
+  return {
+    coreEach: Math.max(base.clientCpuUsPerCall, base.serverCpuUsPerCall) / Math.max(other.clientCpuUsPerCall, other.serverCpuUsPerCall),
+    shared: (base.clientCpuUsPerCall + base.serverCpuUsPerCall) / (other.clientCpuUsPerCall + other.serverCpuUsPerCall),
+  };
+}
+
 /** The table and the ratios that tell whether a server can still lift the client. */
 export function formatGrpcCeiling(results: ReadonlyMap<GrpcTargetName, GrpcCeilingResult>): string {
   const lines: string[] = [];
@@ -108,10 +120,12 @@ export function formatGrpcCeiling(results: ReadonlyMap<GrpcTargetName, GrpcCeili
   }
   const base = results.get('grpc-js server');
   if (base !== undefined) {
+    lines.push('  ÷ grpc-js server: measured calls/s; CPU-bound calls/s with a core each and with shared cores; client and server CPU per call');
     for (const [name, r] of results) {
       if (name === 'grpc-js server') continue;
+      const bound = cpuBoundRatios(base, r);
       lines.push(
-        `  ${`${name} / grpc-js server`.padEnd(40)} calls/s ${(r.callsPerSecond / base.callsPerSecond).toFixed(2)}x  client cpu/call ${(r.clientCpuUsPerCall / base.clientCpuUsPerCall).toFixed(2)}x  server cpu/call ${(base.serverCpuUsPerCall / r.serverCpuUsPerCall).toFixed(2)}x less`,
+        `  ${name.padEnd(20)} calls/s ${(r.callsPerSecond / base.callsPerSecond).toFixed(2)}x  cpu-bound ${bound.coreEach.toFixed(2)}x / ${bound.shared.toFixed(2)}x  client cpu ${(r.clientCpuUsPerCall / base.clientCpuUsPerCall).toFixed(2)}x  server cpu ${(base.serverCpuUsPerCall / r.serverCpuUsPerCall).toFixed(2)}x less`,
       );
     }
   }

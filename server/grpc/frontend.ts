@@ -31,6 +31,13 @@ import { metadataOfHeaders } from './metadata.js';
 import { GrpcResponder } from './responder.js';
 import { GrpcStatus } from './status.js';
 
+/**
+ * The connection-level receive window each session opens with (HTTP/2 starts at 64 KiB): a client with a hundred
+ * 1 KiB requests outstanding sends them all at once instead of waiting for a WINDOW_UPDATE every half window. It is
+ * permission, not memory: request bodies are read as they arrive, and maxSessionMemory still bounds a session.
+ */
+const CONNECTION_WINDOW = 1 << 20;
+
 /** What the gRPC front end needs from its Server. */
 export interface GrpcHost {
   readonly dispatcher: Dispatcher;
@@ -67,6 +74,7 @@ export class GrpcFrontend {
       const connection = this.#accepting;
       if (connection === undefined) return session.destroy();
       connection.session = session;
+      session.setLocalWindowSize(CONNECTION_WINDOW);
       if (idleTimeoutMs > 0) session.setTimeout(idleTimeoutMs, () => session.close());
       session.on('stream', (stream, headers) => this.#stream(connection, stream, headers));
       session.on('error', (error) => host.logger.debug('grpc session error', { remote: connection.remoteAddress, error }));
