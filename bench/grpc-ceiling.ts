@@ -36,6 +36,8 @@ export interface GrpcCeilingResult extends LoadResult {
   clientCpuUsPerCall: number;
   /** Lowest server process CPU time per call of any round, µs. */
   serverCpuUsPerCall: number;
+  /** Calls/s of every round, in order (rounds are interleaved, so round i of two servers ran close together). */
+  roundCallsPerSecond: number[];
 }
 
 export interface GrpcCeilingOptions {
@@ -77,6 +79,7 @@ export async function measureGrpcCeiling(options: GrpcCeilingOptions): Promise<M
           ...load,
           clientCpuUsPerCall: (cpuUs() - clientBefore) / calls,
           serverCpuUsPerCall: ((processCpuUs(serverPid) ?? NaN) - serverBefore) / calls,
+          roundCallsPerSecond: [load.callsPerSecond],
         };
         options.onRow?.(name, round, result);
         const previous = best.get(name);
@@ -87,6 +90,7 @@ export async function measureGrpcCeiling(options: GrpcCeilingOptions): Promise<M
             ...kept,
             clientCpuUsPerCall: Math.min(previous.clientCpuUsPerCall, result.clientCpuUsPerCall),
             serverCpuUsPerCall: Math.min(previous.serverCpuUsPerCall, result.serverCpuUsPerCall),
+            roundCallsPerSecond: [...previous.roundCallsPerSecond, load.callsPerSecond],
           });
         }
       }
@@ -110,6 +114,13 @@ export function cpuBoundRatios(base: GrpcCeilingResult, other: GrpcCeilingResult
   };
 }
 
+/** The median over rounds of this round's calls/s over the base's in the same round: steadier than best ÷ best. */
+export function medianRoundRatio(base: GrpcCeilingResult, other: GrpcCeilingResult): number {
+  const ratios = other.roundCallsPerSecond.map((cps, i) => cps / (base.roundCallsPerSecond[i] ?? NaN)).sort((a, b) => a - b);
+  const mid = ratios.length >> 1;
+  return ratios.length % 2 === 1 ? ratios[mid]! : (ratios[mid - 1]! + ratios[mid]!) / 2;
+}
+
 /** The table and the ratios that tell whether a server can still lift the client. */
 export function formatGrpcCeiling(results: ReadonlyMap<GrpcTargetName, GrpcCeilingResult>): string {
   const lines: string[] = [];
@@ -120,12 +131,13 @@ export function formatGrpcCeiling(results: ReadonlyMap<GrpcTargetName, GrpcCeili
   }
   const base = results.get('grpc-js server');
   if (base !== undefined) {
-    lines.push('  ÷ grpc-js server: measured calls/s; CPU-bound calls/s with a core each and with shared cores; client and server CPU per call');
+    lines.push('  ÷ grpc-js server: calls/s (best ÷ best, and the median of same-round ratios); CPU-bound calls/s with a core each / with');
+    lines.push('  shared cores; client and server CPU per call');
     for (const [name, r] of results) {
       if (name === 'grpc-js server') continue;
       const bound = cpuBoundRatios(base, r);
       lines.push(
-        `  ${name.padEnd(20)} calls/s ${(r.callsPerSecond / base.callsPerSecond).toFixed(2)}x  cpu-bound ${bound.coreEach.toFixed(2)}x / ${bound.shared.toFixed(2)}x  client cpu ${(r.clientCpuUsPerCall / base.clientCpuUsPerCall).toFixed(2)}x  server cpu ${(base.serverCpuUsPerCall / r.serverCpuUsPerCall).toFixed(2)}x less`,
+        `  ${name.padEnd(20)} calls/s ${(r.callsPerSecond / base.callsPerSecond).toFixed(2)}x, median ${medianRoundRatio(base, r).toFixed(2)}x  cpu-bound ${bound.coreEach.toFixed(2)}x / ${bound.shared.toFixed(2)}x  client cpu ${(r.clientCpuUsPerCall / base.clientCpuUsPerCall).toFixed(2)}x  server cpu ${(base.serverCpuUsPerCall / r.serverCpuUsPerCall).toFixed(2)}x less`,
       );
     }
   }
