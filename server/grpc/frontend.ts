@@ -69,13 +69,11 @@ export class GrpcFrontend {
       maxSessionMemory: 64,
       settings: { maxConcurrentStreams: host.limits.maxConcurrentStreams },
     });
-    const idleTimeoutMs = host.limits.idleTimeoutMs;
     this.#server.on('session', (session: http2.ServerHttp2Session) => {
       const connection = this.#accepting;
       if (connection === undefined) return session.destroy();
       connection.session = session;
       session.setLocalWindowSize(CONNECTION_WINDOW);
-      if (idleTimeoutMs > 0) session.setTimeout(idleTimeoutMs, () => session.close());
       session.on('stream', (stream, headers) => this.#stream(connection, stream, headers));
       session.on('error', (error) => host.logger.debug('grpc session error', { remote: connection.remoteAddress, error }));
     });
@@ -83,7 +81,7 @@ export class GrpcFrontend {
 
   /** Takes over a socket speaking HTTP/2 (bytes already read must have been unshifted and the socket left paused). */
   accept(conn: SocketConn, socket: Socket): GrpcConnection {
-    const connection = new GrpcConnection(conn, socket);
+    const connection = new GrpcConnection(conn, socket, this.#host.limits.idleTimeoutMs);
     conn.onClose((error) => {
       connection.closedNow();
       this.#host.connectionClosed(connection, error);
