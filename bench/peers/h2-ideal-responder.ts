@@ -6,7 +6,8 @@
  * frame, trailers with `grpc-status: 0`. Every response completed by one socket read goes out in one write.
  * Flow control: huge windows announced once (the client never waits for a WINDOW_UPDATE from us; we top the
  * connection window up rarely), and the client's connection window for our DATA is respected (queued when spent).
- * Not a server: no HPACK decoding, no CONTINUATION, no limits. Only `npm run bench` uses it.
+ * Not a server: no HPACK decoding, no CONTINUATION, replies in one DATA frame (a reply over 16 KiB, HTTP/2's
+ * smallest frame size, or over the client's stream window resets its stream). Only `npm run bench` uses it.
  */
 import net from 'node:net';
 
@@ -25,6 +26,10 @@ const END_STREAM = 0x1;
 const ACK = 0x1;
 const END_HEADERS = 0x4;
 const PADDED = 0x8;
+
+/** SETTINGS_MAX_FRAME_SIZE every peer accepts: each reply is one DATA frame, so it must fit. */
+const MAX_FRAME = 16_384;
+const INTERNAL_ERROR = 2;
 
 /** What we announce: streams may carry 1 GiB each, so the client never waits on a stream window. */
 const OUR_WINDOW = 0x3fffffff;
@@ -159,7 +164,13 @@ class Connection {
   /** The request body is its gRPC message (5-byte prefix and bytes): echoed back as it is. */
   #answer(stream: number, body: Buffer): void {
     this.#bodies.delete(stream);
-    if (this.#queued.length > 0 || body.length > this.#sendWindow || body.length > this.#streamWindow) this.#queued.push({ stream, body });
+    if (body.length > MAX_FRAME || body.length > this.#streamWindow) {
+      const code = Buffer.alloc(4);
+      code.writeUInt32BE(INTERNAL_ERROR, 0);
+      this.#out.push(frame(FrameType.RstStream, 0, stream, code));
+      return;
+    }
+    if (this.#queued.length > 0 || body.length > this.#sendWindow) this.#queued.push({ stream, body });
     else this.#respond(stream, body);
   }
 
