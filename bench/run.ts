@@ -4,7 +4,8 @@
  * Prints calls/s, p50 and p99 per stack; then what the client side costs (plain Client against the XClient on one and
  * three servers, with and without a per-call deadline, interleaved rounds against one server process); then the
  * ratios the performance targets are stated in, all from this same run. BENCH_NETWORKS=tcp,unix,... limits the
- * networks ("xclient" names the client-cost section, "workers" the multi-core one, "idle" the idle-connection memory).
+ * networks ("xclient" names the client-cost section, "workers" the multi-core one, "idle" the idle-connection memory,
+ * "grpc-ceiling" the grpc-js client's ceiling).
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { runLoad, type LoadResult } from './load.js';
 import { cliPath, startListening, stopProcess } from '../test/helpers/processes.js';
 import { RawEchoClient } from './peers/raw-echo-client.js';
 import { createClient, type EchoClientInstance } from './peers/grpc-echo.js';
+import { formatGrpcCeiling, measureGrpcCeiling } from './grpc-ceiling.js';
 import { benchStreams, benchTransfers } from './transfer-bench.js';
 import { measureWorkers, printWorkers } from './workers.js';
 
@@ -125,6 +127,12 @@ async function main(): Promise<void> {
       return { call: () => client.echo(payload), close: () => client.close() };
     }),
   );
+
+  if (!only || only.includes('grpc-ceiling')) {
+    process.stdout.write('\ngrpc-js client ceiling (the same client against four servers; best of 3 interleaved rounds; lowest CPU per call):\n');
+    const ceiling = await measureGrpcCeiling({ concurrency, durationMs: durationMs / 2, rounds: 3, channels: 1, payload });
+    process.stdout.write(`${formatGrpcCeiling(ceiling)}\n`);
+  }
 
   let clientCost: Map<ClientVariant, ClientCostResult> | undefined;
   if (!only || only.includes('xclient')) {

@@ -453,6 +453,7 @@ export class Server {
     if (this.#sweeper) return;
     const limits = this.limits;
     const timeouts = [limits.frameTimeoutMs, limits.idleTimeoutMs, limits.httpHeadersTimeoutMs, limits.httpRequestTimeoutMs, limits.httpKeepAliveTimeoutMs];
+    if (this.#options.grpc) timeouts.push(this.#options.grpcLimits.idleTimeoutMs);
     const shortest = Math.min(...timeouts.filter((t) => t > 0));
     if (!Number.isFinite(shortest)) return;
     const period = Math.max(10, Math.min(1000, shortest / 4));

@@ -149,6 +149,36 @@ describe('gRPC on the one port (grpc-js)', () => {
     }
   });
 
+  it('answers with only the headers gRPC needs: grpc-accept-encoding once per connection, no date', async () => {
+    const session = http2.connect(`http://${address}`);
+    try {
+      const exchange = async (): Promise<{ headers: http2.IncomingHttpHeaders; trailers: http2.IncomingHttpHeaders; reply: Buffer }> => {
+        const stream = session.request({ ':method': 'POST', ':path': '/Calc/Echo', 'content-type': 'application/grpc', te: 'trailers' });
+        stream.end(Buffer.from([0, 0, 0, 0, 3, 7, 8, 9]));
+        const chunks: Buffer[] = [];
+        let headers: http2.IncomingHttpHeaders = {};
+        let trailers: http2.IncomingHttpHeaders = {};
+        stream.on('response', (h) => (headers = h));
+        stream.on('trailers', (t) => (trailers = t));
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        await new Promise((resolve) => stream.on('end', resolve));
+        return { headers, trailers, reply: Buffer.concat(chunks) };
+      };
+      const first = await exchange();
+      const second = await exchange();
+      const names = (h: http2.IncomingHttpHeaders): string[] => Object.keys(h).sort();
+      assert.deepEqual(names(first.headers), [':status', 'content-type', 'grpc-accept-encoding']);
+      assert.equal(first.headers['grpc-accept-encoding'], 'identity,gzip,deflate');
+      assert.deepEqual(names(second.headers), [':status', 'content-type']);
+      assert.deepEqual(names(first.trailers), ['grpc-status']);
+      assert.equal(first.trailers['grpc-status'], '0');
+      assert.deepEqual(names(second.trailers), ['grpc-status']);
+      assert.deepEqual(second.reply, Buffer.from([0, 0, 0, 0, 3, 7, 8, 9]));
+    } finally {
+      session.close();
+    }
+  });
+
   it('counts gRPC calls in the method statistics and rpcz', async () => {
     const entry = server.registry.get('Greeter')!.methods.get('SayHello')!;
     const before = entry.stats.calls;

@@ -30,7 +30,8 @@ export class GrpcCall extends FrontCallTarget implements DispatchTarget {
     super(connection);
     this.#responder = responder;
     if (timeoutMs !== undefined) this.#timer = setTimeout(() => this.#deadline(), timeoutMs);
-    responder.stream.once('close', () => this.#streamClosed());
+    // A stream closes once: 'on' spares the wrapper once() would allocate per call.
+    responder.stream.on('close', () => this.#streamClosed());
   }
 
   override get closed(): boolean {

@@ -31,6 +31,13 @@ import { metadataOfHeaders } from './metadata.js';
 import { GrpcResponder } from './responder.js';
 import { GrpcStatus } from './status.js';
 
+/**
+ * The connection-level receive window each session opens with (HTTP/2 starts at 64 KiB): a client with a hundred
+ * 1 KiB requests outstanding sends them all at once instead of waiting for a WINDOW_UPDATE every half window. It is
+ * permission, not memory: request bodies are read as they arrive, and maxSessionMemory still bounds a session.
+ */
+const CONNECTION_WINDOW = 1 << 20;
+
 /** What the gRPC front end needs from its Server. */
 export interface GrpcHost {
   readonly dispatcher: Dispatcher;
@@ -50,19 +57,23 @@ export class GrpcFrontend {
   readonly #host: GrpcHost;
   readonly #server: http2.Http2Server;
   #accepting: GrpcConnection | undefined;
+  /** One 'error' listener for every stream (`this` is the stream), not a closure per call. */
+  readonly #onStreamError: (this: http2.ServerHttp2Stream, error: Error) => void;
 
   constructor(host: GrpcHost) {
     this.#host = host;
+    this.#onStreamError = function (this: http2.ServerHttp2Stream, error: Error): void {
+      host.logger.debug('grpc stream error', { remote: this.session?.socket?.remoteAddress, error });
+    };
     this.#server = http2.createServer({
       maxSessionMemory: 64,
       settings: { maxConcurrentStreams: host.limits.maxConcurrentStreams },
     });
-    const idleTimeoutMs = host.limits.idleTimeoutMs;
     this.#server.on('session', (session: http2.ServerHttp2Session) => {
       const connection = this.#accepting;
       if (connection === undefined) return session.destroy();
       connection.session = session;
-      if (idleTimeoutMs > 0) session.setTimeout(idleTimeoutMs, () => session.close());
+      session.setLocalWindowSize(CONNECTION_WINDOW);
       session.on('stream', (stream, headers) => this.#stream(connection, stream, headers));
       session.on('error', (error) => host.logger.debug('grpc session error', { remote: connection.remoteAddress, error }));
     });
@@ -70,7 +81,7 @@ export class GrpcFrontend {
 
   /** Takes over a socket speaking HTTP/2 (bytes already read must have been unshifted and the socket left paused). */
   accept(conn: SocketConn, socket: Socket): GrpcConnection {
-    const connection = new GrpcConnection(conn, socket);
+    const connection = new GrpcConnection(conn, socket, this.#host.limits.idleTimeoutMs);
     conn.onClose((error) => {
       connection.closedNow();
       this.#host.connectionClosed(connection, error);
@@ -87,7 +98,7 @@ export class GrpcFrontend {
   #stream(connection: GrpcConnection, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
     const host = this.#host;
     connection.requests++;
-    stream.on('error', (error) => host.logger.debug('grpc stream error', { remote: connection.remoteAddress, error }));
+    stream.on('error', this.#onStreamError);
     if (headers[':method'] !== 'POST') {
       stream.respond({ ':status': 405, allow: 'POST' }, { endStream: true });
       return;
@@ -98,7 +109,7 @@ export class GrpcFrontend {
       stream.respond({ ':status': 415, 'content-type': 'text/plain' }, { endStream: true });
       return;
     }
-    const responder = new GrpcResponder(stream, contentType);
+    const responder = new GrpcResponder(stream, contentType, connection);
     const path = headers[':path'] ?? '';
     const builtin = builtinHandler(path, host.registry, host.maxMessageLength);
     if (builtin !== undefined) return builtin(responder, connection, headers);
@@ -187,6 +198,7 @@ export class GrpcFrontend {
 
 /** Serialize type for a gRPC content type; undefined for anything that is not gRPC or not supported. */
 function serializeTypeOf(contentType: string): number | undefined {
+  if (contentType === 'application/grpc') return SerializeType.ProtoBuffer; // what nearly every client sends
   const semicolon = contentType.indexOf(';');
   const type = (semicolon < 0 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
   if (type === 'application/grpc' || type === 'application/grpc+proto') return SerializeType.ProtoBuffer;

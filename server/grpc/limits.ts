@@ -6,7 +6,11 @@ export interface GrpcLimits {
    * retry.
    */
   maxConcurrentStreams?: number;
-  /** A connection with no frames for this long gets GOAWAY; calls still open finish (default 300,000 ms; 0: never). */
+  /**
+   * A connection that starts no call and has none running for this long gets GOAWAY (gRPC's max connection idle;
+   * pings do not count); calls still open finish. Checked by the server's timeout sweep, so it fires up to a quarter
+   * of the shortest timeout (at most a second) late. Default 300,000 ms; 0: never.
+   */
   idleTimeoutMs?: number;
 }
 
