@@ -18,6 +18,12 @@ export interface QuicSettings {
   keepAliveMs?: number;
   /** Largest UDP payload we send (default 1350, safe on the internet; up to 1452 for Ethernet paths). */
   maxDatagramSize?: number;
+  /**
+   * Largest UDP payload we send to a loopback address (default 16384). The loopback interface's MTU is 64 KiB, so
+   * nothing is fragmented, and every datagram costs a system call: where quic-go sends a batch of packets with one
+   * GSO `sendmsg`, Node's dgram has no batching, so larger datagrams are how a turn's packets leave in few calls.
+   */
+  loopbackDatagramSize?: number;
   /** Initial per-stream flow-control window (bytes, default 1 MiB); quiche grows it up to `maxStreamWindow`. */
   streamWindow?: number;
   /** Initial connection flow-control window (bytes, default 4 MiB); grows up to `maxConnectionWindow`. */
@@ -38,6 +44,7 @@ export interface ResolvedSettings {
   idleTimeoutMs: number;
   keepAliveMs: number;
   maxDatagramSize: number;
+  loopbackDatagramSize: number;
   streamWindow: number;
   connectionWindow: number;
   maxStreamWindow: number;
@@ -69,6 +76,7 @@ export function resolveSettings(raw: unknown, highWaterMark?: number): ResolvedS
     idleTimeoutMs,
     keepAliveMs: num('keepAliveMs', s.keepAliveMs, Math.floor(idleTimeoutMs / 3), 0, 2 ** 31),
     maxDatagramSize: num('maxDatagramSize', s.maxDatagramSize, 1350, 1200, 65527),
+    loopbackDatagramSize: num('loopbackDatagramSize', s.loopbackDatagramSize, 16 * 1024, 1200, 65527),
     streamWindow: num('streamWindow', s.streamWindow, 1024 * 1024, 1024, maxStreamWindow),
     connectionWindow: num('connectionWindow', s.connectionWindow, 4 * 1024 * 1024, 1024, maxConnectionWindow),
     maxStreamWindow,
@@ -146,10 +154,25 @@ export interface BuiltConfig {
   /** Whether the peer's certificate is verified. */
   verifyPeer: boolean;
   alpn: string[];
+  /** Largest UDP payload sent with this config. */
+  datagramSize: number;
 }
 
-/** Builds a quiche config. Throws ConfigError for settings quiche cannot honour (pfx, a key without a cert, ...). */
-export function buildConfig(role: Role, tls: TlsOptions | undefined, settings: ResolvedSettings): BuiltConfig {
+/** 127.0.0.0/8, ::1 and IPv4-mapped 127.x: the path is the loopback interface. */
+export function isLoopback(ip: string): boolean {
+  return ip.startsWith('127.') || ip === '::1' || ip.startsWith('::ffff:127.');
+}
+
+/** The datagram size for a peer at `ip`. */
+export function datagramSizeFor(settings: ResolvedSettings, ip: string): number {
+  return isLoopback(ip) ? settings.loopbackDatagramSize : settings.maxDatagramSize;
+}
+
+/**
+ * Builds a quiche config sending datagrams of up to `datagramSize` bytes. Throws ConfigError for settings quiche cannot
+ * honour (pfx, a key without a cert, ...).
+ */
+export function buildConfig(role: Role, tls: TlsOptions | undefined, settings: ResolvedSettings, datagramSize = settings.maxDatagramSize): BuiltConfig {
   const options: TlsOptions = tls ?? {};
   if (options.pfx !== undefined) throw new ConfigError('rpcx: quic does not read pfx; give cert and key as PEM');
   const keys = keyPems(options);
@@ -190,7 +213,7 @@ export function buildConfig(role: Role, tls: TlsOptions | undefined, settings: R
   config.grease(true);
   config.setApplicationProtos(alpn);
   config.setMaxIdleTimeout(settings.idleTimeoutMs);
-  config.setMaxSendUdpPayloadSize(settings.maxDatagramSize);
+  config.setMaxSendUdpPayloadSize(datagramSize);
   config.setInitialMaxData(settings.connectionWindow);
   config.setInitialMaxStreamDataBidiLocal(settings.streamWindow);
   config.setInitialMaxStreamDataBidiRemote(settings.streamWindow);
@@ -206,5 +229,21 @@ export function buildConfig(role: Role, tls: TlsOptions | undefined, settings: R
   } catch (error) {
     throw new ConfigError(`rpcx: quic congestion control "${settings.congestionControl}": ${(error as Error).message}`);
   }
-  return { config, verifyPeer, alpn };
+  return { config, verifyPeer, alpn, datagramSize };
+}
+
+/**
+ * A listener's configs: one per datagram size, chosen by the client's address (built on first use; the first is built
+ * at once so that bad settings fail the listen call).
+ */
+export function serverConfigs(tls: TlsOptions, settings: ResolvedSettings): (ip: string) => BuiltConfig {
+  const bySize = new Map<number, BuiltConfig>();
+  const configFor = (ip: string): BuiltConfig => {
+    const size = datagramSizeFor(settings, ip);
+    let built = bySize.get(size);
+    if (!built) bySize.set(size, (built = buildConfig('server', tls, settings, size)));
+    return built;
+  };
+  configFor('0.0.0.0');
+  return configFor;
 }

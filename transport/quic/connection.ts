@@ -38,6 +38,8 @@ export interface ConnectionOptions {
   remote: HostPort;
   settings: ResolvedSettings;
   alpn: string[];
+  /** Largest UDP payload this connection sends (its quiche config's limit). */
+  datagramSize: number;
   /** Client: check the server certificate against this host (IP or DNS name) after the handshake. */
   verifyHost?: string;
   /** Server with requestCert: a client certificate is mandatory. */
@@ -57,6 +59,30 @@ const APP_NO_ERROR = 0;
 const APP_ERROR = 1;
 
 const SCRATCH = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * Outgoing packets are cut from a shared slab: quiche writes into the free space, the datagram is the written part,
+ * and the next packet starts after it. dgram may hold a datagram until the kernel takes it, so a slab is never
+ * rewound; a fresh one replaces it when the free space is too small for a full packet. One allocation per slab
+ * instead of one per packet.
+ */
+const SEND_SLAB_BYTES = 256 * 1024;
+let sendSlab = Buffer.allocUnsafe(SEND_SLAB_BYTES);
+let sendOffset = 0;
+
+function sendSpace(size: number): Buffer {
+  if (SEND_SLAB_BYTES - sendOffset < size) {
+    sendSlab = Buffer.allocUnsafe(SEND_SLAB_BYTES);
+    sendOffset = 0;
+  }
+  return sendSlab.subarray(sendOffset, sendOffset + size);
+}
+
+function takeSent(length: number): Buffer {
+  const datagram = sendSlab.subarray(sendOffset, sendOffset + length);
+  sendOffset += (length + 7) & ~7;
+  return datagram;
+}
 const NO_REASON = new Uint8Array(0);
 
 /** Below this many bytes of amplification budget no useful packet fits: wait for the client to send more. */
@@ -277,7 +303,7 @@ export class QuicConnection implements StreamOwner {
     const native = this.native;
     let sent = false;
     for (;;) {
-      let size = this.#settings.maxDatagramSize;
+      let size = this.#options.datagramSize;
       if (this.role === 'server' && this.#state === 'handshake') {
         // Anti-amplification (RFC 9000 §8.1): until the handshake proves the client's address, never send more than
         // three times what it sent. quiche keeps this limit too; this makes it hold whatever the binding does.
@@ -285,7 +311,7 @@ export class QuicConnection implements StreamOwner {
         if (budget < MIN_PACKET_BUDGET) break;
         size = Math.min(size, budget);
       }
-      const out = Buffer.allocUnsafe(size);
+      const out = sendSpace(size);
       let result;
       try {
         result = native.send(out);
@@ -294,7 +320,7 @@ export class QuicConnection implements StreamOwner {
       }
       // Nothing (or nothing that fits the amplification budget) to send: stop, rather than spin on empty packets.
       if (result === null || result[0] <= 0) break;
-      this.#host.transmit(out.subarray(0, result[0]), result[1].to);
+      this.#host.transmit(takeSent(result[0]), result[1].to);
       this.#bytesOut += result[0];
       sent = true;
     }

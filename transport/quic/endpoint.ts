@@ -121,7 +121,7 @@ export class ClientEndpoint extends UdpEndpoint {
 /** A listener's socket: routes datagrams to connections by connection id and accepts new ones. */
 export class ServerEndpoint extends UdpEndpoint {
   readonly #conns = new Map<string, QuicConnection>();
-  readonly #built: BuiltConfig;
+  readonly #configFor: (ip: string) => BuiltConfig;
   readonly #settings: ResolvedSettings;
   readonly #onConn: (conn: Conn) => void;
   readonly #tokenKey = randomBytes(32);
@@ -129,9 +129,15 @@ export class ServerEndpoint extends UdpEndpoint {
   #socketClosed = false;
   #socketClosedP: Promise<void>;
 
-  constructor(network: string, socket: dgram.Socket, built: BuiltConfig, settings: ResolvedSettings, onConn: (conn: Conn) => void) {
+  constructor(
+    network: string,
+    socket: dgram.Socket,
+    configFor: (ip: string) => BuiltConfig,
+    settings: ResolvedSettings,
+    onConn: (conn: Conn) => void,
+  ) {
     super(network, socket);
-    this.#built = built;
+    this.#configFor = configFor;
     this.#settings = settings;
     this.#onConn = onConn;
     this.#socketClosedP = new Promise((resolve) => socket.once('close', () => resolve()));
@@ -237,9 +243,10 @@ export class ServerEndpoint extends UdpEndpoint {
       scid = randomBytes(CID_LEN);
     }
 
+    const built = this.#configFor(rinfo.address);
     let native;
     try {
-      native = binding.Connection.accept(scid, odcid, this.local, remote, this.#built.config);
+      native = binding.Connection.accept(scid, odcid, this.local, remote, built.config);
     } catch {
       return;
     }
@@ -249,8 +256,9 @@ export class ServerEndpoint extends UdpEndpoint {
       host: this,
       remote,
       settings: this.#settings,
-      alpn: this.#built.alpn,
-      requireClientCert: this.#built.verifyPeer,
+      alpn: built.alpn,
+      datagramSize: built.datagramSize,
+      requireClientCert: built.verifyPeer,
       onEstablished: (established) => {
         if (this.#accepting) this.#onConn(established.stream);
         else established.destroyConnection();
