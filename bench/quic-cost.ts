@@ -5,6 +5,7 @@
  * per call much less).
  *
  *   node dist/bench/quic-cost.js [--seconds 5] [--rounds 3] [--outstanding 100] [--server-flags "--cpu-prof ..."]
+ *     [--network tcp]   (the same measurement on another network, for comparison)
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -26,6 +27,8 @@ const seconds = Number(option('--seconds', '5'));
 const rounds = Number(option('--rounds', '3'));
 const concurrency = Number(option('--outstanding', '100'));
 const serverFlags = option('--server-flags', '').split(' ').filter(Boolean);
+const network = option('--network', 'quic');
+const tlsNetworks = ['quic', 'wt', 'wss'];
 const certs = join(repoDir, 'examples', 'certs');
 const payload = Buffer.alloc(1024, 0x78);
 
@@ -36,16 +39,14 @@ const child = spawn(
     cliPath,
     'serve-examples',
     '--listen',
-    'quic@127.0.0.1:0',
-    '--tls-cert',
-    join(certs, 'server.pem'),
-    '--tls-key',
-    join(certs, 'server-key.pem'),
+    `${network}@127.0.0.1:0`,
+    ...(tlsNetworks.includes(network) ? ['--tls-cert', join(certs, 'server.pem'), '--tls-key', join(certs, 'server-key.pem')] : []),
   ],
   { stdio: ['ignore', 'pipe', 'inherit'] },
 );
 const [endpoint] = await listeningEndpoints(child, 'serve-examples');
-const client = await Client.connect(endpoint!, { tls: { ca: readFileSync(join(certs, 'ca.pem'), 'utf8') }, logger: silentLogger });
+const tls = tlsNetworks.includes(network) ? { tls: { ca: readFileSync(join(certs, 'ca.pem'), 'utf8') } } : {};
+const client = await Client.connect(endpoint!, { ...tls, logger: silentLogger });
 const call = (): Promise<unknown> => client.call('Echo', 'Echo', payload, { serializeType: SerializeType.None, raw: true });
 try {
   await runLoad(call, { concurrency, durationMs: 1000 });
@@ -57,7 +58,7 @@ try {
     const serverUs = (processCpuUs(child.pid) ?? NaN) - serverBefore;
     const calls = Math.max(1, result.calls);
     process.stdout.write(
-      `quic round ${round + 1}: ${Math.round(result.callsPerSecond)} calls/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  ` +
+      `${network} round ${round + 1}: ${Math.round(result.callsPerSecond)} calls/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  ` +
         `cpu/call client ${((clientCpu.user + clientCpu.system) / calls).toFixed(1)} µs, server ${(serverUs / calls).toFixed(1)} µs  ` +
         `errors ${result.errors}  load ${loadavg()[0]!.toFixed(2)}\n`,
     );

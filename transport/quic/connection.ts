@@ -14,6 +14,7 @@ import type { ResolvedSettings } from './config.js';
 import { QuicError, QuicIdleTimeoutError, QuicTlsError } from '../../errors.js';
 import { isCleanClose, quicCloseError } from './close-reason.js';
 import type { HostPort, NativeConnection, RecvInfo } from './native.js';
+import { Slab } from './slab.js';
 import { QuicStreamConn, RPCX_STREAM_ID, callListener, type StreamOwner } from './stream-conn.js';
 
 /** What a connection needs from the endpoint that owns its UDP socket. */
@@ -58,31 +59,9 @@ const ALERT_NO_APPLICATION_PROTOCOL = 120;
 const APP_NO_ERROR = 0;
 const APP_ERROR = 1;
 
-const SCRATCH = Buffer.allocUnsafe(64 * 1024);
-
-/**
- * Outgoing packets are cut from a shared slab: quiche writes into the free space, the datagram is the written part,
- * and the next packet starts after it. dgram may hold a datagram until the kernel takes it, so a slab is never
- * rewound; a fresh one replaces it when the free space is too small for a full packet. One allocation per slab
- * instead of one per packet.
- */
-const SEND_SLAB_BYTES = 256 * 1024;
-let sendSlab = Buffer.allocUnsafe(SEND_SLAB_BYTES);
-let sendOffset = 0;
-
-function sendSpace(size: number): Buffer {
-  if (SEND_SLAB_BYTES - sendOffset < size) {
-    sendSlab = Buffer.allocUnsafe(SEND_SLAB_BYTES);
-    sendOffset = 0;
-  }
-  return sendSlab.subarray(sendOffset, sendOffset + size);
-}
-
-function takeSent(length: number): Buffer {
-  const datagram = sendSlab.subarray(sendOffset, sendOffset + length);
-  sendOffset += (length + 7) & ~7;
-  return datagram;
-}
+/** Outgoing packets and incoming stream bytes (see Slab). */
+const sendSlab = new Slab(256 * 1024);
+const readSlab = new Slab(64 * 1024);
 const NO_REASON = new Uint8Array(0);
 
 /** Below this many bytes of amplification budget no useful packet fits: wait for the client to send more. */
@@ -187,7 +166,7 @@ export class QuicConnection implements StreamOwner {
     if (this.#released || !this.#received) return;
     this.#received = false;
     if (this.#state === 'handshake' && this.native.isEstablished()) this.#established();
-    if (this.#state === 'open') this.stream.pull(this.native, SCRATCH);
+    if (this.#state === 'open') this.stream.pull(this.native, readSlab);
   }
 
   /** Second phase: pending writes into quiche, quiche's packets onto the wire, close detection, the timer. */
@@ -311,7 +290,7 @@ export class QuicConnection implements StreamOwner {
         if (budget < MIN_PACKET_BUDGET) break;
         size = Math.min(size, budget);
       }
-      const out = sendSpace(size);
+      const out = sendSlab.space(size);
       let result;
       try {
         result = native.send(out);
@@ -320,7 +299,7 @@ export class QuicConnection implements StreamOwner {
       }
       // Nothing (or nothing that fits the amplification budget) to send: stop, rather than spin on empty packets.
       if (result === null || result[0] <= 0) break;
-      this.#host.transmit(takeSent(result[0]), result[1].to);
+      this.#host.transmit(sendSlab.take(result[0]), result[1].to);
       this.#bytesOut += result[0];
       sent = true;
     }
