@@ -24,8 +24,10 @@ export interface ConnectionHost {
   readonly localAddress: string;
   /** Queues the connection for this turn's flush. */
   schedule(conn: QuicConnection): void;
-  /** Sends one datagram. */
-  transmit(data: Uint8Array, to: HostPort): void;
+  /** Where outgoing packets are written: views of it go to `transmit`. */
+  readonly sendSlab: Slab;
+  /** Sends one datagram cut from `sendSlab`; `last` marks the last one of a flush (see UdpEndpoint). */
+  transmit(data: Uint8Array, to: HostPort, last: boolean): void;
   /** quiche is done with the connection (or the user is, on a client): forget it. */
   release(conn: QuicConnection): void;
   /** The connection was reported closed to its owner (quiche may still be draining it). */
@@ -59,8 +61,7 @@ const ALERT_NO_APPLICATION_PROTOCOL = 120;
 const APP_NO_ERROR = 0;
 const APP_ERROR = 1;
 
-/** Outgoing packets and incoming stream bytes (see Slab). */
-const sendSlab = new Slab(256 * 1024);
+/** Incoming stream bytes (see Slab). */
 const readSlab = new Slab(64 * 1024);
 const NO_REASON = new Uint8Array(0);
 
@@ -280,7 +281,10 @@ export class QuicConnection implements StreamOwner {
 
   #sendPackets(): void {
     const native = this.native;
-    let sent = false;
+    const slab = this.#host.sendSlab;
+    // Each datagram is handed over once the next one is known, so that the last one of the flush can be marked.
+    let held: Buffer | undefined;
+    let heldTo: HostPort | undefined;
     for (;;) {
       let size = this.#options.datagramSize;
       if (this.role === 'server' && this.#state === 'handshake') {
@@ -290,7 +294,7 @@ export class QuicConnection implements StreamOwner {
         if (budget < MIN_PACKET_BUDGET) break;
         size = Math.min(size, budget);
       }
-      const out = sendSlab.space(size);
+      const out = slab.space(size);
       let result;
       try {
         result = native.send(out);
@@ -299,11 +303,15 @@ export class QuicConnection implements StreamOwner {
       }
       // Nothing (or nothing that fits the amplification budget) to send: stop, rather than spin on empty packets.
       if (result === null || result[0] <= 0) break;
-      this.#host.transmit(sendSlab.take(result[0]), result[1].to);
+      if (held) this.#host.transmit(held, heldTo!, false);
+      held = slab.take(result[0]);
+      heldTo = result[1].to;
       this.#bytesOut += result[0];
-      sent = true;
     }
-    if (sent) this.#lastSendAt = performance.now();
+    if (held) {
+      this.#host.transmit(held, heldTo!, true);
+      this.#lastSendAt = performance.now();
+    }
   }
 
   #checkClosed(): void {

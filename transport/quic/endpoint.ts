@@ -9,10 +9,13 @@ import type { Conn } from '../transport.js';
 import type { BuiltConfig, ResolvedSettings } from './config.js';
 import { QuicConnection, type ConnectionHost } from './connection.js';
 import { PacketType, quiche, type HostPort } from './native.js';
+import { Slab } from './slab.js';
 
 /** Length of the connection ids we issue (quiche's maximum). Short-header packets are routed by this many bytes. */
 export const CID_LEN = 20;
 const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+/** Outgoing packets are cut from a slab this large (a few full-size loopback datagrams). */
+const SEND_SLAB_BYTES = 256 * 1024;
 const RETRY_TOKEN_LIFETIME_MS = 10_000;
 /** A server connection that has not completed its handshake by then is dropped (even with the idle timeout off). */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -40,6 +43,7 @@ abstract class UdpEndpoint implements ConnectionHost {
   readonly network: string;
   readonly local: HostPort;
   readonly localAddress: string;
+  readonly sendSlab = new Slab(SEND_SLAB_BYTES);
   protected readonly socket: dgram.Socket;
   #dirty: QuicConnection[] = [];
   #scheduled = false;
@@ -78,7 +82,20 @@ abstract class UdpEndpoint implements ConnectionHost {
     }
   };
 
-  abstract transmit(data: Uint8Array, to: HostPort): void;
+  /**
+   * The callback for a flush's last datagram. dgram sends a socket's datagrams in order, so when it runs every
+   * datagram cut from the slab before it is out; if nothing was cut since, the slab is rewound and its memory serves
+   * again (instead of a fresh slab for every 256 KiB sent).
+   */
+  protected sentUpTo(): () => void {
+    const slab = this.sendSlab;
+    const generation = slab.generation;
+    return () => {
+      if (slab.generation === generation) slab.rewind();
+    };
+  }
+
+  abstract transmit(data: Uint8Array, to: HostPort, last: boolean): void;
   abstract release(conn: QuicConnection): void;
 }
 
@@ -100,9 +117,10 @@ export class ClientEndpoint extends UdpEndpoint {
     this.#conn = conn;
   }
 
-  transmit(data: Uint8Array): void {
+  transmit(data: Uint8Array, _to: HostPort, last: boolean): void {
     if (this.#closed) return;
-    this.socket.send(data);
+    if (last) this.socket.send(data, this.sentUpTo());
+    else this.socket.send(data);
   }
 
   release(): void {
@@ -150,9 +168,10 @@ export class ServerEndpoint extends UdpEndpoint {
     return new Set(this.#conns.values()).size;
   }
 
-  transmit(data: Uint8Array, to: HostPort): void {
+  transmit(data: Uint8Array, to: HostPort, last = false): void {
     if (this.#socketClosed) return;
-    this.socket.send(data, to.port, to.host);
+    if (last) this.socket.send(data, to.port, to.host, this.sentUpTo());
+    else this.socket.send(data, to.port, to.host);
   }
 
   release(conn: QuicConnection): void {

@@ -55,7 +55,7 @@ function dropWritten(pending: Uint8Array[], head: number, written: number): numb
   return head;
 }
 /** A read asks quiche for at least this much room (less is left of a slab: a fresh one) and at most MAX_READ. */
-const MIN_READ_SPACE = 16 * 1024;
+const MIN_READ_SPACE = 4 * 1024;
 const MAX_READ = 64 * 1024;
 
 /**
