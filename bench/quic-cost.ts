@@ -44,11 +44,13 @@ const child = spawn(
   ],
   { stdio: ['ignore', 'pipe', 'inherit'] },
 );
-const [endpoint] = await listeningEndpoints(child, 'serve-examples');
-const tls = tlsNetworks.includes(network) ? { tls: { ca: readFileSync(join(certs, 'ca.pem'), 'utf8') } } : {};
-const client = await Client.connect(endpoint!, { ...tls, logger: silentLogger });
-const call = (): Promise<unknown> => client.call('Echo', 'Echo', payload, { serializeType: SerializeType.None, raw: true });
+let client: Client | undefined;
 try {
+  const [endpoint] = await listeningEndpoints(child, 'serve-examples');
+  const tls = tlsNetworks.includes(network) ? { tls: { ca: readFileSync(join(certs, 'ca.pem'), 'utf8') } } : {};
+  client = await Client.connect(endpoint!, { ...tls, logger: silentLogger });
+  const connected = client;
+  const call = (): Promise<unknown> => connected.call('Echo', 'Echo', payload, { serializeType: SerializeType.None, raw: true });
   await runLoad(call, { concurrency, durationMs: 1000 });
   for (let round = 0; round < rounds; round++) {
     const clientBefore = process.cpuUsage();
@@ -64,6 +66,6 @@ try {
     );
   }
 } finally {
-  await client.close();
+  await client?.close();
   await stopProcess(child);
 }

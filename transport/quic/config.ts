@@ -30,7 +30,7 @@ export interface QuicSettings {
   connectionWindow?: number;
   maxStreamWindow?: number;
   maxConnectionWindow?: number;
-  /** Congestion control: `cubic` (default), `reno` or `bbr2`. */
+  /** Congestion control: `cubic` (default, as quic-go), `reno` or `bbr` (the algorithms the bundled quiche has). */
   congestionControl?: string;
   /** write() returns false once this many bytes wait in our buffer beyond what quiche accepted (default 1 MiB). */
   highWaterMark?: number;
@@ -71,7 +71,7 @@ export function resolveSettings(raw: unknown, highWaterMark?: number): ResolvedS
   const maxStreamWindow = num('maxStreamWindow', s.maxStreamWindow, binding.MAX_STREAM_WINDOW, 1024, 2 ** 40);
   const maxConnectionWindow = num('maxConnectionWindow', s.maxConnectionWindow, binding.MAX_CONNECTION_WINDOW, 1024, 2 ** 40);
   const cc = s.congestionControl ?? 'cubic';
-  if (!['cubic', 'reno', 'bbr', 'bbr2'].includes(cc)) throw new ConfigError(`rpcx: unknown quic.congestionControl "${cc}"`);
+  if (!['cubic', 'reno', 'bbr'].includes(cc)) throw new ConfigError(`rpcx: unknown quic.congestionControl "${cc}"`);
   return {
     idleTimeoutMs,
     keepAliveMs: num('keepAliveMs', s.keepAliveMs, Math.floor(idleTimeoutMs / 3), 0, 2 ** 31),
