@@ -233,17 +233,12 @@ export function buildConfig(role: Role, tls: TlsOptions | undefined, settings: R
 }
 
 /**
- * A listener's configs: one per datagram size, chosen by the client's address (built on first use; the first is built
- * at once so that bad settings fail the listen call).
+ * A listener's configs, chosen by the client's address: one for loopback clients and one for the rest (the same one
+ * when both datagram sizes are equal). Both are built at once, so that bad settings fail the listen call.
  */
 export function serverConfigs(tls: TlsOptions, settings: ResolvedSettings): (ip: string) => BuiltConfig {
-  const bySize = new Map<number, BuiltConfig>();
-  const configFor = (ip: string): BuiltConfig => {
-    const size = datagramSizeFor(settings, ip);
-    let built = bySize.get(size);
-    if (!built) bySize.set(size, (built = buildConfig('server', tls, settings, size)));
-    return built;
-  };
-  configFor('0.0.0.0');
-  return configFor;
+  const remote = buildConfig('server', tls, settings, settings.maxDatagramSize);
+  const loopback =
+    settings.loopbackDatagramSize === settings.maxDatagramSize ? remote : buildConfig('server', tls, settings, settings.loopbackDatagramSize);
+  return (ip) => (isLoopback(ip) ? loopback : remote);
 }
