@@ -30,12 +30,10 @@ describe('quic slab', () => {
     assert.ok(a.every((byte) => byte === 1) && b.every((byte) => byte === 2), 'earlier views are untouched');
   });
 
-  it('counts views taken, and rewinding reuses the current slab from its start', () => {
+  it('rewinding reuses the current slab from its start', () => {
     const slab = new Slab(SIZE);
-    const before = slab.generation;
     slab.space(8);
     const a = slab.take(8);
-    assert.equal(slab.generation, before + 1);
     slab.rewind();
     slab.space(8);
     const b = slab.take(8);

@@ -14,8 +14,18 @@ import { Slab } from './slab.js';
 /** Length of the connection ids we issue (quiche's maximum). Short-header packets are routed by this many bytes. */
 export const CID_LEN = 20;
 const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
-/** Outgoing packets are cut from a slab this large (a few full-size loopback datagrams). */
-const SEND_SLAB_BYTES = 256 * 1024;
+/**
+ * Every endpoint cuts its outgoing packets from this one slab (a few full-size loopback datagrams), so an idle
+ * connection holds no send buffer of its own. Each flush hands its last datagram to dgram with `flushSent` as the
+ * callback; dgram sends a socket's datagrams in order, so when no flush's callback is outstanding, every datagram cut
+ * from the slab is out and the slab is rewound: outgoing packets reuse one buffer instead of a fresh one per 256 KiB.
+ * (A callback that never came would only stop the rewinding; fresh slabs would take over.)
+ */
+const sendSlab = new Slab(256 * 1024);
+let flushesInFlight = 0;
+const flushSent = (): void => {
+  if (--flushesInFlight === 0) sendSlab.rewind();
+};
 const RETRY_TOKEN_LIFETIME_MS = 10_000;
 /** A server connection that has not completed its handshake by then is dropped (even with the idle timeout off). */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -43,7 +53,7 @@ abstract class UdpEndpoint implements ConnectionHost {
   readonly network: string;
   readonly local: HostPort;
   readonly localAddress: string;
-  readonly sendSlab = new Slab(SEND_SLAB_BYTES);
+  readonly sendSlab = sendSlab;
   protected readonly socket: dgram.Socket;
   #dirty: QuicConnection[] = [];
   #scheduled = false;
@@ -82,17 +92,12 @@ abstract class UdpEndpoint implements ConnectionHost {
     }
   };
 
-  /**
-   * The callback for a flush's last datagram. dgram sends a socket's datagrams in order, so when it runs every
-   * datagram cut from the slab before it is out; if nothing was cut since, the slab is rewound and its memory serves
-   * again (instead of a fresh slab for every 256 KiB sent).
-   */
-  protected sentUpTo(): () => void {
-    const slab = this.sendSlab;
-    const generation = slab.generation;
-    return () => {
-      if (slab.generation === generation) slab.rewind();
-    };
+  /** Sends a flush's last datagram, counted until dgram is done with it (see sendSlab). */
+  protected sendLast(data: Uint8Array, to?: HostPort): void {
+    if (to) this.socket.send(data, to.port, to.host, flushSent);
+    else this.socket.send(data, flushSent);
+    // Counted once send() has returned: dgram calls back asynchronously, and a send that threw never calls back.
+    flushesInFlight++;
   }
 
   abstract transmit(data: Uint8Array, to: HostPort, last: boolean): void;
@@ -119,7 +124,7 @@ export class ClientEndpoint extends UdpEndpoint {
 
   transmit(data: Uint8Array, _to: HostPort, last: boolean): void {
     if (this.#closed) return;
-    if (last) this.socket.send(data, this.sentUpTo());
+    if (last) this.sendLast(data);
     else this.socket.send(data);
   }
 
@@ -170,7 +175,7 @@ export class ServerEndpoint extends UdpEndpoint {
 
   transmit(data: Uint8Array, to: HostPort, last = false): void {
     if (this.#socketClosed) return;
-    if (last) this.socket.send(data, to.port, to.host, this.sentUpTo());
+    if (last) this.sendLast(data, to);
     else this.socket.send(data, to.port, to.host);
   }
 

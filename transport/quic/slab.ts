@@ -12,7 +12,6 @@ export class Slab {
   readonly #size: number;
   #buffer: Buffer;
   #offset = 0;
-  #generation = 0;
 
   /** `size` bounds what one view can keep alive, as a TCP socket's 64 KiB read buffers do. */
   constructor(size: number) {
@@ -31,16 +30,10 @@ export class Slab {
 
   /** The first `length` bytes of the last `space`, as a view of their own. */
   take(length: number): Buffer {
-    this.#generation++;
     const view = this.#buffer.subarray(this.#offset, this.#offset + length);
     // Eight-byte alignment keeps every view usable for typed-array access.
     this.#offset = Math.min(this.#size, this.#offset + ((length + 7) & ~7));
     return view;
-  }
-
-  /** Counts the views taken: unchanged between two reads means nothing was cut in between. */
-  get generation(): number {
-    return this.#generation;
   }
 
   /** Starts over at the front of the current slab: only when no view taken from it (or earlier) is in use any more. */
