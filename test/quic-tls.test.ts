@@ -87,6 +87,10 @@ describe('quic transport: TLS', () => {
       quicTransport.dial('quic', '127.0.0.1:1', { tls: { insecure: true }, quic: { congestionControl: 'warp' } }),
       ConfigError,
     );
+    await assert.rejects(
+      quicTransport.dial('quic', '127.0.0.1:1', { tls: { insecure: true }, quic: { loopbackDatagramSize: 100_000 } }),
+      ConfigError,
+    );
   });
 
   it('verifies the server against the given CA (IP address SAN)', async () => {

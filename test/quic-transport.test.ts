@@ -99,7 +99,10 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
  * A UDP relay between one client and a server that drops a share of the datagrams each way and delays some (so they
  * arrive out of order): quiche's loss recovery, driven by our timer, has to repair the stream.
  */
-async function lossyRelay(target: string, dropRate: number): Promise<{ address: string; close(): void; dropped(): number }> {
+async function lossyRelay(
+  target: string,
+  dropRate: number,
+): Promise<{ address: string; close(): void; dropped(): number; largest: { fromClient: number; fromServer: number } }> {
   const colon = target.lastIndexOf(':');
   const serverHost = target.slice(0, colon);
   const serverPort = Number(target.slice(colon + 1));
@@ -107,6 +110,7 @@ async function lossyRelay(target: string, dropRate: number): Promise<{ address: 
   let client: { address: string; port: number } | undefined;
   let dropped = 0;
   let closed = false;
+  const largest = { fromClient: 0, fromServer: 0 };
   let seed = 12345;
   const random = (): number => {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -117,6 +121,8 @@ async function lossyRelay(target: string, dropRate: number): Promise<{ address: 
     if (!fromServer) client = { address: rinfo.address, port: rinfo.port };
     const to = fromServer ? client : { address: serverHost, port: serverPort };
     if (!to) return;
+    if (fromServer) largest.fromServer = Math.max(largest.fromServer, data.length);
+    else largest.fromClient = Math.max(largest.fromClient, data.length);
     const roll = random();
     if (roll < dropRate) {
       dropped++;
@@ -136,6 +142,7 @@ async function lossyRelay(target: string, dropRate: number): Promise<{ address: 
       socket.close();
     },
     dropped: () => dropped,
+    largest,
   };
 }
 
@@ -261,6 +268,29 @@ describe('quic transport: data', () => {
       relay.close();
       await listener.close();
     }
+  });
+
+  it('sends datagrams of up to loopbackDatagramSize (16 KiB by default) to a loopback peer', async () => {
+    const largestSeen = async (quic: { loopbackDatagramSize?: number }): Promise<{ fromClient: number; fromServer: number }> => {
+      const listener = await quicTransport.listen('quic', '127.0.0.1:0', { tls: serverTls(), quic }, echo);
+      const relay = await lossyRelay(listener.address, 0);
+      try {
+        const conn = await quicTransport.dial('quic', relay.address, { tls: clientTls(), quic });
+        const payload = randomBytes(256 * 1024);
+        const got = collect(conn, payload.length);
+        conn.write(payload);
+        assert.ok((await withTimeout(got, 20_000, 'the echo')).equals(payload));
+        conn.destroy();
+        return { ...relay.largest };
+      } finally {
+        relay.close();
+        await listener.close();
+      }
+    };
+    const large = await largestSeen({});
+    for (const size of [large.fromClient, large.fromServer]) assert.ok(size > 1350 && size <= 16 * 1024, `datagram of ${size} bytes`);
+    const small = await largestSeen({ loopbackDatagramSize: 1350 });
+    for (const size of [small.fromClient, small.fromServer]) assert.ok(size <= 1350, `datagram of ${size} bytes`);
   });
 
   it('end() flushes everything written before closing, and both sides see a clean close', async () => {

@@ -16,7 +16,7 @@ import { isIP } from 'node:net';
 import { ConfigError, DialError } from '../errors.js';
 import { splitHostPort } from './networks.js';
 import type { Conn, DialOptions, Listener, ListenOptions, Transport } from './transport.js';
-import { buildConfig, resolveSettings } from './quic/config.js';
+import { buildConfig, datagramSizeFor, resolveSettings, serverConfigs } from './quic/config.js';
 import { QuicConnection } from './quic/connection.js';
 import { CID_LEN, ClientEndpoint, ServerEndpoint, enlargeSocketBuffers } from './quic/endpoint.js';
 import { quiche } from './quic/native.js';
@@ -33,7 +33,7 @@ export const quicTransport: Transport = {
 async function listenQuic(network: string, address: string, options: ListenOptions, onConn: (conn: Conn) => void): Promise<Listener> {
   if (!options.tls) throw new ConfigError('rpcx: the quic network requires TLS: listen options need tls.cert and tls.key');
   const settings = resolveSettings(options.quic, options.highWaterMark);
-  const built = buildConfig('server', options.tls, settings);
+  const configFor = serverConfigs(options.tls, settings);
   const { host, port } = splitHostPort(address);
   const ip = isIP(host) ? host : (await lookup(host)).address;
   const socket = dgram.createSocket({ type: isIP(ip) === 6 ? 'udp6' : 'udp4', reuseAddr: options.reusePort === true });
@@ -45,7 +45,7 @@ async function listenQuic(network: string, address: string, options: ListenOptio
     });
   });
   enlargeSocketBuffers(socket);
-  const endpoint = new ServerEndpoint(network, socket, built, settings, onConn);
+  const endpoint = new ServerEndpoint(network, socket, configFor, settings, onConn);
   return {
     network,
     address: endpoint.localAddress,
@@ -58,7 +58,6 @@ async function dialQuic(network: string, address: string, options: DialOptions):
   const target = `${network}@${address}`;
   const settings = resolveSettings(options.quic, options.highWaterMark);
   const tls = options.tls ?? {};
-  const built = buildConfig('client', tls, settings);
   const { host, port } = splitHostPort(address);
   if (options.signal?.aborted) throw new DialError(`rpcx: dial ${target} aborted`, options.signal.reason);
 
@@ -68,6 +67,8 @@ async function dialQuic(network: string, address: string, options: DialOptions):
   } catch (error) {
     throw new DialError(`rpcx: dial ${target} failed: ${(error as Error).message}`, error);
   }
+  // Built once the address is known: a loopback peer gets larger datagrams.
+  const built = buildConfig('client', tls, settings, datagramSizeFor(settings, ip));
   const socket = dgram.createSocket(isIP(ip) === 6 ? 'udp6' : 'udp4');
   try {
     await new Promise<void>((resolve, reject) => {
@@ -110,6 +111,7 @@ async function dialQuic(network: string, address: string, options: DialOptions):
         remote,
         settings,
         alpn: built.alpn,
+        datagramSize: built.datagramSize,
         ...(verifyHost !== undefined ? { verifyHost } : {}),
         onEstablished: (established) => {
           if (settle()) resolve(established.stream);

@@ -18,13 +18,19 @@ export interface QuicSettings {
   keepAliveMs?: number;
   /** Largest UDP payload we send (default 1350, safe on the internet; up to 1452 for Ethernet paths). */
   maxDatagramSize?: number;
+  /**
+   * Largest UDP payload we send to a loopback address (default 16384). The loopback interface's MTU is 64 KiB, so
+   * nothing is fragmented, and every datagram costs a system call: where quic-go sends a batch of packets with one
+   * GSO `sendmsg`, Node's dgram has no batching, so larger datagrams are how a turn's packets leave in few calls.
+   */
+  loopbackDatagramSize?: number;
   /** Initial per-stream flow-control window (bytes, default 1 MiB); quiche grows it up to `maxStreamWindow`. */
   streamWindow?: number;
   /** Initial connection flow-control window (bytes, default 4 MiB); grows up to `maxConnectionWindow`. */
   connectionWindow?: number;
   maxStreamWindow?: number;
   maxConnectionWindow?: number;
-  /** Congestion control: `cubic` (default), `reno` or `bbr2`. */
+  /** Congestion control: `cubic` (default, as quic-go), `reno` or `bbr` (the algorithms the bundled quiche has). */
   congestionControl?: string;
   /** write() returns false once this many bytes wait in our buffer beyond what quiche accepted (default 1 MiB). */
   highWaterMark?: number;
@@ -38,6 +44,7 @@ export interface ResolvedSettings {
   idleTimeoutMs: number;
   keepAliveMs: number;
   maxDatagramSize: number;
+  loopbackDatagramSize: number;
   streamWindow: number;
   connectionWindow: number;
   maxStreamWindow: number;
@@ -64,11 +71,12 @@ export function resolveSettings(raw: unknown, highWaterMark?: number): ResolvedS
   const maxStreamWindow = num('maxStreamWindow', s.maxStreamWindow, binding.MAX_STREAM_WINDOW, 1024, 2 ** 40);
   const maxConnectionWindow = num('maxConnectionWindow', s.maxConnectionWindow, binding.MAX_CONNECTION_WINDOW, 1024, 2 ** 40);
   const cc = s.congestionControl ?? 'cubic';
-  if (!['cubic', 'reno', 'bbr', 'bbr2'].includes(cc)) throw new ConfigError(`rpcx: unknown quic.congestionControl "${cc}"`);
+  if (!['cubic', 'reno', 'bbr'].includes(cc)) throw new ConfigError(`rpcx: unknown quic.congestionControl "${cc}"`);
   return {
     idleTimeoutMs,
     keepAliveMs: num('keepAliveMs', s.keepAliveMs, Math.floor(idleTimeoutMs / 3), 0, 2 ** 31),
     maxDatagramSize: num('maxDatagramSize', s.maxDatagramSize, 1350, 1200, 65527),
+    loopbackDatagramSize: num('loopbackDatagramSize', s.loopbackDatagramSize, 16 * 1024, 1200, 65527),
     streamWindow: num('streamWindow', s.streamWindow, 1024 * 1024, 1024, maxStreamWindow),
     connectionWindow: num('connectionWindow', s.connectionWindow, 4 * 1024 * 1024, 1024, maxConnectionWindow),
     maxStreamWindow,
@@ -146,10 +154,25 @@ export interface BuiltConfig {
   /** Whether the peer's certificate is verified. */
   verifyPeer: boolean;
   alpn: string[];
+  /** Largest UDP payload sent with this config. */
+  datagramSize: number;
 }
 
-/** Builds a quiche config. Throws ConfigError for settings quiche cannot honour (pfx, a key without a cert, ...). */
-export function buildConfig(role: Role, tls: TlsOptions | undefined, settings: ResolvedSettings): BuiltConfig {
+/** 127.0.0.0/8, ::1 and IPv4-mapped 127.x: the path is the loopback interface. */
+export function isLoopback(ip: string): boolean {
+  return ip.startsWith('127.') || ip === '::1' || ip.startsWith('::ffff:127.');
+}
+
+/** The datagram size for a peer at `ip`. */
+export function datagramSizeFor(settings: ResolvedSettings, ip: string): number {
+  return isLoopback(ip) ? settings.loopbackDatagramSize : settings.maxDatagramSize;
+}
+
+/**
+ * Builds a quiche config sending datagrams of up to `datagramSize` bytes. Throws ConfigError for settings quiche cannot
+ * honour (pfx, a key without a cert, ...).
+ */
+export function buildConfig(role: Role, tls: TlsOptions | undefined, settings: ResolvedSettings, datagramSize = settings.maxDatagramSize): BuiltConfig {
   const options: TlsOptions = tls ?? {};
   if (options.pfx !== undefined) throw new ConfigError('rpcx: quic does not read pfx; give cert and key as PEM');
   const keys = keyPems(options);
@@ -190,7 +213,7 @@ export function buildConfig(role: Role, tls: TlsOptions | undefined, settings: R
   config.grease(true);
   config.setApplicationProtos(alpn);
   config.setMaxIdleTimeout(settings.idleTimeoutMs);
-  config.setMaxSendUdpPayloadSize(settings.maxDatagramSize);
+  config.setMaxSendUdpPayloadSize(datagramSize);
   config.setInitialMaxData(settings.connectionWindow);
   config.setInitialMaxStreamDataBidiLocal(settings.streamWindow);
   config.setInitialMaxStreamDataBidiRemote(settings.streamWindow);
@@ -206,5 +229,16 @@ export function buildConfig(role: Role, tls: TlsOptions | undefined, settings: R
   } catch (error) {
     throw new ConfigError(`rpcx: quic congestion control "${settings.congestionControl}": ${(error as Error).message}`);
   }
-  return { config, verifyPeer, alpn };
+  return { config, verifyPeer, alpn, datagramSize };
+}
+
+/**
+ * A listener's configs, chosen by the client's address: one for loopback clients and one for the rest (the same one
+ * when both datagram sizes are equal). Both are built at once, so that bad settings fail the listen call.
+ */
+export function serverConfigs(tls: TlsOptions, settings: ResolvedSettings): (ip: string) => BuiltConfig {
+  const remote = buildConfig('server', tls, settings, settings.maxDatagramSize);
+  const loopback =
+    settings.loopbackDatagramSize === settings.maxDatagramSize ? remote : buildConfig('server', tls, settings, settings.loopbackDatagramSize);
+  return (ip) => (isLoopback(ip) ? loopback : remote);
 }

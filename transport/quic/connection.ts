@@ -14,6 +14,7 @@ import type { ResolvedSettings } from './config.js';
 import { QuicError, QuicIdleTimeoutError, QuicTlsError } from '../../errors.js';
 import { isCleanClose, quicCloseError } from './close-reason.js';
 import type { HostPort, NativeConnection, RecvInfo } from './native.js';
+import { Slab } from './slab.js';
 import { QuicStreamConn, RPCX_STREAM_ID, callListener, type StreamOwner } from './stream-conn.js';
 
 /** What a connection needs from the endpoint that owns its UDP socket. */
@@ -23,8 +24,10 @@ export interface ConnectionHost {
   readonly localAddress: string;
   /** Queues the connection for this turn's flush. */
   schedule(conn: QuicConnection): void;
-  /** Sends one datagram. */
-  transmit(data: Uint8Array, to: HostPort): void;
+  /** Where outgoing packets are written: views of it go to `transmit`. */
+  readonly sendSlab: Slab;
+  /** Sends one datagram cut from `sendSlab`; `last` marks the last one of a flush (see UdpEndpoint). */
+  transmit(data: Uint8Array, to: HostPort, last: boolean): void;
   /** quiche is done with the connection (or the user is, on a client): forget it. */
   release(conn: QuicConnection): void;
   /** The connection was reported closed to its owner (quiche may still be draining it). */
@@ -38,6 +41,8 @@ export interface ConnectionOptions {
   remote: HostPort;
   settings: ResolvedSettings;
   alpn: string[];
+  /** Largest UDP payload this connection sends (its quiche config's limit). */
+  datagramSize: number;
   /** Client: check the server certificate against this host (IP or DNS name) after the handshake. */
   verifyHost?: string;
   /** Server with requestCert: a client certificate is mandatory. */
@@ -56,7 +61,8 @@ const ALERT_NO_APPLICATION_PROTOCOL = 120;
 const APP_NO_ERROR = 0;
 const APP_ERROR = 1;
 
-const SCRATCH = Buffer.allocUnsafe(64 * 1024);
+/** Incoming stream bytes (see Slab). */
+const readSlab = new Slab(64 * 1024);
 const NO_REASON = new Uint8Array(0);
 
 /** Below this many bytes of amplification budget no useful packet fits: wait for the client to send more. */
@@ -161,7 +167,7 @@ export class QuicConnection implements StreamOwner {
     if (this.#released || !this.#received) return;
     this.#received = false;
     if (this.#state === 'handshake' && this.native.isEstablished()) this.#established();
-    if (this.#state === 'open') this.stream.pull(this.native, SCRATCH);
+    if (this.#state === 'open') this.stream.pull(this.native, readSlab);
   }
 
   /** Second phase: pending writes into quiche, quiche's packets onto the wire, close detection, the timer. */
@@ -275,9 +281,12 @@ export class QuicConnection implements StreamOwner {
 
   #sendPackets(): void {
     const native = this.native;
-    let sent = false;
+    const slab = this.#host.sendSlab;
+    // Each datagram is handed over once the next one is known, so that the last one of the flush can be marked.
+    let held: Buffer | undefined;
+    let heldTo: HostPort | undefined;
     for (;;) {
-      let size = this.#settings.maxDatagramSize;
+      let size = this.#options.datagramSize;
       if (this.role === 'server' && this.#state === 'handshake') {
         // Anti-amplification (RFC 9000 §8.1): until the handshake proves the client's address, never send more than
         // three times what it sent. quiche keeps this limit too; this makes it hold whatever the binding does.
@@ -285,7 +294,7 @@ export class QuicConnection implements StreamOwner {
         if (budget < MIN_PACKET_BUDGET) break;
         size = Math.min(size, budget);
       }
-      const out = Buffer.allocUnsafe(size);
+      const out = slab.space(size);
       let result;
       try {
         result = native.send(out);
@@ -294,11 +303,15 @@ export class QuicConnection implements StreamOwner {
       }
       // Nothing (or nothing that fits the amplification budget) to send: stop, rather than spin on empty packets.
       if (result === null || result[0] <= 0) break;
-      this.#host.transmit(out.subarray(0, result[0]), result[1].to);
+      if (held) this.#host.transmit(held, heldTo!, false);
+      held = slab.take(result[0]);
+      heldTo = result[1].to;
       this.#bytesOut += result[0];
-      sent = true;
     }
-    if (sent) this.#lastSendAt = performance.now();
+    if (held) {
+      this.#host.transmit(held, heldTo!, true);
+      this.#lastSendAt = performance.now();
+    }
   }
 
   #checkClosed(): void {

@@ -9,10 +9,23 @@ import type { Conn } from '../transport.js';
 import type { BuiltConfig, ResolvedSettings } from './config.js';
 import { QuicConnection, type ConnectionHost } from './connection.js';
 import { PacketType, quiche, type HostPort } from './native.js';
+import { Slab } from './slab.js';
 
 /** Length of the connection ids we issue (quiche's maximum). Short-header packets are routed by this many bytes. */
 export const CID_LEN = 20;
 const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+/**
+ * Every endpoint cuts its outgoing packets from this one slab (a few full-size loopback datagrams), so an idle
+ * connection holds no send buffer of its own. Each flush hands its last datagram to dgram with `flushSent` as the
+ * callback; dgram sends a socket's datagrams in order, so when no flush's callback is outstanding, every datagram cut
+ * from the slab is out and the slab is rewound: outgoing packets reuse one buffer instead of a fresh one per 256 KiB.
+ * (A callback that never came would only stop the rewinding; fresh slabs would take over.)
+ */
+const sendSlab = new Slab(256 * 1024);
+let flushesInFlight = 0;
+const flushSent = (): void => {
+  if (--flushesInFlight === 0) sendSlab.rewind();
+};
 const RETRY_TOKEN_LIFETIME_MS = 10_000;
 /** A server connection that has not completed its handshake by then is dropped (even with the idle timeout off). */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -40,6 +53,7 @@ abstract class UdpEndpoint implements ConnectionHost {
   readonly network: string;
   readonly local: HostPort;
   readonly localAddress: string;
+  readonly sendSlab = sendSlab;
   protected readonly socket: dgram.Socket;
   #dirty: QuicConnection[] = [];
   #scheduled = false;
@@ -78,7 +92,15 @@ abstract class UdpEndpoint implements ConnectionHost {
     }
   };
 
-  abstract transmit(data: Uint8Array, to: HostPort): void;
+  /** Sends a flush's last datagram, counted until dgram is done with it (see sendSlab). */
+  protected sendLast(data: Uint8Array, to?: HostPort): void {
+    if (to) this.socket.send(data, to.port, to.host, flushSent);
+    else this.socket.send(data, flushSent);
+    // Counted once send() has returned: dgram calls back asynchronously, and a send that threw never calls back.
+    flushesInFlight++;
+  }
+
+  abstract transmit(data: Uint8Array, to: HostPort, last: boolean): void;
   abstract release(conn: QuicConnection): void;
 }
 
@@ -100,9 +122,10 @@ export class ClientEndpoint extends UdpEndpoint {
     this.#conn = conn;
   }
 
-  transmit(data: Uint8Array): void {
+  transmit(data: Uint8Array, _to: HostPort, last: boolean): void {
     if (this.#closed) return;
-    this.socket.send(data);
+    if (last) this.sendLast(data);
+    else this.socket.send(data);
   }
 
   release(): void {
@@ -121,7 +144,7 @@ export class ClientEndpoint extends UdpEndpoint {
 /** A listener's socket: routes datagrams to connections by connection id and accepts new ones. */
 export class ServerEndpoint extends UdpEndpoint {
   readonly #conns = new Map<string, QuicConnection>();
-  readonly #built: BuiltConfig;
+  readonly #configFor: (ip: string) => BuiltConfig;
   readonly #settings: ResolvedSettings;
   readonly #onConn: (conn: Conn) => void;
   readonly #tokenKey = randomBytes(32);
@@ -129,9 +152,15 @@ export class ServerEndpoint extends UdpEndpoint {
   #socketClosed = false;
   #socketClosedP: Promise<void>;
 
-  constructor(network: string, socket: dgram.Socket, built: BuiltConfig, settings: ResolvedSettings, onConn: (conn: Conn) => void) {
+  constructor(
+    network: string,
+    socket: dgram.Socket,
+    configFor: (ip: string) => BuiltConfig,
+    settings: ResolvedSettings,
+    onConn: (conn: Conn) => void,
+  ) {
     super(network, socket);
-    this.#built = built;
+    this.#configFor = configFor;
     this.#settings = settings;
     this.#onConn = onConn;
     this.#socketClosedP = new Promise((resolve) => socket.once('close', () => resolve()));
@@ -144,9 +173,10 @@ export class ServerEndpoint extends UdpEndpoint {
     return new Set(this.#conns.values()).size;
   }
 
-  transmit(data: Uint8Array, to: HostPort): void {
+  transmit(data: Uint8Array, to: HostPort, last = false): void {
     if (this.#socketClosed) return;
-    this.socket.send(data, to.port, to.host);
+    if (last) this.sendLast(data, to);
+    else this.socket.send(data, to.port, to.host);
   }
 
   release(conn: QuicConnection): void {
@@ -237,9 +267,10 @@ export class ServerEndpoint extends UdpEndpoint {
       scid = randomBytes(CID_LEN);
     }
 
+    const built = this.#configFor(rinfo.address);
     let native;
     try {
-      native = binding.Connection.accept(scid, odcid, this.local, remote, this.#built.config);
+      native = binding.Connection.accept(scid, odcid, this.local, remote, built.config);
     } catch {
       return;
     }
@@ -249,8 +280,9 @@ export class ServerEndpoint extends UdpEndpoint {
       host: this,
       remote,
       settings: this.#settings,
-      alpn: this.#built.alpn,
-      requireClientCert: this.#built.verifyPeer,
+      alpn: built.alpn,
+      datagramSize: built.datagramSize,
+      requireClientCert: built.verifyPeer,
       onEstablished: (established) => {
         if (this.#accepting) this.#onConn(established.stream);
         else established.destroyConnection();

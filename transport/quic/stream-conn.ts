@@ -8,13 +8,55 @@
 import { QuicError } from '../../errors.js';
 import { ConnBase } from '../conn-base.js';
 import type { NativeConnection } from './native.js';
+import type { Slab } from './slab.js';
 
 /** The stream rpcx speaks on: the client's first bidirectional stream. */
 export const RPCX_STREAM_ID = 0;
 
-/** Below this many pending bytes, several pending chunks are joined into one `streamSend` call. */
-const COALESCE_LIMIT = 64 * 1024;
 const EMPTY = new Uint8Array(0);
+
+/**
+ * Small pending writes are copied together (up to this many bytes) and handed to quiche in one `streamSend`. quiche
+ * copies what it accepts before the call returns, so one scratch buffer serves every stream.
+ */
+const COALESCE_LIMIT = 64 * 1024;
+const GATHER = Buffer.allocUnsafe(COALESCE_LIMIT);
+
+/**
+ * The next bytes to offer quiche, at most `limit` of them: the first pending chunk alone when it is that large or
+ * nothing follows it, else the chunks copied together into GATHER (the last one cut at the limit).
+ */
+function gather(pending: Uint8Array[], head: number, limit: number): Uint8Array {
+  const first = pending[head]!;
+  if (first.byteLength >= limit || head + 1 === pending.length) return first.byteLength > limit ? first.subarray(0, limit) : first;
+  let length = 0;
+  for (let i = head; i < pending.length && length < limit; i++) {
+    const chunk = pending[i]!;
+    const take = Math.min(chunk.byteLength, limit - length);
+    GATHER.set(take === chunk.byteLength ? chunk : chunk.subarray(0, take), length);
+    length += take;
+  }
+  return GATHER.subarray(0, length);
+}
+
+/** Drops `written` bytes from the front of the pending chunks; returns the new head index. */
+function dropWritten(pending: Uint8Array[], head: number, written: number): number {
+  let left = written;
+  while (left > 0) {
+    const chunk = pending[head]!;
+    if (chunk.byteLength <= left) {
+      left -= chunk.byteLength;
+      pending[head++] = EMPTY;
+    } else {
+      pending[head] = chunk.subarray(left);
+      left = 0;
+    }
+  }
+  return head;
+}
+/** A read asks quiche for at least this much room (less is left of a slab: a fresh one) and at most MAX_READ. */
+const MIN_READ_SPACE = 4 * 1024;
+const MAX_READ = 64 * 1024;
 
 /**
  * Calls a user listener from inside a flush. A throwing listener must not leave the endpoint's per-turn bookkeeping
@@ -50,8 +92,12 @@ export class QuicStreamConn extends ConnBase {
 
   /** Whether quiche knows the stream yet: at once on the client, after the peer's first frame on the server. */
   #opened: boolean;
+  /** Writes not yet taken by quiche: `#pending` from index `#head` on. */
   #pending: Uint8Array[] = [];
+  #head = 0;
   #pendingBytes = 0;
+  /** Whether we have written to the stream (so quiche knows it and reports its capacity). */
+  #started = false;
   #wantFin = false;
   #finSent = false;
   #peerFin = false;
@@ -119,12 +165,13 @@ export class QuicStreamConn extends ConnBase {
    * Reads everything quiche holds for the stream and delivers it. Returns false if the stream failed (reset by the
    * peer), in which case the connection has been destroyed.
    */
-  pull(native: NativeConnection, scratch: Buffer): void {
+  pull(native: NativeConnection, slab: Slab): void {
     if (this.#closed || this.#peerFin) return;
     while (this.reading) {
       let result: [number, boolean] | null;
+      const space = slab.space(MIN_READ_SPACE, MAX_READ);
       try {
-        result = native.streamRecv(RPCX_STREAM_ID, scratch);
+        result = native.streamRecv(RPCX_STREAM_ID, space);
       } catch (error) {
         const message = (error as Error).message;
         // The peer has not opened the stream yet (server side): nothing to read.
@@ -136,9 +183,7 @@ export class QuicStreamConn extends ConnBase {
       this.#opened = true;
       const [length, fin] = result;
       if (length > 0) {
-        const chunk = Buffer.allocUnsafe(length);
-        scratch.copy(chunk, 0, 0, length);
-        this.#deliver(chunk);
+        this.#deliver(slab.take(length));
         if (this.#closed) return;
       }
       if (fin) {
@@ -147,7 +192,7 @@ export class QuicStreamConn extends ConnBase {
         this.end();
         return;
       }
-      if (length < scratch.length) return;
+      if (length < space.length) return;
     }
   }
 
@@ -164,22 +209,27 @@ export class QuicStreamConn extends ConnBase {
 
   #pushOnce(native: NativeConnection): void {
     try {
+      const pending = this.#pending;
       while (this.#pendingBytes > 0) {
-        let chunk: Uint8Array;
-        if (this.#pending.length > 1 && this.#pendingBytes <= COALESCE_LIMIT) {
-          chunk = Buffer.concat(this.#pending, this.#pendingBytes);
-          this.#pending = [chunk];
-        } else {
-          chunk = this.#pending[0]!;
-        }
+        // Offer no more than quiche will take now (flow and congestion control), so nothing is gathered twice.
+        // (Before our first write the stream does not exist yet in quiche, which then reports no capacity at all.)
+        const capacity = this.#started ? native.streamCapacity(RPCX_STREAM_ID) : COALESCE_LIMIT;
+        if (capacity <= 0) break;
+        this.#started = true;
+        const chunk = gather(pending, this.#head, Math.min(capacity, COALESCE_LIMIT));
         const written = native.streamSend(RPCX_STREAM_ID, chunk, false) ?? 0;
         if (written <= 0) break;
         this.#pendingBytes -= written;
-        if (written < chunk.byteLength) {
-          this.#pending[0] = chunk.subarray(written);
-          break;
-        }
-        this.#pending.shift();
+        this.#head = dropWritten(pending, this.#head, written);
+        if (written < chunk.byteLength) break;
+      }
+      if (this.#head === pending.length) {
+        pending.length = 0;
+        this.#head = 0;
+      } else if (this.#head > 1024 && this.#head * 2 > pending.length) {
+        // Flow control holds writes back while more arrive: drop the consumed front now and then.
+        pending.splice(0, this.#head);
+        this.#head = 0;
       }
       if (this.#wantFin && !this.#finSent && this.#pendingBytes === 0) {
         native.streamSend(RPCX_STREAM_ID, EMPTY, true);
@@ -196,6 +246,7 @@ export class QuicStreamConn extends ConnBase {
     if (this.#closed) return;
     this.#closed = true;
     this.#pending = [];
+    this.#head = 0;
     this.#pendingBytes = 0;
     if (async) this.closedWith(error, true);
     else callListener((e: Error | undefined) => this.closedWith(e), error);
