@@ -194,7 +194,8 @@ export class Client {
       ...(options.signal ? { signal: options.signal } : {}),
     };
     const conn = await getTransport(network).dial(network, address, dialOptions);
-    return new Client(conn, options, `${network}@${address}`);
+    // `network@address` as given is already the canonical name: kept as it is rather than built again per connection.
+    return new Client(conn, options, endpoint.includes('@') ? endpoint : `${network}@${address}`);
   }
 
   /** Wraps an already connected Conn. Most code uses Client.connect. */
@@ -436,7 +437,9 @@ export class Client {
   /** Called once when the connection closes (with the error that closed it, if any). */
   onClose(listener: (error?: Error) => void): void {
     if (this.#closedError) queueMicrotask(() => listener(this.#closedError));
-    else (this.#closeListeners ??= []).push(listener);
+    // `[listener]`, not `[].push`: a pushed-to empty array reserves room for 17 (the pool adds one per connection).
+    else if (this.#closeListeners === undefined) this.#closeListeners = [listener];
+    else this.#closeListeners.push(listener);
   }
 
   /** Sends one heartbeat and resolves with its round-trip time in ms. */

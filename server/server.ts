@@ -162,6 +162,8 @@ export class Server {
   readonly limits: Readonly<Limits>;
   /** Connections closed on protocol errors, counted per code and logged rate-limited. */
   readonly protocolErrors: ProtocolErrorLog;
+  /** One function for every binary connection's protocol errors (not a closure per connection). */
+  readonly #recordProtocolError = (remote: string, error: ProtocolError): void => this.protocolErrors.record(remote, error);
   /** Bytes held for unfinished frames across every connection. */
   readonly #unfinished: ByteBudget;
   /** Open connections, all listeners, counted from accept to close whatever protocol they turn out to speak. */
@@ -514,7 +516,7 @@ export class Server {
         limits: this.limits,
         unfinishedBudget: this.#unfinished,
         logger: this.logger,
-        protocolError: (remote: string, error: ProtocolError) => this.protocolErrors.record(remote, error),
+        protocolError: this.#recordProtocolError,
         plugins: this.plugins,
         ...(head ? { head } : {}),
       },
