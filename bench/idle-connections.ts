@@ -63,7 +63,8 @@ function mallocRss(): number | undefined {
   }
 }
 
-const DEADLINE_MS = 1000;
+// Long enough for a dial and a call on two loaded cores; waited out before measuring.
+const DEADLINE_MS = 5000;
 
 /** VmRSS of a process in bytes, from /proc (undefined when unavailable). */
 export function processRss(pid: number | undefined): number | undefined {

@@ -26,6 +26,7 @@ import { Message, type Metadata } from '../protocol/message.js';
 import { getTransport, parseEndpoint } from '../transport/networks.js';
 import type { Conn, DialOptions, TlsOptions } from '../transport/transport.js';
 import type { CallOptions, CallResult } from './call-options.js';
+import { CompactMap } from './compact-map.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { explainMismatch, SILENT_CLOSE_HINT } from '../protocol/mismatch.js';
 import { activeCallHooks, clientInstrument, runPostCall, type ClientCall, type ClientPlugin } from './plugins.js';
@@ -148,7 +149,8 @@ export class Client {
   readonly #serializeType: number;
   readonly #compressType: number;
   readonly #maxDecompressed: number;
-  readonly #pending = new Map<number, Pending>();
+  /** A connection used one call at a time never makes a Map for them (see CompactMap). */
+  readonly #pending = new CompactMap<number, Pending>();
   /** Made on the first call with a deadline. */
   #deadlines: DeadlineQueue<Pending> | undefined;
   readonly #writer: FrameWriter;

@@ -11,6 +11,7 @@
 import { ClosedError, DialError, messageOf } from '../errors.js';
 import { stderrLogger, type Logger } from '../logger.js';
 import { Client, type ClientOptions } from './client.js';
+import { CompactMap } from './compact-map.js';
 
 export interface ConnectionPoolOptions {
   /** Options for every Client the pool dials (its connectTimeoutMs and heartbeat are set by the pool). */
@@ -42,7 +43,8 @@ class Entry {
 export class ConnectionPool {
   readonly #options: ConnectionPoolOptions;
   readonly #logger: Logger;
-  readonly #entries = new Map<string, Entry>();
+  /** Usually one server per pool (see CompactMap). */
+  readonly #entries = new CompactMap<string, Entry>();
   /** Clients no longer handed out, closed once nothing is pending on them. */
   #retired: Set<Client> | undefined;
   #sweepTimer: ReturnType<typeof setInterval> | undefined;

@@ -17,6 +17,7 @@ import { stderrLogger, type Logger } from '../logger.js';
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './breaker.js';
 import type { CallOptions, CallResult } from './call-options.js';
 import type { CallSink, Client, ClientOptions } from './client.js';
+import { CompactMap } from './compact-map.js';
 import { ConnectionPool } from './connection-pool.js';
 import type { Discovery, ServicePair } from './discovery/discovery.js';
 import { filterServers } from './discovery/filter.js';
@@ -114,7 +115,7 @@ export class XClient {
   #unwatch: (() => void) | undefined;
   #closed = false;
   /** Made on the first finished attempt (an idle XClient holds no empty map). */
-  #stats: Map<string, { calls: number; errors: number }> | undefined;
+  #stats: CompactMap<string, { calls: number; errors: number }> | undefined;
   /** Discovered keys that failed checkServerKey, so each is reported once (made on the first). */
   #rejectedKeys: Set<string> | undefined;
 
@@ -614,13 +615,13 @@ export class XClient {
 
   #succeeded(server: string, breaker: CircuitBreaker | undefined): void {
     breaker?.success();
-    const stats = (this.#stats ??= new Map()).get(server);
+    const stats = (this.#stats ??= new CompactMap()).get(server);
     if (stats) stats.calls++;
     else this.#stats.set(server, { calls: 1, errors: 0 });
   }
 
   #failed(server: string, breaker: CircuitBreaker | undefined, error: unknown): void {
-    const stats = (this.#stats ??= new Map()).get(server);
+    const stats = (this.#stats ??= new CompactMap()).get(server);
     if (stats) stats.errors++;
     else this.#stats.set(server, { calls: 0, errors: 1 });
     if (breaker) {

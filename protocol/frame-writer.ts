@@ -62,7 +62,7 @@ const BATCH_MIN = 64 * 1024;
  * When more connections write in one turn than the pool can serve (ten thousand clients dialling and making their
  * first call, a server answering them), the writers past the pool's size start with a batch this small, doubling as
  * frames come: a 64 KiB batch each would be that much memory per connection for one small frame, malloc'd and freed
- * again, and it fragmented the process heap by kilobytes per connection. Below 4 KiB Node carves it from its shared
+ * again, and it fragmented the process heap by kilobytes per connection. A small batch Node carves from its shared
  * slab. The first few writers of a turn still get full-size batches, which the pool keeps for the next turn.
  */
 const BATCH_FIRST = 2 * 1024;
