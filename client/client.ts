@@ -663,6 +663,7 @@ export class Client {
     if (pending.settled) return;
     pending.settled = true;
     this.#pending.delete(pending.seq);
+    if (pending.deadline !== Infinity) this.#deadlines?.settled(pending);
     if (pending.onAbort) pending.signal!.removeEventListener('abort', pending.onAbort);
     if (error) pending.sink.reject(error);
     else pending.sink.resolve(value);
