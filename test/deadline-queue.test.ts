@@ -36,12 +36,14 @@ describe('DeadlineQueue', () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
     const queue = new DeadlineQueue<Item>(() => assert.fail('a settled call expired'));
-    let first: Item | undefined = { ...item('first', 60_000), held: new Uint8Array(1024) };
-    const gone = new WeakRef(first);
-    queue.add(first, 60_000);
-    first.settled = true;
-    queue.settled(first);
-    first = undefined;
+    // Made in a function of its own, so that nothing here still refers to the call.
+    const gone = ((): WeakRef<Item> => {
+      const first: Item = { ...item('first', 60_000), held: new Uint8Array(1024) };
+      queue.add(first, 60_000);
+      first.settled = true;
+      queue.settled(first);
+      return new WeakRef(first);
+    })();
     // WeakRef targets stay alive until the current job ends.
     await sleep(0);
     gc();
