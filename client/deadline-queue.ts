@@ -3,6 +3,8 @@
  * distinct timeout value keeps a FIFO; one timer is armed for the earliest head. Settled calls are dropped from the
  * heads as the queue moves, so in steady state the queues hold about the calls still in flight.
  */
+import { CompactMap } from './compact-map.js';
+
 export interface Deadlined {
   /** Milliseconds since the epoch. */
   deadline: number;
@@ -11,8 +13,12 @@ export interface Deadlined {
 }
 
 class Fifo<T> {
-  items: T[] = [];
+  /** Made as `[first]`: an empty array pushed to reserves room for 17, and most connections have one call at a time. */
+  items: T[];
   head = 0;
+  constructor(first: T) {
+    this.items = [first];
+  }
   get size(): number {
     return this.items.length - this.head;
   }
@@ -34,7 +40,8 @@ class Fifo<T> {
 }
 
 export class DeadlineQueue<T extends Deadlined> {
-  readonly #queues = new Map<number, Fifo<T>>();
+  /** One FIFO per distinct timeout; usually a single one (see CompactMap). */
+  readonly #queues = new CompactMap<number, Fifo<T>>();
   readonly #onExpire: (item: T) => void;
   readonly #onEmpty: (() => void) | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -56,11 +63,12 @@ export class DeadlineQueue<T extends Deadlined> {
   add(item: T, timeoutMs: number): void {
     let queue = this.#queues.get(timeoutMs);
     if (!queue) {
-      queue = new Fifo<T>();
+      queue = new Fifo<T>(item);
       this.#queues.set(timeoutMs, queue);
+    } else {
+      while (queue.size > 0 && queue.peek()!.settled) queue.shift();
+      queue.push(item);
     }
-    while (queue.size > 0 && queue.peek()!.settled) queue.shift();
-    queue.push(item);
     this.#lastQueue = queue;
     if (item.deadline < this.#timerAt) this.#arm(item.deadline);
   }
