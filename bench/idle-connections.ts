@@ -4,9 +4,18 @@
  * per connection (RSS; and the client's JavaScript heap plus off-heap buffers, after a full GC when --expose-gc is
  * on).
  *
+ * Where the client's RSS goes, on Linux: the JavaScript heap's pages (old generation, and the young generation that
+ * V8 grows while the connections are made: every object that survives a scavenge counts towards growing it, up to
+ * 2 x 64 MiB on 64-bit Node), the C heap (malloc: libuv handles, Node's socket wraps, freed-but-kept fragments) and
+ * the rest (the node binary's pages, already there before the first connection). The young generation is not given
+ * back by an ordinary GC, only by a memory-reducing one (V8's memory reducer or a low-memory notification), which an
+ * idle process may never get: the headline figure is RSS after an ordinary full GC, as a user's process sits; the
+ * figure after a memory-reducing GC (`gc({ flavor: 'last-resort' })`) is printed beside it as the floor.
+ *
  * Standalone: `node --expose-gc dist/bench/idle-connections.js [count]` (default 10,000; mind `ulimit -n`).
  */
 import { readFileSync } from 'node:fs';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import { MultipleServersDiscovery, SerializeType, XClient } from '../index.js';
 import { silentLogger } from '../logger.js';
@@ -22,9 +31,40 @@ export interface IdleConnectionsResult {
   clientRss: number;
   /** Server process RSS growth per connection, in bytes (Linux /proc; undefined elsewhere). */
   serverRssPerConnection: number | undefined;
+  /** Client JavaScript heap in use (V8's heapUsed) growth per connection, after a full GC. */
+  clientJsHeapPerConnection: number;
+  /** Client C heap (malloc arena, Linux) growth per connection. */
+  clientMallocPerConnection: number | undefined;
+  /** Committed size of the client's young generation before and with the connections open, in bytes. */
+  clientYoungGeneration: { before: number; after: number };
+  /** Client process RSS after a memory-reducing GC (undefined without --expose-gc). */
+  clientRssAfterReducingGc: number | undefined;
 }
 
-const DEADLINE_MS = 1000;
+/** Committed bytes of V8's young generation (new space and its large-object space). */
+function youngGeneration(): number {
+  let bytes = 0;
+  for (const space of getHeapSpaceStatistics()) if (space.space_name.startsWith('new_')) bytes += space.space_size;
+  return bytes;
+}
+
+/** Resident bytes of this process's C heap (the main malloc arena, `[heap]` in /proc/self/smaps), or undefined. */
+function mallocRss(): number | undefined {
+  try {
+    let bytes = 0;
+    let inHeap = false;
+    for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+      if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) inHeap = line.endsWith('[heap]');
+      else if (inHeap && line.startsWith('Rss:')) bytes += Number(/(\d+)/.exec(line)![1]) * 1024;
+    }
+    return bytes;
+  } catch {
+    return undefined;
+  }
+}
+
+// Long enough for a dial and a call on two loaded cores; waited out before measuring.
+const DEADLINE_MS = 5000;
 
 /** VmRSS of a process in bytes, from /proc (undefined when unavailable). */
 export function processRss(pid: number | undefined): number | undefined {
@@ -37,8 +77,10 @@ export function processRss(pid: number | undefined): number | undefined {
   }
 }
 
+type Gc = (options?: { type: 'major'; execution: 'sync'; flavor: 'regular' | 'last-resort' }) => void;
+
 function collect(): void {
-  const gc = (globalThis as { gc?: () => void }).gc;
+  const gc = (globalThis as { gc?: Gc }).gc;
   if (gc) {
     gc();
     gc();
@@ -65,6 +107,9 @@ export async function measureIdleConnections(endpoint: string, count: number, se
   collect();
   const rssBefore = process.memoryUsage().rss;
   const heapBefore = heapBytes();
+  const jsHeapBefore = process.memoryUsage().heapUsed;
+  const mallocBefore = mallocRss();
+  const youngBefore = youngGeneration();
   const serverBefore = processRss(serverPid);
   const xclients: XClient[] = [];
   try {
@@ -79,15 +124,28 @@ export async function measureIdleConnections(endpoint: string, count: number, se
     }
     await new Promise((resolve) => setTimeout(resolve, DEADLINE_MS + 500));
     collect();
-    const rss = process.memoryUsage().rss;
+    const usage = process.memoryUsage();
+    const rss = usage.rss;
     const heap = heapBytes();
+    const mallocAfter = mallocRss();
+    const youngAfter = youngGeneration();
     const serverAfter = processRss(serverPid);
+    const gc = (globalThis as { gc?: Gc }).gc;
+    let reduced: number | undefined;
+    if (gc) {
+      gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+      reduced = process.memoryUsage().rss;
+    }
     return {
       connections: count,
       clientRssPerConnection: (rss - rssBefore) / added,
       clientHeapPerConnection: (heap - heapBefore) / added,
       clientRss: rss,
       serverRssPerConnection: serverBefore !== undefined && serverAfter !== undefined ? (serverAfter - serverBefore) / added : undefined,
+      clientJsHeapPerConnection: (usage.heapUsed - jsHeapBefore) / added,
+      clientMallocPerConnection: mallocBefore !== undefined && mallocAfter !== undefined ? (mallocAfter - mallocBefore) / added : undefined,
+      clientYoungGeneration: { before: youngBefore, after: youngAfter },
+      clientRssAfterReducingGc: reduced,
     };
   } finally {
     for (let i = 0; i < xclients.length; i += 500) await Promise.all(xclients.slice(i, i + 500).map((x) => x.close()));
@@ -97,9 +155,12 @@ export async function measureIdleConnections(endpoint: string, count: number, se
 
 export function formatIdleConnections(r: IdleConnectionsResult): string {
   const kb = (bytes: number | undefined): string => (bytes === undefined ? '?' : `${(bytes / 1024).toFixed(2)} KB`);
+  const mb = (bytes: number | undefined): string => (bytes === undefined ? '?' : `${(bytes / 1048576).toFixed(1)} MB`);
   return (
-    `${r.connections} idle XClient connections: client RSS ${(r.clientRss / 1048576).toFixed(1)} MB, ` +
-    `per connection client RSS ${kb(r.clientRssPerConnection)} (heap+buffers ${kb(r.clientHeapPerConnection)}), server RSS ${kb(r.serverRssPerConnection)}`
+    `${r.connections} idle XClient connections: client RSS ${mb(r.clientRss)} ` +
+    `(after a memory-reducing GC ${mb(r.clientRssAfterReducingGc)}; young generation ${mb(r.clientYoungGeneration.before)} -> ${mb(r.clientYoungGeneration.after)}), ` +
+    `per connection client RSS ${kb(r.clientRssPerConnection)} (JS heap ${kb(r.clientJsHeapPerConnection)}, heap+buffers ${kb(r.clientHeapPerConnection)}, malloc ${kb(r.clientMallocPerConnection)}), ` +
+    `server RSS ${kb(r.serverRssPerConnection)}`
   );
 }
 

@@ -26,6 +26,7 @@ import { Message, type Metadata } from '../protocol/message.js';
 import { getTransport, parseEndpoint } from '../transport/networks.js';
 import type { Conn, DialOptions, TlsOptions } from '../transport/transport.js';
 import type { CallOptions, CallResult } from './call-options.js';
+import { CompactMap } from './compact-map.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { explainMismatch, SILENT_CLOSE_HINT } from '../protocol/mismatch.js';
 import { activeCallHooks, clientInstrument, runPostCall, type ClientCall, type ClientPlugin } from './plugins.js';
@@ -148,7 +149,8 @@ export class Client {
   readonly #serializeType: number;
   readonly #compressType: number;
   readonly #maxDecompressed: number;
-  readonly #pending = new Map<number, Pending>();
+  /** A connection used one call at a time never makes a Map for them (see CompactMap). */
+  readonly #pending = new CompactMap<number, Pending>();
   /** Made on the first call with a deadline. */
   #deadlines: DeadlineQueue<Pending> | undefined;
   readonly #writer: FrameWriter;
@@ -194,7 +196,8 @@ export class Client {
       ...(options.signal ? { signal: options.signal } : {}),
     };
     const conn = await getTransport(network).dial(network, address, dialOptions);
-    return new Client(conn, options, `${network}@${address}`);
+    // `network@address` as given is already the canonical name: kept as it is rather than built again per connection.
+    return new Client(conn, options, endpoint.includes('@') ? endpoint : `${network}@${address}`);
   }
 
   /** Wraps an already connected Conn. Most code uses Client.connect. */
@@ -436,7 +439,9 @@ export class Client {
   /** Called once when the connection closes (with the error that closed it, if any). */
   onClose(listener: (error?: Error) => void): void {
     if (this.#closedError) queueMicrotask(() => listener(this.#closedError));
-    else (this.#closeListeners ??= []).push(listener);
+    // `[listener]`, not `[].push`: a pushed-to empty array reserves room for 17 (the pool adds one per connection).
+    else if (this.#closeListeners === undefined) this.#closeListeners = [listener];
+    else this.#closeListeners.push(listener);
   }
 
   /** Sends one heartbeat and resolves with its round-trip time in ms. */
@@ -658,6 +663,7 @@ export class Client {
     if (pending.settled) return;
     pending.settled = true;
     this.#pending.delete(pending.seq);
+    if (pending.deadline !== Infinity) this.#deadlines?.settled(pending);
     if (pending.onAbort) pending.signal!.removeEventListener('abort', pending.onAbort);
     if (error) pending.sink.reject(error);
     else pending.sink.resolve(value);

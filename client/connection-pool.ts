@@ -11,6 +11,7 @@
 import { ClosedError, DialError, messageOf } from '../errors.js';
 import { stderrLogger, type Logger } from '../logger.js';
 import { Client, type ClientOptions } from './client.js';
+import { CompactMap } from './compact-map.js';
 
 export interface ConnectionPoolOptions {
   /** Options for every Client the pool dials (its connectTimeoutMs and heartbeat are set by the pool). */
@@ -40,9 +41,14 @@ class Entry {
 }
 
 export class ConnectionPool {
-  readonly #options: ConnectionPoolOptions;
+  /** What every dial of this pool passes to Client.connect: one object shared by the pool's connections. */
+  readonly #clientOptions: ClientOptions;
+  readonly #reconnectBackoffMs: number;
+  readonly #maxReconnectBackoffMs: number;
+  readonly #heartbeatIntervalMs: number;
   readonly #logger: Logger;
-  readonly #entries = new Map<string, Entry>();
+  /** Usually one server per pool (see CompactMap). */
+  readonly #entries = new CompactMap<string, Entry>();
   /** Clients no longer handed out, closed once nothing is pending on them. */
   #retired: Set<Client> | undefined;
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
@@ -51,9 +57,13 @@ export class ConnectionPool {
   #closed = false;
 
   constructor(options: ConnectionPoolOptions = {}) {
-    this.#options = options;
+    // The caller's options object is not kept (it would hold a copy of the client options per pool).
     this.#logger = options.logger ?? options.client?.logger ?? stderrLogger;
-    const interval = options.heartbeatIntervalMs ?? 0;
+    this.#clientOptions = { logger: this.#logger, ...(options.client ?? {}), connectTimeoutMs: options.connectTimeoutMs ?? 1000 };
+    this.#reconnectBackoffMs = options.reconnectBackoffMs ?? 100;
+    this.#maxReconnectBackoffMs = options.maxReconnectBackoffMs ?? 10_000;
+    this.#heartbeatIntervalMs = options.heartbeatIntervalMs ?? 0;
+    const interval = this.#heartbeatIntervalMs;
     if (interval > 0) {
       this.#heartbeatTimer = setInterval(() => this.#heartbeat(), interval);
       this.#heartbeatTimer.unref?.();
@@ -195,13 +205,7 @@ export class ConnectionPool {
   // ---- internals ----
 
   #dial(entry: Entry): Promise<Client> {
-    const options = this.#options;
-    const clientOptions: ClientOptions = {
-      logger: this.#logger,
-      ...(options.client ?? {}),
-      connectTimeoutMs: options.connectTimeoutMs ?? 1000,
-    };
-    const dialing = Client.connect(entry.server, clientOptions).then(
+    const dialing = Client.connect(entry.server, this.#clientOptions).then(
       (client) => {
         entry.dialing = undefined;
         const current = this.#entries.get(entry.server) === entry;
@@ -228,8 +232,8 @@ export class ConnectionPool {
           error instanceof DialError ? error : new DialError(`rpcx: dial ${entry.server} failed: ${messageOf(error)}`, error);
         if (entry.retryAt === 0 && this.#entries.get(entry.server) === entry) this.#backoffCount++;
         entry.dialFailures++;
-        const base = options.reconnectBackoffMs ?? 100;
-        const max = options.maxReconnectBackoffMs ?? 10_000;
+        const base = this.#reconnectBackoffMs;
+        const max = this.#maxReconnectBackoffMs;
         const backoff = Math.min(max, base * 2 ** Math.min(entry.dialFailures - 1, 30));
         // Jitter (±20 %) so that many clients do not redial a recovering server in lockstep.
         entry.retryAt = Date.now() + backoff * (0.8 + Math.random() * 0.4);
@@ -276,7 +280,7 @@ export class ConnectionPool {
 
   #heartbeat(): void {
     if (this.#closed) return;
-    const interval = this.#options.heartbeatIntervalMs ?? 1000;
+    const interval = this.#heartbeatIntervalMs || 1000;
     const timeoutMs = Math.max(1000, interval * 2);
     for (const entry of this.#entries.values()) {
       const client = entry.client;

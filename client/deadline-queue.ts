@@ -3,6 +3,8 @@
  * distinct timeout value keeps a FIFO; one timer is armed for the earliest head. Settled calls are dropped from the
  * heads as the queue moves, so in steady state the queues hold about the calls still in flight.
  */
+import { CompactMap } from './compact-map.js';
+
 export interface Deadlined {
   /** Milliseconds since the epoch. */
   deadline: number;
@@ -11,8 +13,12 @@ export interface Deadlined {
 }
 
 class Fifo<T> {
-  items: T[] = [];
+  /** Made as `[first]`: an empty array pushed to reserves room for 17, and most connections have one call at a time. */
+  items: T[];
   head = 0;
+  constructor(first: T) {
+    this.items = [first];
+  }
   get size(): number {
     return this.items.length - this.head;
   }
@@ -34,11 +40,14 @@ class Fifo<T> {
 }
 
 export class DeadlineQueue<T extends Deadlined> {
-  readonly #queues = new Map<number, Fifo<T>>();
+  /** One FIFO per distinct timeout; usually a single one (see CompactMap). */
+  readonly #queues = new CompactMap<number, Fifo<T>>();
   readonly #onExpire: (item: T) => void;
   readonly #onEmpty: (() => void) | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
+  /** The FIFO of the latest add: where a call answered in order is found at the head (see settled). */
+  #lastQueue: Fifo<T> | undefined;
   /** One timer callback for every queue (the queue is its argument), not a closure per connection. */
   static readonly #fireQueue = <Item extends Deadlined>(queue: DeadlineQueue<Item>): void => queue.#fire();
 
@@ -54,12 +63,27 @@ export class DeadlineQueue<T extends Deadlined> {
   add(item: T, timeoutMs: number): void {
     let queue = this.#queues.get(timeoutMs);
     if (!queue) {
-      queue = new Fifo<T>();
+      queue = new Fifo<T>(item);
       this.#queues.set(timeoutMs, queue);
+    } else {
+      while (queue.size > 0 && queue.peek()!.settled) queue.shift();
+      queue.push(item);
     }
-    while (queue.size > 0 && queue.peek()!.settled) queue.shift();
-    queue.push(item);
+    this.#lastQueue = queue;
     if (item.deadline < this.#timerAt) this.#arm(item.deadline);
+  }
+
+  /**
+   * `item` settled by other means. When it heads its FIFO (calls answered in the order they were made, always so for
+   * one call at a time) it is dropped now, with any settled ones behind it: a finished call, and everything it holds
+   * (its reply, its caller's state), is not kept until its deadline would have passed. That kept every idle
+   * connection's last call alive for the whole timeout, long enough to be copied and promoted by the GC. The timer
+   * stays armed (re-arming per call would cost more); when it fires with nothing left the owner drops the queue.
+   */
+  settled(item: T): void {
+    const queue = this.#lastQueue;
+    if (queue === undefined || queue.peek() !== item) return;
+    while (queue.size > 0 && queue.peek()!.settled) queue.shift();
   }
 
   /** Stops the timer and forgets every entry. */
@@ -68,6 +92,7 @@ export class DeadlineQueue<T extends Deadlined> {
     this.#timer = undefined;
     this.#timerAt = Infinity;
     this.#queues.clear();
+    this.#lastQueue = undefined;
   }
 
   #arm(at: number): void {
@@ -90,7 +115,10 @@ export class DeadlineQueue<T extends Deadlined> {
           this.#onExpire(head);
         } else break;
       }
-      if (queue.size === 0) this.#queues.delete(timeout);
+      if (queue.size === 0) {
+        this.#queues.delete(timeout);
+        if (this.#lastQueue === queue) this.#lastQueue = undefined;
+      }
       else next = Math.min(next, queue.peek()!.deadline);
     }
     if (next < Infinity) this.#arm(next);

@@ -17,6 +17,7 @@ import { stderrLogger, type Logger } from '../logger.js';
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './breaker.js';
 import type { CallOptions, CallResult } from './call-options.js';
 import type { CallSink, Client, ClientOptions } from './client.js';
+import { CompactMap } from './compact-map.js';
 import { ConnectionPool } from './connection-pool.js';
 import type { Discovery, ServicePair } from './discovery/discovery.js';
 import { filterServers } from './discovery/filter.js';
@@ -113,9 +114,10 @@ export class XClient {
   #stickyServer: string | undefined;
   #unwatch: (() => void) | undefined;
   #closed = false;
-  readonly #stats = new Map<string, { calls: number; errors: number }>();
-  /** Discovered keys that failed checkServerKey, so each is reported once. */
-  readonly #rejectedKeys = new Set<string>();
+  /** Made on the first finished attempt (an idle XClient holds no empty map). */
+  #stats: CompactMap<string, { calls: number; errors: number }> | undefined;
+  /** Discovered keys that failed checkServerKey, so each is reported once (made on the first). */
+  #rejectedKeys: Set<string> | undefined;
 
   constructor(servicePath: string, failMode: FailMode, selectMode: SelectMode, discovery: Discovery, options: XClientOptions = {}) {
     checkOptions(servicePath, failMode, options);
@@ -178,7 +180,7 @@ export class XClient {
 
   /** Per server: attempts answered successfully (`calls`) and attempts that failed (`errors`), since creation. */
   serverStats(): Map<string, { calls: number; errors: number }> {
-    return new Map([...this.#stats].map(([server, s]) => [server, { ...s }]));
+    return new Map([...(this.#stats ?? [])].map(([server, s]) => [server, { ...s }]));
   }
 
   /** The circuit breaker state of `server` ('closed' when breakers are off or it never failed). */
@@ -332,8 +334,9 @@ export class XClient {
         return true;
       } catch (error) {
         // A registry may list a key this client cannot use: skip it, and say so once.
-        if (!this.#rejectedKeys.has(pair.key)) this.logger.warn('ignoring a discovered server', { service: this.servicePath, error: (error as Error).message });
-        this.#rejectedKeys.add(pair.key);
+        const rejected = (this.#rejectedKeys ??= new Set());
+        if (!rejected.has(pair.key)) this.logger.warn('ignoring a discovered server', { service: this.servicePath, error: (error as Error).message });
+        rejected.add(pair.key);
         return false;
       }
     });
@@ -612,13 +615,13 @@ export class XClient {
 
   #succeeded(server: string, breaker: CircuitBreaker | undefined): void {
     breaker?.success();
-    const stats = this.#stats.get(server);
+    const stats = (this.#stats ??= new CompactMap()).get(server);
     if (stats) stats.calls++;
     else this.#stats.set(server, { calls: 1, errors: 0 });
   }
 
   #failed(server: string, breaker: CircuitBreaker | undefined, error: unknown): void {
-    const stats = this.#stats.get(server);
+    const stats = (this.#stats ??= new CompactMap()).get(server);
     if (stats) stats.errors++;
     else this.#stats.set(server, { calls: 0, errors: 1 });
     if (breaker) {

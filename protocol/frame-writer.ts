@@ -56,14 +56,23 @@ export interface FrameSink {
  */
 const batchPool: Uint8Array[] = [];
 const BATCH_POOL_MAX = 16;
+/** Only batches at least this large are pooled: a pooled batch should hold a busy connection's turn without growing. */
 const BATCH_MIN = 64 * 1024;
+/**
+ * When more connections write in one turn than the pool can serve (ten thousand clients dialling and making their
+ * first call, a server answering them), the writers past the pool's size start with a batch this small, doubling as
+ * frames come: a 64 KiB batch each would be that much memory per connection for one small frame, malloc'd and freed
+ * again, and it fragmented the process heap by kilobytes per connection. A small batch Node carves from its shared
+ * slab. The first few writers of a turn still get full-size batches, which the pool keeps for the next turn.
+ */
+const BATCH_FIRST = 2 * 1024;
 /** Buffers larger than this are not kept (batches flush at EARLY_FLUSH_BYTES, plus one frame smaller than that). */
 const BATCH_MAX = 2 * EARLY_FLUSH_BYTES;
 
 function takeBatch(atLeast: number): Uint8Array {
   const pooled = batchPool.pop();
   if (pooled !== undefined && pooled.length >= atLeast) return pooled;
-  return allocBytes(Math.max(atLeast, BATCH_MIN));
+  return allocBytes(Math.max(atLeast, dueWriters.length < BATCH_POOL_MAX ? BATCH_MIN : BATCH_FIRST));
 }
 
 export class FrameWriter {
@@ -121,7 +130,13 @@ export class FrameWriter {
     this.#queuedBytes = 0;
     this.#hand(batch.length === size ? batch : batch.subarray(0, size));
     const sink = this.#sink;
-    if (sink.writeReleased !== undefined && batch.length <= BATCH_MAX && batchPool.length < BATCH_POOL_MAX && sink.writeReleased()) {
+    if (
+      sink.writeReleased !== undefined &&
+      batch.length >= BATCH_MIN &&
+      batch.length <= BATCH_MAX &&
+      batchPool.length < BATCH_POOL_MAX &&
+      sink.writeReleased()
+    ) {
       batchPool.push(batch);
     }
   }

@@ -9,9 +9,10 @@ export class CallTracker {
   /** Calls started and not yet answered. */
   inFlight = 0;
   #tracked: Set<CallContext> | undefined;
-  #idleWaiters: Array<() => void> = [];
+  /** Made when someone first waits for idle (graceful shutdown); most connections never have a waiter. */
+  #idleWaiters: Array<() => void> | undefined;
   readonly #defer: (wake: () => void) => void;
-  readonly #wakeBound = (): void => this.#wake();
+  #wakeBound: (() => void) | undefined;
 
   /** `defer` schedules the idle wake-up so the last call's reply is queued (or written) before waiters resume. */
   constructor(defer: (wake: () => void) => void) {
@@ -24,7 +25,7 @@ export class CallTracker {
 
   finished(): void {
     if (this.inFlight > 0) this.inFlight--;
-    if (this.inFlight === 0 && this.#idleWaiters.length > 0) this.#defer(this.#wakeBound);
+    if (this.inFlight === 0 && this.#idleWaiters !== undefined) this.#defer((this.#wakeBound ??= () => this.#wake()));
   }
 
   /** A context whose signal must fire if the connection drops. */
@@ -44,7 +45,7 @@ export class CallTracker {
   /** Resolves when no call is in flight (at once if none is, or if the connection is already `closed`). */
   idle(closed: boolean): Promise<void> {
     if (this.inFlight === 0 || closed) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+    return new Promise((resolve) => (this.#idleWaiters ??= []).push(resolve));
   }
 
   /** The connection is gone: abort the contexts still tracked, forget the count and wake the idle waiters. */
@@ -57,7 +58,7 @@ export class CallTracker {
 
   #wake(): void {
     const waiters = this.#idleWaiters;
-    this.#idleWaiters = [];
-    for (const wake of waiters) wake();
+    this.#idleWaiters = undefined;
+    if (waiters !== undefined) for (const wake of waiters) wake();
   }
 }

@@ -64,8 +64,10 @@ export class ServerConnection implements DispatchTarget, ConnectionInfo {
   readonly #limits: Limits;
   /** Why reading is paused: bit 1 replies queued past the high-water mark, bit 2 too many calls running. */
   #pausedFor = 0;
-  /** Requests parsed while reading was paused, dispatched in order on resume. */
-  #backlog: Message[] = [];
+  /** Requests parsed while reading was paused, dispatched in order on resume (made when the first one waits). */
+  #backlog: Message[] | undefined;
+  readonly #plugins: PluginContainer | undefined;
+  readonly #protocolError: ((remote: string, error: ProtocolError) => void) | undefined;
   /** performance.now() of the last complete frame (or the connection's start), for the idle timeout. */
   #lastFrameAt = performance.now();
   #pushSeq = 0;
@@ -89,7 +91,7 @@ export class ServerConnection implements DispatchTarget, ConnectionInfo {
         this.requests++;
         // Reading stopped in the middle of a chunk: the rest of its frames wait here (at most one chunk's worth), so
         // the call limit and backpressure hold exactly rather than one chunk late.
-        if (this.#pausedFor !== 0) this.#backlog.push(message);
+        if (this.#pausedFor !== 0) (this.#backlog ??= []).push(message);
         else this.#dispatcher.dispatch(message, this, this.#receivedAt);
       },
       {
@@ -98,50 +100,61 @@ export class ServerConnection implements DispatchTarget, ConnectionInfo {
         ...(options.unfinishedBudget ? { budget: options.unfinishedBudget } : {}),
       },
     );
-    const plugins = options.plugins;
-    const fail = (error: unknown): void => {
-      const protocolError = error instanceof ProtocolError ? error : new ProtocolError(String(error));
-      if (options.protocolError) options.protocolError(conn.remoteAddress, protocolError);
-      else this.#logger.warn('closing connection on protocol error', { remote: conn.remoteAddress, code: protocolError.code, error: protocolError.message });
-      conn.destroy(protocolError);
-    };
-    const parse = (chunk: Uint8Array): void => {
-      try {
-        // One clock read per chunk: every request in it starts its latency here.
-        this.#receivedAt = performance.now();
-        this.#parser.push(chunk);
-      } catch (error) {
-        fail(error);
-      }
-    };
-    const onChunk = (chunk: Uint8Array): void => {
-      if (plugins !== undefined && plugins.preReadRequest.length !== 0) {
-        let before: Promise<void> | void;
-        try {
-          before = plugins.runPreReadRequest(this);
-        } catch (error) {
-          return fail(error);
-        }
-        if (before) {
-          // An async preReadRequest: later chunks wait (held by the paused Conn) until this one is parsed.
-          this.#pauseFor(PLUGIN_PENDING);
-          before.then(() => {
-            parse(chunk);
-            this.#resumeFor(PLUGIN_PENDING);
-          }, fail);
-          return;
-        }
-      }
-      parse(chunk);
-    };
-    conn.onData(onChunk);
+    // Methods, not closures over the constructor's scope: that scope holds `options` (and with it the sniffed head
+    // bytes), which an idle connection would otherwise keep for its whole life.
+    this.#plugins = options.plugins;
+    this.#protocolError = options.protocolError;
+    conn.onData((chunk) => this.#onChunk(chunk));
     conn.onClose((error) => {
       this.#writer.close();
       this.#parser.dispose();
       this.#calls.connectionClosed();
       onClose(this, error);
     });
-    if (options.head !== undefined && options.head.length > 0) onChunk(options.head);
+    if (options.head !== undefined && options.head.length > 0) this.#onChunk(options.head);
+  }
+
+  #onChunk(chunk: Uint8Array): void {
+    const plugins = this.#plugins;
+    if (plugins !== undefined && plugins.preReadRequest.length !== 0) {
+      let before: Promise<void> | void;
+      try {
+        before = plugins.runPreReadRequest(this);
+      } catch (error) {
+        return this.#fail(error);
+      }
+      if (before) {
+        // An async preReadRequest: later chunks wait (held by the paused Conn) until this one is parsed.
+        this.#pauseFor(PLUGIN_PENDING);
+        before.then(
+          () => {
+            this.#parse(chunk);
+            this.#resumeFor(PLUGIN_PENDING);
+          },
+          (error: unknown) => this.#fail(error),
+        );
+        return;
+      }
+    }
+    this.#parse(chunk);
+  }
+
+  #parse(chunk: Uint8Array): void {
+    try {
+      // One clock read per chunk: every request in it starts its latency here.
+      this.#receivedAt = performance.now();
+      this.#parser.push(chunk);
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  #fail(error: unknown): void {
+    const protocolError = error instanceof ProtocolError ? error : new ProtocolError(String(error));
+    const conn = this.conn;
+    if (this.#protocolError) this.#protocolError(conn.remoteAddress, protocolError);
+    else this.#logger.warn('closing connection on protocol error', { remote: conn.remoteAddress, code: protocolError.code, error: protocolError.message });
+    conn.destroy(protocolError);
   }
 
   /** Calls started and not yet answered. */
@@ -209,12 +222,12 @@ export class ServerConnection implements DispatchTarget, ConnectionInfo {
     if ((this.#pausedFor & reason) === 0) return;
     this.#pausedFor &= ~reason;
     if (this.#pausedFor === 0 && !this.#refusing && !this.#closing) {
-      if (this.#backlog.length > 0) {
-        const backlog = this.#backlog;
+      const backlog = this.#backlog;
+      if (backlog !== undefined) {
         const now = performance.now();
         let i = 0;
         while (i < backlog.length && this.#pausedFor === 0) this.#dispatcher.dispatch(backlog[i++]!, this, now);
-        this.#backlog = backlog.slice(i);
+        this.#backlog = i < backlog.length ? backlog.slice(i) : undefined;
         if (this.#pausedFor !== 0) return;
       }
       // A frame half-read when reading stopped gets its full time again from here.
@@ -311,8 +324,8 @@ export class ServerConnection implements DispatchTarget, ConnectionInfo {
     this.conn.resume();
     // Requests read but not yet started: answered as unavailable (retryable), not dropped.
     const backlog = this.#backlog;
-    this.#backlog = [];
-    for (const request of backlog) this.#answerClosing(request);
+    this.#backlog = undefined;
+    if (backlog !== undefined) for (const request of backlog) this.#answerClosing(request);
     this.#writer.flush();
     this.#writer.close();
     this.conn.end();

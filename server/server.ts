@@ -162,6 +162,18 @@ export class Server {
   readonly limits: Readonly<Limits>;
   /** Connections closed on protocol errors, counted per code and logged rate-limited. */
   readonly protocolErrors: ProtocolErrorLog;
+  /** One function for every binary connection's close (not a closure per connection). */
+  readonly #binaryClosed = (closed: ServerConnection, error?: Error): void => {
+    const conn = closed.conn;
+    this.#release(conn);
+    this.#connections.delete(closed);
+    if (error && !(error as { code?: string }).code?.startsWith('ERR_RPCX')) {
+      this.logger.debug('connection closed with error', { remote: closed.remoteAddress, error });
+    }
+    if (this.plugins.postConnClose.length !== 0) this.plugins.runPostConnClose(conn, error);
+  };
+  /** One function for every binary connection's protocol errors (not a closure per connection). */
+  readonly #recordProtocolError = (remote: string, error: ProtocolError): void => this.protocolErrors.record(remote, error);
   /** Bytes held for unfinished frames across every connection. */
   readonly #unfinished: ByteBudget;
   /** Open connections, all listeners, counted from accept to close whatever protocol they turn out to speak. */
@@ -515,18 +527,11 @@ export class Server {
         limits: this.limits,
         unfinishedBudget: this.#unfinished,
         logger: this.logger,
-        protocolError: (remote: string, error: ProtocolError) => this.protocolErrors.record(remote, error),
+        protocolError: this.#recordProtocolError,
         plugins: this.plugins,
         ...(head ? { head } : {}),
       },
-      (closed, error) => {
-        this.#release(conn);
-        this.#connections.delete(closed);
-        if (error && !(error as { code?: string }).code?.startsWith('ERR_RPCX')) {
-          this.logger.debug('connection closed with error', { remote: closed.remoteAddress, error });
-        }
-        if (this.plugins.postConnClose.length !== 0) this.plugins.runPostConnClose(conn, error);
-      },
+      this.#binaryClosed,
     );
     if (this.#draining) connection.draining = true;
     if (!connection.closed) this.#connections.add(connection);

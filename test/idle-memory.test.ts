@@ -1,7 +1,7 @@
 /**
  * Memory of idle client connections: 2,000 XClients, each with its pool connected to one server process and idle
  * after one call. The threshold is generous (the benchmark, `node --expose-gc dist/bench/idle-connections.js`, is
- * where the real figure lives: about 6-7 KB of heap a connection); this only catches a per-connection leak or a
+ * where the real figure lives: about 4 KB of heap and buffers a connection); this only catches a per-connection leak or a
  * large regression, such as a timer, buffer or cache kept per idle connection.
  */
 import assert from 'node:assert/strict';
@@ -13,7 +13,7 @@ import { cliPath, startListening, stopProcess } from './helpers/processes.js';
 import type { ChildProcess } from 'node:child_process';
 
 const CONNECTIONS = 2000;
-/** Heap plus off-heap buffers a connection may take in the client process (measured: ~7 KB). */
+/** Heap plus off-heap buffers a connection may take in the client process (measured: ~4 KB). */
 const MAX_CLIENT_BYTES_PER_CONNECTION = 24 * 1024;
 
 describe('idle client connections', () => {

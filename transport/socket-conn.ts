@@ -38,7 +38,9 @@ export class SocketConn extends ConnBase {
    * they are delivered first. The socket is not read until onData is set.
    */
   constructor(network: string, socket: Socket, remoteAddress?: string, localAddress?: string, head?: Uint8Array, highWaterMark?: number) {
-    super(network, remoteAddress ?? describe(socket.remoteAddress, socket.remotePort), localAddress ?? describe(socket.localAddress, socket.localPort), highWaterMark);
+    // The local address is looked up only when asked: reading it makes Node cache a sockname object and its strings
+    // on the socket, a few hundred bytes per idle connection that nobody reads.
+    super(network, remoteAddress ?? describe(socket.remoteAddress, socket.remotePort), localAddress, highWaterMark);
     this.#socket = socket;
     if (head && head.length > 0) this.#head = head;
     socket.setNoDelay?.(true);
@@ -46,6 +48,10 @@ export class SocketConn extends ConnBase {
     socket.on('error', SocketConn.#onError);
     socket.on('close', SocketConn.#onClose);
     socket.on('drain', SocketConn.#onDrain);
+  }
+
+  protected override lookUpLocalAddress(): string {
+    return describe(this.#socket.localAddress, this.#socket.localPort);
   }
 
   override get closed(): boolean {

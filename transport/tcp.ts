@@ -26,7 +26,9 @@ export const tcpTransport: Transport = {
       ? tls.connect({ host, port, ...tlsClientOptions(options.tls, host) })
       : net.connect({ host, port, noDelay: true });
     await waitConnected(socket, options, `${network}@${address}`, options.tls ? 'secureConnect' : 'connect');
-    return new SocketConn(network, socket, undefined, undefined, undefined, options.highWaterMark);
+    // Dialled by IPv4 literal, the peer is what was dialled: no getpeername, no peername object kept on the socket.
+    const remote = net.isIPv4(host) && address === `${host}:${port}` ? address : undefined;
+    return new SocketConn(network, socket, remote, undefined, undefined, options.highWaterMark);
   },
 };
 

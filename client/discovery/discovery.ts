@@ -25,7 +25,11 @@ export interface Discovery {
 
 /** The watchers of one discovery: add, remove, notify. A listener that throws does not stop the others. */
 export class DiscoveryWatchers {
-  #listeners = new Set<DiscoveryListener>();
+  /**
+   * An array, not a Set: most discoveries have one watcher (an XClient). Made as `[entry]`, since an empty array
+   * pushed to reserves room for 17.
+   */
+  #listeners: DiscoveryListener[] | undefined;
   #onError: ((error: unknown) => void) | undefined;
 
   constructor(onError?: (error: unknown) => void) {
@@ -35,13 +39,17 @@ export class DiscoveryWatchers {
   add(listener: DiscoveryListener): () => void {
     // Wrap so that the same function may watch twice and each unsubscribe removes only its own registration.
     const entry: DiscoveryListener = (pairs) => listener(pairs);
-    this.#listeners.add(entry);
+    if (this.#listeners === undefined) this.#listeners = [entry];
+    else this.#listeners.push(entry);
     return () => {
-      this.#listeners.delete(entry);
+      const listeners = this.#listeners;
+      const at = listeners === undefined ? -1 : listeners.indexOf(entry);
+      if (at >= 0) listeners!.splice(at, 1);
     };
   }
 
   notify(pairs: ServicePair[]): void {
+    if (this.#listeners === undefined) return;
     for (const listener of [...this.#listeners]) {
       try {
         listener(pairs.map((p) => ({ key: p.key, value: p.value })));
@@ -52,11 +60,11 @@ export class DiscoveryWatchers {
   }
 
   get size(): number {
-    return this.#listeners.size;
+    return this.#listeners?.length ?? 0;
   }
 
   clear(): void {
-    this.#listeners.clear();
+    this.#listeners = undefined;
   }
 }
 
