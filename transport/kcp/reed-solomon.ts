@@ -10,8 +10,11 @@
  *
  * Reconstruction of missing data shards takes the rows of the first `dataShards` present shards, inverts that square,
  * and multiplies. Inverted matrices are cached per pattern of present shards.
+ *
+ * The row products run in WebAssembly SIMD (galois-simd.ts) where available, else with per-byte multiplication tables.
  */
 import { ConfigError, KcpFecError } from '../../errors.js';
+import { GaloisSimd } from './galois-simd.js';
 
 const FIELD = 256;
 const POLY = 0x11d;
@@ -132,6 +135,19 @@ function mulAdd(coefficient: number, input: Uint8Array, out: Uint8Array, length:
   else for (let k = 0; k < length; k++) out[k] = out[k]! ^ table[input[k]!]!;
 }
 
+/** The SIMD kernel, created on first use; null where unavailable. */
+let simdKernel: GaloisSimd | null | undefined;
+
+function kernel(): GaloisSimd | null {
+  if (simdKernel === undefined) simdKernel = GaloisSimd.create(galMultiply) ?? null;
+  return simdKernel;
+}
+
+export interface ReedSolomonOptions {
+  /** Use the per-byte JS tables even where WebAssembly SIMD is available (for tests comparing both). */
+  portable?: boolean;
+}
+
 export class ReedSolomon {
   readonly dataShards: number;
   readonly parityShards: number;
@@ -139,8 +155,10 @@ export class ReedSolomon {
   /** The encoding matrix (totalShards x dataShards). */
   readonly matrix: Matrix;
   readonly #inverseCache = new Map<string, Matrix>();
+  readonly #parityRows: Matrix;
+  readonly #simd: GaloisSimd | null;
 
-  constructor(dataShards: number, parityShards: number) {
+  constructor(dataShards: number, parityShards: number, options: ReedSolomonOptions = {}) {
     if (!Number.isInteger(dataShards) || !Number.isInteger(parityShards) || dataShards <= 0 || parityShards <= 0) {
       throw new ConfigError(`rpcx: kcp reed-solomon: bad shard counts ${dataShards}/${parityShards}`);
     }
@@ -149,6 +167,13 @@ export class ReedSolomon {
     this.parityShards = parityShards;
     this.totalShards = dataShards + parityShards;
     this.matrix = buildEncodingMatrix(dataShards, this.totalShards);
+    this.#parityRows = this.matrix.slice(dataShards);
+    this.#simd = options.portable ? null : kernel();
+  }
+
+  /** True when the products run in WebAssembly SIMD. */
+  get simd(): boolean {
+    return this.#simd !== null;
   }
 
   /**
@@ -157,11 +182,23 @@ export class ReedSolomon {
    */
   encode(shards: Uint8Array[], length: number = shards[0]!.length): void {
     if (shards.length !== this.totalShards) throw new KcpFecError('rpcx: kcp reed-solomon: wrong number of shards');
-    for (let p = 0; p < this.parityShards; p++) {
-      const row = this.matrix[this.dataShards + p]!;
-      const out = shards[this.dataShards + p]!;
-      if (out.length < length) throw new KcpFecError('rpcx: kcp reed-solomon: parity shard too short');
-      for (let d = 0; d < this.dataShards; d++) mulAdd(row[d]!, shards[d]!, out, length, d === 0);
+    for (let i = 0; i < this.totalShards; i++) {
+      if (shards[i]!.length < length) throw new KcpFecError('rpcx: kcp reed-solomon: shard shorter than the length encoded');
+    }
+    const data = shards.slice(0, this.dataShards);
+    const parity = shards.slice(this.dataShards);
+    this.#multiply(this.#parityRows, data, parity, length);
+  }
+
+  /** outputs[r] = rows[r] x inputs, over the first `length` bytes. */
+  #multiply(rows: Matrix, inputs: Uint8Array[], outputs: Uint8Array[], length: number): void {
+    if (this.#simd) {
+      this.#simd.mulRows(rows, inputs, outputs, length);
+      return;
+    }
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r]!;
+      for (let c = 0; c < inputs.length; c++) mulAdd(row[c]!, inputs[c]!, outputs[r]!, length, c === 0);
     }
   }
 
@@ -203,13 +240,14 @@ export class ReedSolomon {
       this.#inverseCache.set(key, decode);
     }
     const inputs = validIndices.map((i) => shards[i]!);
+    const rows: Matrix = [];
+    const outputs: Uint8Array[] = [];
     for (let d = 0; d < this.dataShards; d++) {
       if (shards[d]) continue;
-      const out = new Uint8Array(length);
-      const row = decode[d]!;
-      for (let c = 0; c < this.dataShards; c++) mulAdd(row[c]!, inputs[c]!, out, length, c === 0);
-      shards[d] = out;
+      rows.push(decode[d]!);
+      outputs.push((shards[d] = new Uint8Array(length)));
     }
+    this.#multiply(rows, inputs, outputs, length);
     return true;
   }
 }

@@ -26,7 +26,7 @@ const END_LINGER_MS = 10_000;
 
 export interface SessionHost {
   /** Puts one datagram on the wire to this session's peer. */
-  send(datagram: Buffer): void;
+  send(datagram: Uint8Array): void;
   /** The session is released; the host forgets it (and a client host closes its socket). */
   released(session: KcpSession): void;
 }
