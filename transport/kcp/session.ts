@@ -184,7 +184,20 @@ export class KcpSession extends ConnBase {
     this.kcp.flush(ackOnly);
   }
 
+  /**
+   * The timer only schedules the update for the check phase: timers run before the event loop reads sockets, and a
+   * process that was descheduled for a while would otherwise retransmit segments whose acks are already waiting in the
+   * socket buffer. The timer stays set (as a marker) until the update has run, so it is not re-armed meanwhile.
+   */
   readonly #onTimer = (): void => {
+    if (this.#closed) {
+      this.#timer = undefined;
+      return;
+    }
+    setImmediate(this.#onTimerUpdate);
+  };
+
+  readonly #onTimerUpdate = (): void => {
     this.#timer = undefined;
     if (this.#closed) return;
     this.kcp.update();
