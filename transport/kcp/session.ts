@@ -7,7 +7,9 @@
  * with ack-nodelay, acks are flushed in the same event-loop turn, right after the current batch of socket reads
  * (setImmediate). So the replies a server writes while handling a batch of incoming datagrams leave together with the
  * acks, coalesced into full segments (stream mode), instead of one small datagram per write; that halves the datagram
- * count under load compared to flushing on every write.
+ * count under load compared to flushing on every write. Segments that are already full leave at once, though (they
+ * are whole datagrams either way): the peer works on them while this side is still producing the rest of the batch,
+ * so the two ends overlap instead of taking turns.
  *
  * KCP has no close handshake: `end()` waits (bounded) until what was written is acknowledged, then releases the
  * session; `destroy()` releases at once. Sessions also close when the link is dead (a segment retransmitted `deadLink`
@@ -109,6 +111,7 @@ export class KcpSession extends ConnBase {
     const mss = kcp.mss;
     // MSS-sized pieces: a message-mode send may not exceed 255 fragments, and stream mode coalesces anyway.
     for (let pos = 0; pos < data.length; pos += mss) kcp.send(data.subarray(pos, Math.min(pos + mss, data.length)));
+    if (kcp.sndQueue.length > 1) kcp.flushFullSegments();
     if (this.#inputFlush < 2) {
       this.#inputFlush = 2;
       this.#immediate ??= setImmediate(this.#flushInput);
