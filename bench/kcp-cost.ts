@@ -9,6 +9,7 @@
  * KCP_COST_VARIANTS=kcp,... picks variants; KCP_COST_PROFILE=dir makes the server write a --cpu-prof file there.
  */
 import { spawn } from 'node:child_process';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { Client } from '../index.js';
 import { silentLogger } from '../logger.js';
 import { kcpTransport, type KcpSession } from '../transport/kcp.js';
@@ -28,21 +29,28 @@ const variants: Array<{ name: string; flags: string[]; transport: Record<string,
   { name: 'kcp aes+fec10/3', flags: ['--kcp-key', 'rpcx-key'], transport: { kcpKey: 'rpcx-key' } },
 ];
 
+/** Main-thread garbage collection time in this (the client) process, in ms. */
+let gcMs = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcMs += entry.duration;
+}).observe({ entryTypes: ['gc'] });
+
 interface Sample {
   callsPerSecond: number;
+  clientGcUs: number;
   clientUs: number;
   serverUs: number;
   clientDatagramsPerCall: number;
   p99Ms: number;
-  /** Client segments retransmitted, FEC recoveries and input errors during the measured run. */
-  retransmits: number;
+  /** Client segments retransmitted (after an RTO, fast, early), FEC recoveries and input errors in the measured run. */
+  retransmits: string;
   recovered: number;
   inErrors: number;
 }
 
-function lossCounters(session: KcpSession): [number, number, number] {
+function lossCounters(session: KcpSession): number[] {
   const s = session.stats;
-  return [s.kcp.lostSegs + s.kcp.fastRetransSegs + s.kcp.earlyRetransSegs, s.packets.fecRecovered, s.packets.inErrors];
+  return [s.kcp.lostSegs, s.kcp.fastRetransSegs, s.kcp.earlyRetransSegs, s.packets.fecRecovered, s.packets.inErrors];
 }
 
 async function once(variant: (typeof variants)[number]): Promise<Sample> {
@@ -61,8 +69,10 @@ async function once(variant: (typeof variants)[number]): Promise<Sample> {
     const lossBefore = lossCounters(session);
     const serverBefore = processCpuUs(child.pid) ?? NaN;
     const clientBefore = process.cpuUsage();
+    const gcBefore = gcMs;
     const result = await runLoad(call, { concurrency: OUTSTANDING, durationMs: seconds * 1000 });
     const clientCpu = process.cpuUsage(clientBefore);
+    const clientGcUs = ((gcMs - gcBefore) * 1000) / result.calls;
     const serverUs = ((processCpuUs(child.pid) ?? NaN) - serverBefore) / result.calls;
     const sent = session.stats.packets.outDatagrams - sentBefore;
     const loss = lossCounters(session).map((n, i) => n - lossBefore[i]!);
@@ -70,12 +80,13 @@ async function once(variant: (typeof variants)[number]): Promise<Sample> {
     return {
       callsPerSecond: result.callsPerSecond,
       clientUs: (clientCpu.user + clientCpu.system) / result.calls,
+      clientGcUs,
       serverUs,
       clientDatagramsPerCall: sent / result.calls,
       p99Ms: result.p99Ms,
-      retransmits: loss[0]!,
-      recovered: loss[1]!,
-      inErrors: loss[2]!,
+      retransmits: `${loss[0]}/${loss[1]}/${loss[2]}`,
+      recovered: loss[3]!,
+      inErrors: loss[4]!,
     };
   } finally {
     await stopProcess(child, 'SIGINT');
@@ -91,8 +102,8 @@ for (let round = 0; round < rounds; round++) {
     (results.get(variant.name) ?? results.set(variant.name, []).get(variant.name)!).push(s);
     process.stdout.write(
       `round ${round + 1} ${variant.name.padEnd(16)} ${Math.round(s.callsPerSecond).toString().padStart(7)} calls/s  p99 ${s.p99Ms.toFixed(2)} ms  ` +
-        `cpu/call client ${s.clientUs.toFixed(1)} µs server ${s.serverUs.toFixed(1)} µs  client datagrams/call ${s.clientDatagramsPerCall.toFixed(2)}  ` +
-        `retransmits ${s.retransmits} fec-recovered ${s.recovered} errors ${s.inErrors}\n`,
+        `cpu/call client ${s.clientUs.toFixed(1)} µs (gc ${s.clientGcUs.toFixed(1)}) server ${s.serverUs.toFixed(1)} µs  client datagrams/call ${s.clientDatagramsPerCall.toFixed(2)}  ` +
+        `retransmits (rto/fast/early) ${s.retransmits} fec-recovered ${s.recovered} errors ${s.inErrors}\n`,
     );
   }
 }

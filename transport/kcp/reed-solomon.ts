@@ -148,13 +148,40 @@ export interface ReedSolomonOptions {
   portable?: boolean;
 }
 
+/** What every codec of one shape shares: the matrix, its parity rows, and the inverses found for reconstruction. */
+interface Shape {
+  matrix: Matrix;
+  parityRows: Matrix;
+  inverses: Map<string, Matrix>;
+}
+
+/**
+ * Shapes by "data/parity". Every KCP session has an encoder and a decoder of the same shape; sharing the matrices saves
+ * building them per session, and lets the SIMD kernel keep one shape's tables in memory across sessions.
+ */
+const shapes = new Map<string, Shape>();
+
+function shapeOf(dataShards: number, parityShards: number): Shape {
+  const key = `${dataShards}/${parityShards}`;
+  let shape = shapes.get(key);
+  if (!shape) {
+    const matrix = buildEncodingMatrix(dataShards, dataShards + parityShards);
+    shape = { matrix, parityRows: matrix.slice(dataShards), inverses: new Map() };
+    shapes.set(key, shape);
+  }
+  return shape;
+}
+
+/** Decode matrices kept per shape (one per pattern of present shards seen). */
+const MAX_CACHED_INVERSES = 1024;
+
 export class ReedSolomon {
   readonly dataShards: number;
   readonly parityShards: number;
   readonly totalShards: number;
-  /** The encoding matrix (totalShards x dataShards). */
+  /** The encoding matrix (totalShards x dataShards), shared by every codec of this shape: never modify it. */
   readonly matrix: Matrix;
-  readonly #inverseCache = new Map<string, Matrix>();
+  readonly #inverseCache: Map<string, Matrix>;
   readonly #parityRows: Matrix;
   readonly #simd: GaloisSimd | null;
 
@@ -166,8 +193,10 @@ export class ReedSolomon {
     this.dataShards = dataShards;
     this.parityShards = parityShards;
     this.totalShards = dataShards + parityShards;
-    this.matrix = buildEncodingMatrix(dataShards, this.totalShards);
-    this.#parityRows = this.matrix.slice(dataShards);
+    const shape = shapeOf(dataShards, parityShards);
+    this.matrix = shape.matrix;
+    this.#parityRows = shape.parityRows;
+    this.#inverseCache = shape.inverses;
     this.#simd = options.portable ? null : kernel();
   }
 
@@ -237,6 +266,7 @@ export class ReedSolomon {
     let decode = this.#inverseCache.get(key);
     if (!decode) {
       decode = invertMatrix(validIndices.map((i) => this.matrix[i]!));
+      if (this.#inverseCache.size >= MAX_CACHED_INVERSES) this.#inverseCache.clear();
       this.#inverseCache.set(key, decode);
     }
     const inputs = validIndices.map((i) => shards[i]!);
