@@ -41,6 +41,7 @@ interface Sample {
   clientUs: number;
   serverUs: number;
   clientDatagramsPerCall: number;
+  clientDatagramsInPerCall: number;
   p99Ms: number;
   /** Client segments retransmitted (after an RTO, fast, early), FEC recoveries and input errors in the measured run. */
   retransmits: string;
@@ -66,6 +67,7 @@ async function once(variant: (typeof variants)[number]): Promise<Sample> {
     const call = (): Promise<unknown> => client.call('Echo', 'Echo', payload, { raw: true });
     await runLoad(call, { concurrency: OUTSTANDING, durationMs: 1000 });
     const sentBefore = session.stats.packets.outDatagrams;
+    const receivedBefore = session.stats.packets.inDatagrams;
     const lossBefore = lossCounters(session);
     const serverBefore = processCpuUs(child.pid) ?? NaN;
     const clientBefore = process.cpuUsage();
@@ -75,6 +77,7 @@ async function once(variant: (typeof variants)[number]): Promise<Sample> {
     const clientGcUs = ((gcMs - gcBefore) * 1000) / result.calls;
     const serverUs = ((processCpuUs(child.pid) ?? NaN) - serverBefore) / result.calls;
     const sent = session.stats.packets.outDatagrams - sentBefore;
+    const received = session.stats.packets.inDatagrams - receivedBefore;
     const loss = lossCounters(session).map((n, i) => n - lossBefore[i]!);
     await client.close();
     return {
@@ -83,6 +86,7 @@ async function once(variant: (typeof variants)[number]): Promise<Sample> {
       clientGcUs,
       serverUs,
       clientDatagramsPerCall: sent / result.calls,
+      clientDatagramsInPerCall: received / result.calls,
       p99Ms: result.p99Ms,
       retransmits: `${loss[0]}/${loss[1]}/${loss[2]}`,
       recovered: loss[3]!,
@@ -102,7 +106,7 @@ for (let round = 0; round < rounds; round++) {
     (results.get(variant.name) ?? results.set(variant.name, []).get(variant.name)!).push(s);
     process.stdout.write(
       `round ${round + 1} ${variant.name.padEnd(16)} ${Math.round(s.callsPerSecond).toString().padStart(7)} calls/s  p99 ${s.p99Ms.toFixed(2)} ms  ` +
-        `cpu/call client ${s.clientUs.toFixed(1)} µs (gc ${s.clientGcUs.toFixed(1)}) server ${s.serverUs.toFixed(1)} µs  client datagrams/call ${s.clientDatagramsPerCall.toFixed(2)}  ` +
+        `cpu/call client ${s.clientUs.toFixed(1)} µs (gc ${s.clientGcUs.toFixed(1)}) server ${s.serverUs.toFixed(1)} µs  client datagrams/call out ${s.clientDatagramsPerCall.toFixed(2)} in ${s.clientDatagramsInPerCall.toFixed(2)}  ` +
         `retransmits (rto/fast/early) ${s.retransmits} fec-recovered ${s.recovered} errors ${s.inErrors}\n`,
     );
   }
