@@ -99,6 +99,15 @@ export class KcpSession extends ConnBase {
     return this.kcp.waitSnd() * this.kcp.mss;
   }
 
+  /**
+   * Always true: `send` copies what is written into KCP segments before it returns, so a writer may reuse its buffer
+   * at once. Without this the frame writer took a fresh 64 KiB batch buffer per flush, and that external memory drove
+   * V8 into a full collection several times a second.
+   */
+  writeReleased(): boolean {
+    return true;
+  }
+
   /** KCP's own measure: the send queue is full when it reaches the local or the remote window. */
   protected override get full(): boolean {
     const waiting = this.kcp.waitSnd();
