@@ -11,8 +11,8 @@
  *
  * The decoder keeps an ordered window of recent packets (3 groups, 60 s at most) and, as soon as a group has at least
  * dataShards packets but some data packets are missing, rebuilds those from parity and hands them back for KCP input.
- * Packets are copied into recycled buffers: a fresh buffer per datagram that lives for a group's time would be
- * promoted out of the young generation, and under load those promotions cost a full collection every few dozen ms.
+ * Packets are copied into the window's own buffers, recycled as entries leave it, instead of a fresh copy per datagram
+ * (tens of thousands a second under load, each one more piece of external memory for the collector).
  * (kcp-go's decoder can also auto-tune to a peer's different shard counts; this one expects matching settings.)
  */
 import { monotonicMs, type KcpClock } from './arq.js';
