@@ -31,6 +31,7 @@ import {
   readU16,
   readU32,
   Segment,
+  span,
   THRESH_INIT,
   THRESH_MIN,
   timeDiff,
@@ -282,7 +283,7 @@ export class Kcp {
     for (let i = 0; i < q.length && taken < messages; i++) {
       const seg = q[i]!;
       if (seg.frg !== 0 && i + seg.frg >= q.length) break; // incomplete tail message
-      out.set(seg.data.subarray(0, seg.len), pos);
+      out.set(span(seg.data, 0, seg.len), pos);
       pos += seg.len;
       count++;
       if (seg.frg === 0) {
@@ -325,7 +326,7 @@ export class Kcp {
       const last = this.sndQueue[this.sndQueue.length - 1];
       if (last && last.len < mss) {
         const extend = Math.min(mss - last.len, data.length);
-        last.data.set(data.subarray(0, extend), last.len);
+        last.data.set(span(data, 0, extend), last.len);
         last.len += extend;
         pos = extend;
       }
@@ -337,7 +338,7 @@ export class Kcp {
     for (let i = 0; i < count; i++) {
       const size = Math.min(mss, data.length - pos);
       const seg = this.#newSegment();
-      seg.data.set(data.subarray(pos, pos + size), 0);
+      seg.data.set(span(data, pos, pos + size), 0);
       seg.len = size;
       seg.frg = this.stream ? 0 : count - i - 1;
       this.sndQueue.push(seg);
@@ -561,7 +562,7 @@ export class Kcp {
     writeU32(b, ptr + 20, seg.len);
     ptr += KCP_OVERHEAD;
     if (seg.len > 0) {
-      b.set(seg.data.subarray(0, seg.len), ptr);
+      b.set(span(seg.data, 0, seg.len), ptr);
       ptr += seg.len;
     }
     this.stats.outSegs++;

@@ -22,6 +22,7 @@ import { PacketPipeline, type PacketStats } from './packet.js';
 import type { FecDecoderStats } from './fec.js';
 import type { KcpStats } from './arq.js';
 import { ConnBase } from '../conn-base.js';
+import { span } from './segment.js';
 
 /** How long `end()` waits for the peer to acknowledge what was written. */
 const END_LINGER_MS = 10_000;
@@ -119,7 +120,7 @@ export class KcpSession extends ConnBase {
     const kcp = this.kcp;
     const mss = kcp.mss;
     // MSS-sized pieces: a message-mode send may not exceed 255 fragments, and stream mode coalesces anyway.
-    for (let pos = 0; pos < data.length; pos += mss) kcp.send(data.subarray(pos, Math.min(pos + mss, data.length)));
+    for (let pos = 0; pos < data.length; pos += mss) kcp.send(span(data, pos, Math.min(pos + mss, data.length)));
     if (kcp.sndQueue.length > 1) kcp.flushFullSegments();
     if (this.#inputFlush < 2) {
       this.#inputFlush = 2;
