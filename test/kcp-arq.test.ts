@@ -282,6 +282,45 @@ describe('kcp arq', () => {
     assert.equal(pair.a.rxRto, pair.a.rxSrtt + Math.max(pair.a.interval, pair.a.rxRttvar * 4));
   });
 
+  it('flushFullSegments sends the full stream segments at once, one datagram each, and leaves the tail', () => {
+    const packets: Uint8Array[] = [];
+    const tx = new Kcp(9, (buf, size) => packets.push(buf.slice(0, size)), () => 50);
+    const rx = new Kcp(9, () => {}, () => 50);
+    for (const k of [tx, rx]) {
+      fast(k);
+      k.stream = true;
+    }
+    const data = payload(prng(3), Math.floor(tx.mss * 2.5));
+    tx.send(data.subarray(0, 100));
+    assert.equal(tx.flushFullSegments(), 0, 'a lone partial segment waits');
+    tx.send(data.subarray(100));
+    assert.equal(tx.flushFullSegments(), 2);
+    assert.equal(packets.length, 2);
+    for (const p of packets) {
+      assert.equal(p.length, tx.mtu, 'a full datagram');
+      assert.deepEqual(headers(p).map((h) => [h.cmd, h.len]), [[CMD_PUSH, tx.mss]]);
+    }
+    assert.deepEqual(headers(packets[1]!).map((h) => h.sn), [1]);
+    assert.equal(tx.sndQueue.length, 1, 'the tail stays queued');
+    tx.flush();
+    assert.equal(packets.length, 3);
+    assert.deepEqual(headers(packets[2]!).map((h) => [h.sn, h.len]), [[2, data.length - 2 * tx.mss]]);
+    for (const p of packets) rx.input(p);
+    assert.deepEqual(new Uint8Array(rx.recvAll()!), data);
+    assert.equal(tx.stats.outSegs, 3);
+
+    // The window still bounds what leaves.
+    const small: Uint8Array[] = [];
+    const narrow = new Kcp(10, (buf, size) => small.push(buf.slice(0, size)), () => 0);
+    fast(narrow);
+    narrow.stream = true;
+    narrow.setWndSize(2, 128);
+    narrow.send(new Uint8Array(narrow.mss * 4 + 1));
+    assert.equal(narrow.flushFullSegments(), 2);
+    assert.equal(narrow.flushFullSegments(), 0);
+    assert.equal(narrow.waitSnd(), 5);
+  });
+
   it('acks are sent for every data segment, carry una, and flush(true) sends only acks', () => {
     const out: SegmentHeader[] = [];
     const rx = new Kcp(5, (buf, size) => out.push(...headers(buf.subarray(0, size))), () => 100);

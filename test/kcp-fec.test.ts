@@ -79,6 +79,40 @@ describe('reed-solomon (klauspost/reedsolomon compatible)', () => {
     }
   });
 
+  it('computes the same parity and reconstructions with WebAssembly SIMD as with per-byte tables', () => {
+    const simd = new ReedSolomon(10, 3);
+    assert.ok(simd.simd, 'WebAssembly SIMD is available on the Node this project runs on');
+    const portable = new ReedSolomon(10, 3, { portable: true });
+    assert.equal(portable.simd, false);
+    const random = prng(23);
+    // Lengths around the 16-byte vector width, and every shard pattern a lost shard can leave.
+    for (const size of [1, 15, 16, 17, 31, 33, 1374, 1500]) {
+      const shards = Array.from({ length: 13 }, () => new Uint8Array(size));
+      for (let i = 0; i < 10; i++) for (let k = 0; k < size; k++) shards[i]![k] = Math.floor(random() * 256);
+      const expected = shards.map((s) => s.slice());
+      portable.encode(expected);
+      simd.encode(shards);
+      assert.deepEqual(shards.map(hex), expected.map(hex), `parity, size ${size}`);
+      for (let lost = 0; lost < 10; lost++) {
+        const damaged: (Uint8Array | undefined)[] = [...shards];
+        damaged[lost] = damaged[(lost + 3) % 10] = undefined;
+        assert.ok(simd.reconstructData(damaged));
+        assert.equal(hex(damaged[lost]!), hex(shards[lost]!));
+        assert.equal(hex(damaged[(lost + 3) % 10]!), hex(shards[(lost + 3) % 10]!));
+      }
+    }
+    // Many shards: the kernel's memory grows past its first page and encoders of different shapes share it.
+    const wide = new ReedSolomon(200, 50);
+    const wideShards = Array.from({ length: 250 }, (_, i) => Uint8Array.from({ length: 600 }, (_, k) => (i * 131 + k * 17) & 255));
+    const wideExpected = wideShards.map((s) => s.slice());
+    new ReedSolomon(200, 50, { portable: true }).encode(wideExpected);
+    wide.encode(wideShards);
+    assert.deepEqual(wideShards.slice(200).map(hex), wideExpected.slice(200).map(hex));
+    const after = goShards(10, 3, 24);
+    simd.encode(after);
+    assert.ok(simd.verify(after), 'tables are rewritten when another encoder used the kernel in between');
+  });
+
   it('refuses to reconstruct with fewer than `data` shards', () => {
     const rs = new ReedSolomon(4, 2);
     const shards: (Uint8Array | undefined)[] = goShards(4, 2, 8);
@@ -107,6 +141,29 @@ describe('kcp-go crypt', () => {
     );
     const aes = new AesBlockCrypt(key);
     assert.deepEqual(new Uint8Array(aes.decrypt(aes.encrypt(src))), src);
+  });
+
+  it('seals with one running CFB cipher whose datagrams decrypt from the fixed IV, nonce block aside', () => {
+    const key = deriveKcpKey('rpcx-key');
+    const sender = new AesBlockCrypt(key);
+    const receiver = new AesBlockCrypt(key);
+    const random = prng(5);
+    const firstBlocks = new Set<string>();
+    // Lengths on and off the 16-byte block boundary, one after another through the same cipher.
+    for (const length of [16, 17, 53, 1, 32, 1400, 1399, 33, 15, 1500, 48, 20]) {
+      for (const size of [length + 16, length + 16]) {
+        const src = Uint8Array.from({ length: size }, () => Math.floor(random() * 256));
+        const sealed = sender.encryptNonced(src);
+        assert.equal(sealed.length, size);
+        const opened = receiver.decrypt(sealed);
+        assert.equal(hex(opened.subarray(16)), hex(src.subarray(16)), `length ${size}`);
+        firstBlocks.add(hex(sealed.subarray(0, 16)));
+      }
+    }
+    assert.equal(firstBlocks.size, 24, 'every datagram starts with a different first block');
+    // The first datagram from a fresh cipher is exactly kcp-go's encryption.
+    const src = Uint8Array.from({ length: 53 }, (_, i) => (i * 3) & 255);
+    assert.equal(hex(new AesBlockCrypt(key).encryptNonced(src)), hex(new AesBlockCrypt(key).encrypt(src)));
   });
 
   it('seals with nonce + crc32 and rejects tampered datagrams', () => {
@@ -219,7 +276,7 @@ describe('kcp-go FEC', () => {
 
   it('carries KCP through crypt + FEC and recovers a lost datagram', () => {
     const key = deriveKcpKey('rpcx-key');
-    const wire: Buffer[] = [];
+    const wire: Uint8Array[] = [];
     const tx = new PacketPipeline(new AesBlockCrypt(key), 10, 3, (d) => wire.push(d));
     const rx = new PacketPipeline(new AesBlockCrypt(key), 10, 3, () => {});
     const clock = (): number => 0;

@@ -52,6 +52,15 @@ describe('kcp transport over UDP (ours <-> ours)', { timeout: 60_000 }, () => {
     assert.ok((await echoBulk(conn, big)).equals(big));
   });
 
+  it('copies written bytes at once (writeReleased), so a writer may reuse its buffer right after write()', async () => {
+    const { conn } = await echoPair({ kcpKey: 'k' });
+    const buffer = Buffer.alloc(10_000, 0x61);
+    const echoed = echoBulk(conn, buffer);
+    assert.equal(conn.writeReleased(), true);
+    buffer.fill(0x62); // the caller reuses its buffer before anything went out
+    assert.ok((await echoed).equals(Buffer.alloc(10_000, 0x61)));
+  });
+
   it('signals backpressure with write() false and drains', async () => {
     const { conn } = await echoPair({ kcpSndWnd: 32, kcpDataShards: 0, kcpParityShards: 0 });
     conn.onData(() => {});

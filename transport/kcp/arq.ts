@@ -31,6 +31,7 @@ import {
   readU16,
   readU32,
   Segment,
+  span,
   THRESH_INIT,
   THRESH_MIN,
   timeDiff,
@@ -282,7 +283,7 @@ export class Kcp {
     for (let i = 0; i < q.length && taken < messages; i++) {
       const seg = q[i]!;
       if (seg.frg !== 0 && i + seg.frg >= q.length) break; // incomplete tail message
-      out.set(seg.data.subarray(0, seg.len), pos);
+      out.set(span(seg.data, 0, seg.len), pos);
       pos += seg.len;
       count++;
       if (seg.frg === 0) {
@@ -325,7 +326,7 @@ export class Kcp {
       const last = this.sndQueue[this.sndQueue.length - 1];
       if (last && last.len < mss) {
         const extend = Math.min(mss - last.len, data.length);
-        last.data.set(data.subarray(0, extend), last.len);
+        last.data.set(span(data, 0, extend), last.len);
         last.len += extend;
         pos = extend;
       }
@@ -337,7 +338,7 @@ export class Kcp {
     for (let i = 0; i < count; i++) {
       const size = Math.min(mss, data.length - pos);
       const seg = this.#newSegment();
-      seg.data.set(data.subarray(pos, pos + size), 0);
+      seg.data.set(span(data, pos, pos + size), 0);
       seg.len = size;
       seg.frg = this.stream ? 0 : count - i - 1;
       this.sndQueue.push(seg);
@@ -543,6 +544,74 @@ export class Kcp {
     return ptr;
   }
 
+  /** Transmits `seg` (one more time) at `ptr`, emitting the buffer first if it would not fit; returns the new position. */
+  #writeSegment(seg: Segment, ptr: number, current: number, wnd: number): number {
+    seg.xmit++;
+    seg.ts = current;
+    seg.wnd = wnd;
+    seg.una = this.rcvNxt;
+    ptr = this.#makeSpace(ptr, KCP_OVERHEAD + seg.len);
+    const b = this.#buffer;
+    writeU32(b, ptr, seg.conv);
+    b[ptr + 4] = CMD_PUSH;
+    b[ptr + 5] = seg.frg;
+    writeU16(b, ptr + 6, wnd);
+    writeU32(b, ptr + 8, seg.ts);
+    writeU32(b, ptr + 12, seg.sn);
+    writeU32(b, ptr + 16, seg.una);
+    writeU32(b, ptr + 20, seg.len);
+    ptr += KCP_OVERHEAD;
+    if (seg.len > 0) {
+      b.set(span(seg.data, 0, seg.len), ptr);
+      ptr += seg.len;
+    }
+    this.stats.outSegs++;
+    if (seg.xmit >= this.deadLink) this.state = 0xffffffff;
+    return ptr;
+  }
+
+  /** The send window: the local and remote windows, and the congestion window unless `nocwnd`. */
+  #sendWindow(): number {
+    const cwnd = Math.min(this.sndWnd, this.rmtWnd);
+    return this.nocwnd ? cwnd : Math.min(this.cwnd, cwnd);
+  }
+
+  /**
+   * Sends, at once, the queued segments that are full (MSS bytes; the stream-mode tail still being filled is left),
+   * as far as the window allows: each makes a full datagram whenever it leaves, so sending it now costs nothing extra
+   * and lets the peer start on it while this side is still producing. Acks, probes and retransmissions wait for the
+   * next `flush()`. Returns the number of segments sent.
+   */
+  flushFullSegments(): number {
+    const queue = this.sndQueue;
+    const mss = this.mss;
+    const window = this.#sendWindow();
+    let count = 0;
+    while (count < queue.length - 1 && queue[count]!.len === mss && timeDiff(this.sndNxt, (this.sndUna + window) >>> 0) < 0) {
+      count++;
+      this.sndNxt = (this.sndNxt + 1) >>> 0;
+    }
+    if (count === 0) return 0;
+    const wnd = this.#wndUnused();
+    const current = this.#clock();
+    let sn = (this.sndNxt - count) >>> 0;
+    let ptr = this.#reserved;
+    for (let i = 0; i < count; i++) {
+      const seg = queue[i]!;
+      seg.conv = this.conv;
+      seg.cmd = CMD_PUSH;
+      seg.sn = sn;
+      sn = (sn + 1) >>> 0;
+      seg.rto = this.rxRto;
+      seg.resendts = (current + seg.rto) >>> 0;
+      this.sndBuf.push(seg);
+      ptr = this.#writeSegment(seg, ptr, current, wnd);
+    }
+    queue.splice(0, count);
+    if (ptr > this.#reserved) this.#output(this.#buffer, ptr);
+    return count;
+  }
+
   /**
    * Sends pending acks, probes, new data within the window and due retransmissions. With `ackOnly`, only the acks.
    * Returns the milliseconds until the next retransmission is due (at most `interval`).
@@ -594,8 +663,7 @@ export class Kcp {
     }
     this.probe = 0;
 
-    let cwnd = Math.min(this.sndWnd, this.rmtWnd);
-    if (!this.nocwnd) cwnd = Math.min(this.cwnd, cwnd);
+    const cwnd = this.#sendWindow();
 
     // Move new segments from the queue into the send window.
     let newSegs = 0;
@@ -616,7 +684,6 @@ export class Kcp {
     let lost = 0;
     let minrto = this.interval;
     const buf = this.sndBuf;
-    const b = this.#buffer;
     for (let i = 0; i < buf.length; i++) {
       const seg = buf[i]!;
       if (seg.acked) continue;
@@ -651,26 +718,7 @@ export class Kcp {
 
       if (needsend) {
         current = this.#clock();
-        seg.xmit++;
-        seg.ts = current;
-        seg.wnd = wnd;
-        seg.una = this.rcvNxt;
-        ptr = this.#makeSpace(ptr, KCP_OVERHEAD + seg.len);
-        writeU32(b, ptr, seg.conv);
-        b[ptr + 4] = CMD_PUSH;
-        b[ptr + 5] = seg.frg;
-        writeU16(b, ptr + 6, wnd);
-        writeU32(b, ptr + 8, seg.ts);
-        writeU32(b, ptr + 12, seg.sn);
-        writeU32(b, ptr + 16, seg.una);
-        writeU32(b, ptr + 20, seg.len);
-        ptr += KCP_OVERHEAD;
-        if (seg.len > 0) {
-          b.set(seg.data.subarray(0, seg.len), ptr);
-          ptr += seg.len;
-        }
-        this.stats.outSegs++;
-        if (seg.xmit >= this.deadLink) this.state = 0xffffffff;
+        ptr = this.#writeSegment(seg, ptr, current, wnd);
       }
 
       const rto = timeDiff(seg.resendts, current);

@@ -11,6 +11,8 @@
  *
  * The decoder keeps an ordered window of recent packets (3 groups, 60 s at most) and, as soon as a group has at least
  * dataShards packets but some data packets are missing, rebuilds those from parity and hands them back for KCP input.
+ * Packets are copied into the window's own buffers, recycled as entries leave it, instead of a fresh copy per datagram
+ * (tens of thousands a second under load, each one more piece of external memory for the collector).
  * (kcp-go's decoder can also auto-tune to a peer's different shard counts; this one expects matching settings.)
  */
 import { monotonicMs, type KcpClock } from './arq.js';
@@ -97,8 +99,9 @@ export class FecEncoder {
 interface RxEntry {
   seqid: number;
   flag: number;
-  /** The packet after the 6-byte FEC header. */
-  data: Uint8Array;
+  /** The packet after the 6-byte FEC header is `buffer[0, length)`. */
+  buffer: Uint8Array;
+  length: number;
   ts: number;
 }
 
@@ -118,6 +121,8 @@ export class FecDecoder {
   readonly shardSize: number;
   readonly #rxLimit: number;
   readonly #rx: RxEntry[] = [];
+  /** Entries (with their buffers) no longer in the window, for reuse. */
+  readonly #free: RxEntry[] = [];
   readonly #shards: (Uint8Array | undefined)[];
   readonly #codec: ReedSolomon;
   readonly #clock: KcpClock;
@@ -157,7 +162,7 @@ export class FecDecoder {
         break;
       }
     }
-    const entry: RxEntry = { seqid, flag, data: packet.slice(FEC_HEADER_SIZE), ts: this.#clock() };
+    const entry = this.#entry(seqid, flag, packet.subarray(FEC_HEADER_SIZE));
     if (insertAt === rx.length) rx.push(entry);
     else rx.splice(insertAt, 0, entry);
 
@@ -180,24 +185,25 @@ export class FecDecoder {
         const e = rx[i]!;
         if (timeDiff(e.seqid, shardEnd) > 0) break;
         if (timeDiff(e.seqid, shardBegin) < 0) continue;
-        const slot = e.seqid % size;
-        shards[slot] = e.data;
         if (e.flag === TYPE_DATA) numData++;
         if (numShard === 0) first = i;
         numShard++;
-        if (e.data.length > maxLen) maxLen = e.data.length;
+        if (e.length > maxLen) maxLen = e.length;
       }
 
       if (numData === this.dataShards) {
-        rx.splice(first, numShard); // nothing lost in this group
+        this.#remove(first, numShard); // nothing lost in this group
       } else if (numShard >= this.dataShards) {
-        for (let k = 0; k < size; k++) {
-          const s = shards[k];
-          if (s && s.length < maxLen) {
-            const padded = new Uint8Array(maxLen);
-            padded.set(s, 0);
-            shards[k] = padded;
+        // Shards zero-padded to the longest, as the encoder computed parity over them.
+        for (let i = first; i < first + numShard; i++) {
+          const e = rx[i]!;
+          if (e.buffer.length < maxLen) {
+            const wider = new Uint8Array(maxLen);
+            wider.set(e.buffer.subarray(0, e.length), 0);
+            e.buffer = wider;
           }
+          e.buffer.fill(0, e.length, maxLen);
+          shards[e.seqid % size] = e.buffer.subarray(0, maxLen);
         }
         const missing: number[] = [];
         for (let k = 0; k < this.dataShards; k++) if (!shards[k]) missing.push(k);
@@ -207,19 +213,42 @@ export class FecDecoder {
         } else {
           this.stats.errors++;
         }
-        rx.splice(first, numShard);
+        shards.fill(undefined);
+        this.#remove(first, numShard);
       }
     }
 
     if (rx.length > this.#rxLimit) {
       if (rx[0]!.flag === TYPE_DATA) this.stats.shortShards++;
-      rx.shift();
+      this.#remove(0, 1);
     }
 
     const now = this.#clock();
     let expired = 0;
     while (expired < rx.length && timeDiff(now, rx[expired]!.ts) > FEC_EXPIRE_MS) expired++;
-    if (expired > 0) rx.splice(0, expired);
+    if (expired > 0) this.#remove(0, expired);
     return recovered;
+  }
+
+  /** A window entry holding a copy of `data`. */
+  #entry(seqid: number, flag: number, data: Uint8Array): RxEntry {
+    let entry = this.#free.pop();
+    if (!entry) entry = { seqid: 0, flag: 0, buffer: new Uint8Array(Math.max(MTU_LIMIT, data.length)), length: 0, ts: 0 };
+    else if (entry.buffer.length < data.length) entry.buffer = new Uint8Array(data.length);
+    entry.seqid = seqid;
+    entry.flag = flag;
+    entry.buffer.set(data, 0);
+    entry.length = data.length;
+    entry.ts = this.#clock();
+    return entry;
+  }
+
+  /** Takes `count` entries out of the window at `start`, keeping them for reuse. */
+  #remove(start: number, count: number): void {
+    const rx = this.#rx;
+    for (let i = start; i < start + count; i++) {
+      if (this.#free.length < this.#rxLimit + 1) this.#free.push(rx[i]!);
+    }
+    rx.splice(start, count);
   }
 }

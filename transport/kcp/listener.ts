@@ -12,6 +12,8 @@
  * that does not know its session ended cannot resurrect it as a new, broken one; that peer then sees a dead link.
  */
 import dgram from 'node:dgram';
+import dns from 'node:dns';
+import net from 'node:net';
 import { joinHostPort } from '../networks.js';
 import type { Conn, Listener } from '../transport.js';
 import { PacketCrypt } from './crypt.js';
@@ -22,6 +24,17 @@ import { KcpSession } from './session.js';
 
 const FORGET_AFTER_MS = 120_000;
 const MAX_REMEMBERED = 65_536;
+
+/**
+ * dgram resolves the address of every unconnected send, and dns.lookup answers even an IP literal on the next tick: a
+ * process.nextTick and a closure per datagram. The peers a listener sends to are addresses read from rinfo, so
+ * literals are answered at once (names, as a bind host may be, still go to dns.lookup).
+ */
+const literalFirstLookup: NonNullable<dgram.SocketOptions['lookup']> = (hostname, options, callback) => {
+  const version = net.isIP(hostname);
+  if (version !== 0) callback(null, hostname, version);
+  else dns.lookup(hostname, options, callback);
+};
 
 export class KcpListener implements Listener {
   readonly network: string;
@@ -34,6 +47,10 @@ export class KcpListener implements Listener {
   readonly #sessions = new Map<string, Map<number, KcpSession>>();
   readonly #released = new Map<string, number>();
   readonly #id = { conv: 0, una: 0 };
+  /** The last datagram's peer (address, port and joined key): consecutive datagrams mostly come from one peer. */
+  #lastAddress = '';
+  #lastPort = -1;
+  #lastPeer = '';
   #count = 0;
   /** Accept tokens left, refilled at acceptPerSecond up to as many. */
   #tokens: number;
@@ -65,7 +82,12 @@ export class KcpListener implements Listener {
 
   static listen(network: string, host: string, port: number, settings: KcpSettings, onConn: (conn: Conn) => void, reusePort = false): Promise<KcpListener> {
     return new Promise((resolve, reject) => {
-      const socket = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reuseAddr: reusePort, ...(reusePort ? { reusePort: true } : {}) });
+      const socket = dgram.createSocket({
+        type: host.includes(':') ? 'udp6' : 'udp4',
+        reuseAddr: reusePort,
+        ...(reusePort ? { reusePort: true } : {}),
+        lookup: literalFirstLookup,
+      });
       const onError = (error: Error): void => {
         socket.close();
         reject(error);
@@ -101,7 +123,12 @@ export class KcpListener implements Listener {
   readonly #onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
     const body = openDatagram(this.#crypt, msg);
     if (!body) return;
-    const peer = joinHostPort(rinfo.address, rinfo.port);
+    if (rinfo.port !== this.#lastPort || rinfo.address !== this.#lastAddress) {
+      this.#lastAddress = rinfo.address;
+      this.#lastPort = rinfo.port;
+      this.#lastPeer = joinHostPort(rinfo.address, rinfo.port);
+    }
+    const peer = this.#lastPeer;
     const byConv = this.#sessions.get(peer);
     const id = this.#id;
     if (!conversationOf(body, id)) {

@@ -12,7 +12,7 @@ import { CRYPT_HEADER_SIZE, PacketCrypt, type BlockCrypt } from './crypt.js';
 import { FEC_HEADER_SIZE_PLUS2, FecDecoder, FecEncoder, TYPE_DATA, TYPE_PARITY } from './fec.js';
 import { KCP_OVERHEAD, readU16, readU32 } from './segment.js';
 
-export type DatagramSink = (datagram: Buffer) => void;
+export type DatagramSink = (datagram: Uint8Array) => void;
 
 /** Decrypts and checks a datagram when a block crypt is set; returns the plaintext after the crypt header, or undefined. */
 export function openDatagram(crypt: PacketCrypt | undefined, datagram: Uint8Array): Uint8Array | undefined {

@@ -10,8 +10,11 @@
  *
  * Reconstruction of missing data shards takes the rows of the first `dataShards` present shards, inverts that square,
  * and multiplies. Inverted matrices are cached per pattern of present shards.
+ *
+ * The row products run in WebAssembly SIMD (galois-simd.ts) where available, else with per-byte multiplication tables.
  */
 import { ConfigError, KcpFecError } from '../../errors.js';
+import { GaloisSimd } from './galois-simd.js';
 
 const FIELD = 256;
 const POLY = 0x11d;
@@ -132,15 +135,57 @@ function mulAdd(coefficient: number, input: Uint8Array, out: Uint8Array, length:
   else for (let k = 0; k < length; k++) out[k] = out[k]! ^ table[input[k]!]!;
 }
 
+/** The SIMD kernel, created on first use; null where unavailable. */
+let simdKernel: GaloisSimd | null | undefined;
+
+function kernel(): GaloisSimd | null {
+  if (simdKernel === undefined) simdKernel = GaloisSimd.create(galMultiply) ?? null;
+  return simdKernel;
+}
+
+export interface ReedSolomonOptions {
+  /** Use the per-byte JS tables even where WebAssembly SIMD is available (for tests comparing both). */
+  portable?: boolean;
+}
+
+/** What every codec of one shape shares: the matrix, its parity rows, and the inverses found for reconstruction. */
+interface Shape {
+  matrix: Matrix;
+  parityRows: Matrix;
+  inverses: Map<string, Matrix>;
+}
+
+/**
+ * Shapes by "data/parity". Every KCP session has an encoder and a decoder of the same shape; sharing the matrices saves
+ * building them per session, and lets the SIMD kernel keep one shape's tables in memory across sessions.
+ */
+const shapes = new Map<string, Shape>();
+
+function shapeOf(dataShards: number, parityShards: number): Shape {
+  const key = `${dataShards}/${parityShards}`;
+  let shape = shapes.get(key);
+  if (!shape) {
+    const matrix = buildEncodingMatrix(dataShards, dataShards + parityShards);
+    shape = { matrix, parityRows: matrix.slice(dataShards), inverses: new Map() };
+    shapes.set(key, shape);
+  }
+  return shape;
+}
+
+/** Decode matrices kept per shape (one per pattern of present shards seen). */
+const MAX_CACHED_INVERSES = 1024;
+
 export class ReedSolomon {
   readonly dataShards: number;
   readonly parityShards: number;
   readonly totalShards: number;
-  /** The encoding matrix (totalShards x dataShards). */
+  /** The encoding matrix (totalShards x dataShards), shared by every codec of this shape: never modify it. */
   readonly matrix: Matrix;
-  readonly #inverseCache = new Map<string, Matrix>();
+  readonly #inverseCache: Map<string, Matrix>;
+  readonly #parityRows: Matrix;
+  readonly #simd: GaloisSimd | null;
 
-  constructor(dataShards: number, parityShards: number) {
+  constructor(dataShards: number, parityShards: number, options: ReedSolomonOptions = {}) {
     if (!Number.isInteger(dataShards) || !Number.isInteger(parityShards) || dataShards <= 0 || parityShards <= 0) {
       throw new ConfigError(`rpcx: kcp reed-solomon: bad shard counts ${dataShards}/${parityShards}`);
     }
@@ -148,7 +193,16 @@ export class ReedSolomon {
     this.dataShards = dataShards;
     this.parityShards = parityShards;
     this.totalShards = dataShards + parityShards;
-    this.matrix = buildEncodingMatrix(dataShards, this.totalShards);
+    const shape = shapeOf(dataShards, parityShards);
+    this.matrix = shape.matrix;
+    this.#parityRows = shape.parityRows;
+    this.#inverseCache = shape.inverses;
+    this.#simd = options.portable ? null : kernel();
+  }
+
+  /** True when the products run in WebAssembly SIMD. */
+  get simd(): boolean {
+    return this.#simd !== null;
   }
 
   /**
@@ -157,11 +211,23 @@ export class ReedSolomon {
    */
   encode(shards: Uint8Array[], length: number = shards[0]!.length): void {
     if (shards.length !== this.totalShards) throw new KcpFecError('rpcx: kcp reed-solomon: wrong number of shards');
-    for (let p = 0; p < this.parityShards; p++) {
-      const row = this.matrix[this.dataShards + p]!;
-      const out = shards[this.dataShards + p]!;
-      if (out.length < length) throw new KcpFecError('rpcx: kcp reed-solomon: parity shard too short');
-      for (let d = 0; d < this.dataShards; d++) mulAdd(row[d]!, shards[d]!, out, length, d === 0);
+    for (let i = 0; i < this.totalShards; i++) {
+      if (shards[i]!.length < length) throw new KcpFecError('rpcx: kcp reed-solomon: shard shorter than the length encoded');
+    }
+    const data = shards.slice(0, this.dataShards);
+    const parity = shards.slice(this.dataShards);
+    this.#multiply(this.#parityRows, data, parity, length);
+  }
+
+  /** outputs[r] = rows[r] x inputs, over the first `length` bytes. */
+  #multiply(rows: Matrix, inputs: Uint8Array[], outputs: Uint8Array[], length: number): void {
+    if (this.#simd) {
+      this.#simd.mulRows(rows, inputs, outputs, length);
+      return;
+    }
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r]!;
+      for (let c = 0; c < inputs.length; c++) mulAdd(row[c]!, inputs[c]!, outputs[r]!, length, c === 0);
     }
   }
 
@@ -200,16 +266,18 @@ export class ReedSolomon {
     let decode = this.#inverseCache.get(key);
     if (!decode) {
       decode = invertMatrix(validIndices.map((i) => this.matrix[i]!));
+      if (this.#inverseCache.size >= MAX_CACHED_INVERSES) this.#inverseCache.clear();
       this.#inverseCache.set(key, decode);
     }
     const inputs = validIndices.map((i) => shards[i]!);
+    const rows: Matrix = [];
+    const outputs: Uint8Array[] = [];
     for (let d = 0; d < this.dataShards; d++) {
       if (shards[d]) continue;
-      const out = new Uint8Array(length);
-      const row = decode[d]!;
-      for (let c = 0; c < this.dataShards; c++) mulAdd(row[c]!, inputs[c]!, out, length, c === 0);
-      shards[d] = out;
+      rows.push(decode[d]!);
+      outputs.push((shards[d] = new Uint8Array(length)));
     }
+    this.#multiply(rows, inputs, outputs, length);
     return true;
   }
 }

@@ -51,6 +51,14 @@ export function writeU32(buf: Uint8Array, off: number, value: number): void {
   buf[off + 3] = value >>> 24;
 }
 
+/**
+ * bytes[start, end) without allocating a view when that is all of `bytes` (the common case on the hot paths: whole
+ * segments, whole writes): every view is one more object for the collector, several per datagram.
+ */
+export function span(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  return start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end);
+}
+
 /** Signed 32-bit difference of two wrapping u32 counters (sequence numbers, millisecond timestamps). */
 export function timeDiff(later: number, earlier: number): number {
   return (later - earlier) | 0;
