@@ -128,17 +128,20 @@ export class FrameWriter {
     if (size === 0 || batch === undefined) return;
     this.#batch = undefined;
     this.#queuedBytes = 0;
-    this.#hand(batch.length === size ? batch : batch.subarray(0, size));
     const sink = this.#sink;
-    if (
-      sink.writeReleased !== undefined &&
-      batch.length >= BATCH_MIN &&
-      batch.length <= BATCH_MAX &&
-      batchPool.length < BATCH_POOL_MAX &&
-      sink.writeReleased()
-    ) {
+    const poolable = batch.length >= BATCH_MIN && batch.length <= BATCH_MAX && batchPool.length < BATCH_POOL_MAX;
+    if (poolable && sink.writeReleased === undefined) {
+      // A sink that keeps what it is given until later (ws, QUIC and WebTransport queue writes) gets an exact copy
+      // and the batch goes back to the pool: a fresh 64 KiB batch per flush for a turn's few frames is the external
+      // memory that drove V8 into full GCs several times a second, where the copy costs a memcpy of what was queued.
+      const out = allocBytes(size);
+      out.set(batch.subarray(0, size));
       batchPool.push(batch);
+      this.#hand(out);
+      return;
     }
+    this.#hand(batch.length === size ? batch : batch.subarray(0, size));
+    if (poolable && sink.writeReleased?.() === true) batchPool.push(batch);
   }
 
   #hand(bytes: Uint8Array): void {

@@ -64,4 +64,25 @@ describe('FrameWriter', () => {
     assert.equal(sink.writes.length, 1);
     assert.deepEqual(sink.bytes, new Uint8Array(Buffer.concat(frames.map((m) => m.encode()))));
   });
+
+  it('hands a sink that keeps its writes (no writeReleased) a copy, keeping the batch, and what it holds stays intact', async () => {
+    // A queueing sink (ws, QUIC, WebTransport): it keeps the very buffers it was handed, to send later.
+    const held: Uint8Array[] = [];
+    const sink = { write: (bytes: Uint8Array) => void held.push(bytes) };
+    const writer = new FrameWriter(sink);
+    const expected: Uint8Array[] = [];
+    const turns = 50;
+    for (let turn = 0; turn < turns; turn++) {
+      const frames = [message(turn * 2), message(turn * 2 + 1, 700)];
+      for (const m of frames) writer.write(m);
+      expected.push(new Uint8Array(Buffer.concat(frames.map((m) => m.encode()))));
+      await nextTurn();
+    }
+    assert.equal(held.length, turns);
+    for (const [i, bytes] of held.entries()) assert.deepEqual(new Uint8Array(bytes), expected[i], `turn ${i}: later batches did not overwrite it`);
+    // Not a fresh 64 KiB batch per turn: the copies share Node's slab, the batch goes back to the pool.
+    const memory = new Set(held.map((bytes) => bytes.buffer));
+    const total = [...memory].reduce((sum, buffer) => sum + buffer.byteLength, 0);
+    assert.ok(total < (turns / 4) * 64 * 1024, `${turns} small flushes held ${Math.round(total / 1024)} KiB of memory`);
+  });
 });
