@@ -6,7 +6,8 @@
  *
  *     node dist/bench/kcp-cost.js [rounds] [seconds]
  *
- * KCP_COST_VARIANTS=kcp,... picks variants; KCP_COST_PROFILE=dir makes the server write a --cpu-prof file there.
+ * KCP_COST_VARIANTS=kcp,... picks variants; KCP_COST_OUTSTANDING sets the calls outstanding (default 100);
+ * KCP_COST_PROFILE=dir makes the server write a --cpu-prof file there.
  */
 import { spawn } from 'node:child_process';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -22,7 +23,7 @@ const rounds = numbers[0] ?? 3;
 const seconds = numbers[1] ?? 3;
 const profileDir = process.env.KCP_COST_PROFILE;
 const payload = Buffer.alloc(1024, 0x78);
-const OUTSTANDING = 100;
+const OUTSTANDING = Number(process.env.KCP_COST_OUTSTANDING ?? 100);
 
 const variants: Array<{ name: string; flags: string[]; transport: Record<string, unknown> }> = [
   { name: 'kcp', flags: [], transport: {} },
