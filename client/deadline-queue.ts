@@ -10,31 +10,64 @@ export interface Deadlined {
   settled: boolean;
 }
 
-class Fifo<T> {
-  items: T[] = [];
-  head = 0;
+/**
+ * A ring buffer (capacity a power of two, doubled when full): in steady state adding and dropping entries allocates
+ * nothing, where an array shifted from the front would be copied over and over.
+ */
+class Fifo<T extends Deadlined> {
+  #items: Array<T | undefined> = new Array<T | undefined>(16).fill(undefined);
+  #head = 0;
+  #size = 0;
   get size(): number {
-    return this.items.length - this.head;
+    return this.#size;
   }
   peek(): T | undefined {
-    return this.items[this.head];
+    return this.#size === 0 ? undefined : this.#items[this.#head];
   }
   shift(): T | undefined {
-    const item = this.items[this.head];
-    this.items[this.head++] = undefined as T;
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
+    if (this.#size === 0) return undefined;
+    const items = this.#items;
+    const item = items[this.#head];
+    items[this.#head] = undefined;
+    this.#head = (this.#head + 1) & (items.length - 1);
+    this.#size--;
     return item;
   }
   push(item: T): void {
-    this.items.push(item);
+    let items = this.#items;
+    if (this.#size === items.length) items = this.#grow();
+    items[(this.#head + this.#size) & (items.length - 1)] = item;
+    this.#size++;
+  }
+  /** Drops the settled entries at the head (calls that completed before their deadline). */
+  dropSettled(): void {
+    const items = this.#items;
+    const mask = items.length - 1;
+    let head = this.#head;
+    let size = this.#size;
+    while (size > 0 && items[head]!.settled) {
+      items[head] = undefined;
+      head = (head + 1) & mask;
+      size--;
+    }
+    this.#head = head;
+    this.#size = size;
+  }
+  #grow(): Array<T | undefined> {
+    const old = this.#items;
+    const items = new Array<T | undefined>(old.length * 2).fill(undefined);
+    for (let i = 0; i < this.#size; i++) items[i] = old[(this.#head + i) & (old.length - 1)];
+    this.#items = items;
+    this.#head = 0;
+    return items;
   }
 }
 
 export class DeadlineQueue<T extends Deadlined> {
   readonly #queues = new Map<number, Fifo<T>>();
+  /** The queue `add` used last and its timeout: calls nearly always share one timeout, so most adds skip the Map. */
+  #lastTimeout = NaN;
+  #lastQueue: Fifo<T> | undefined;
   readonly #onExpire: (item: T) => void;
   readonly #onEmpty: (() => void) | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -52,12 +85,14 @@ export class DeadlineQueue<T extends Deadlined> {
   }
 
   add(item: T, timeoutMs: number): void {
-    let queue = this.#queues.get(timeoutMs);
+    let queue = timeoutMs === this.#lastTimeout ? this.#lastQueue! : this.#queues.get(timeoutMs);
     if (!queue) {
       queue = new Fifo<T>();
       this.#queues.set(timeoutMs, queue);
     }
-    while (queue.size > 0 && queue.peek()!.settled) queue.shift();
+    this.#lastTimeout = timeoutMs;
+    this.#lastQueue = queue;
+    queue.dropSettled();
     queue.push(item);
     if (item.deadline < this.#timerAt) this.#arm(item.deadline);
   }
@@ -68,6 +103,12 @@ export class DeadlineQueue<T extends Deadlined> {
     this.#timer = undefined;
     this.#timerAt = Infinity;
     this.#queues.clear();
+    this.#forgetLast();
+  }
+
+  #forgetLast(): void {
+    this.#lastTimeout = NaN;
+    this.#lastQueue = undefined;
   }
 
   #arm(at: number): void {
@@ -90,8 +131,10 @@ export class DeadlineQueue<T extends Deadlined> {
           this.#onExpire(head);
         } else break;
       }
-      if (queue.size === 0) this.#queues.delete(timeout);
-      else next = Math.min(next, queue.peek()!.deadline);
+      if (queue.size === 0) {
+        this.#queues.delete(timeout);
+        if (queue === this.#lastQueue) this.#forgetLast();
+      } else next = Math.min(next, queue.peek()!.deadline);
     }
     if (next < Infinity) this.#arm(next);
     else if (this.#onEmpty !== undefined && this.#queues.size === 0) this.#onEmpty();

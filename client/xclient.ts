@@ -385,7 +385,7 @@ export class XClient {
     const attempt = new FirstAttempt(XClient.#firstAttemptEnded, this, server, method, args, options, kind, deadline, breaker);
     this.pool.acquire(server);
     const promise = promiseFor<unknown>(attempt);
-    client.start(this.servicePath, method, args, options, attempt, kind === 'invoke', timeoutMs);
+    client.start(this.servicePath, method, args, options, attempt, kind === 'invoke', timeoutMs, deadline);
     return promise;
   }
 
