@@ -5,13 +5,16 @@
  *   node dist/bench/profile-summary.js CPU.*.cpuprofile [--top 20] [--calls 1000000]
  *   node dist/bench/profile-summary.js before.cpuprofile after.cpuprofile --calls 800000,820000
  *
- * Frames are summed by function, file and line (a function inlined or sampled at several positions counts once).
+ * A directory stands for every .cpuprofile in it, summed (several runs of one variant even out a noisy machine; then
+ * `--calls` is the calls of all of them together).
+ * Frames are summed by function and file (a function sampled at several positions counts once). Self time is what
+ * V8 attributes to a function after inlining: a small function inlined into its caller shows up in the caller.
  * "% busy" leaves out the time the process was idle ("(idle)", waiting in epoll), which changes with the load on the
  * machine and says nothing about the code. With `--calls` (one count per profile) each frame's self time is also
  * given in ns per call. With two profiles the second table shows each frame's change against the first.
  */
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 interface CallFrame {
@@ -52,6 +55,10 @@ export interface ProfileSummary {
 
 const IDLE_FRAME = '(idle)';
 
+/**
+ * `function file`, and the line only for anonymous functions: a named function keeps its name when an edit moves it,
+ * so profiles taken before and after a change line up.
+ */
 function frameName(frame: CallFrame): string {
   const name = frame.functionName || '(anonymous)';
   if (!frame.url) return name;
@@ -59,7 +66,7 @@ function frameName(frame: CallFrame): string {
   const url = frame.url.startsWith('file://') ? fileURLToPath(frame.url) : frame.url;
   const dist = url.lastIndexOf('/dist/');
   const file = url.startsWith('node:') ? url : dist >= 0 ? url.slice(dist + 6) : basename(url);
-  return `${name} ${file}:${frame.lineNumber + 1}`;
+  return frame.functionName ? `${name} ${file}` : `${name} ${file}:${frame.lineNumber + 1}`;
 }
 
 /** Sums self time per frame: from the samples and their time deltas when present, else from hit counts. */
@@ -116,6 +123,31 @@ export function formatSummary(summary: ProfileSummary, options: { top?: number; 
   return lines.join('\n');
 }
 
+/** A file, or every .cpuprofile in a directory (several runs of one variant, summed to even out noise). */
+function profilesIn(path: string): string[] {
+  if (!statSync(path).isDirectory()) return [path];
+  const files = readdirSync(path)
+    .filter((name) => name.endsWith('.cpuprofile'))
+    .map((name) => join(path, name));
+  if (files.length === 0) throw new Error(`no .cpuprofile in ${path}`);
+  return files;
+}
+
+/** The sum of several profiles' summaries. */
+export function mergeSummaries(summaries: readonly ProfileSummary[]): ProfileSummary {
+  if (summaries.length === 1) return summaries[0]!;
+  const byFrame = new Map<string, number>();
+  let totalUs = 0;
+  let busyUs = 0;
+  for (const summary of summaries) {
+    totalUs += summary.totalUs;
+    busyUs += summary.busyUs;
+    for (const { frame, selfUs } of summary.frames) byFrame.set(frame, (byFrame.get(frame) ?? 0) + selfUs);
+  }
+  const frames = [...byFrame].map(([frame, selfUs]) => ({ frame, selfUs })).sort((a, b) => b.selfUs - a.selfUs);
+  return { frames, totalUs, busyUs };
+}
+
 function main(argv: string[]): void {
   const files: string[] = [];
   let top = 20;
@@ -127,11 +159,11 @@ function main(argv: string[]): void {
     else files.push(arg);
   }
   if (files.length === 0 || files.length > 2 || !Number.isInteger(top) || calls.some((c) => !(c > 0))) {
-    process.stderr.write('usage: profile-summary <file.cpuprofile> [<second.cpuprofile>] [--top N] [--calls N[,N]]\n');
+    process.stderr.write('usage: profile-summary <file.cpuprofile|dir> [<second.cpuprofile|dir>] [--top N] [--calls N[,N]]\n');
     process.exitCode = 2;
     return;
   }
-  const summaries = files.map((file) => summarizeProfile(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile));
+  const summaries = files.map((file) => mergeSummaries(profilesIn(file).map((path) => summarizeProfile(JSON.parse(readFileSync(path, 'utf8')) as CpuProfile))));
   files.forEach((file, i) => {
     process.stdout.write(`${basename(file)}\n`);
     const baseline = i > 0 ? { summary: summaries[0]!, ...(calls[0] !== undefined ? { calls: calls[0] } : {}) } : undefined;
