@@ -366,7 +366,10 @@ export class XClient {
     if (this.#closed) return Promise.reject(new ClosedError('rpcx: xclient closed'));
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(new AbortedError(signal.reason));
-    const timeoutMs = Math.ceil(options.timeoutMs ?? this.#options.timeoutMs ?? 0);
+    const timeout = options.timeoutMs ?? this.#options.timeoutMs ?? 0;
+    // Math.ceil only when needed: its result is a float, which reaches the Client boxed as a heap number (an
+    // allocation per call, and slower Map lookups by it in the deadline queue and the metadata cache).
+    const timeoutMs = Number.isInteger(timeout) ? timeout : Math.ceil(timeout);
     const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
     if (this.failMode === 'failbackup' && kind !== 'send') return this.#backup(method, args, options, deadline, kind);
     if (kind === 'send') return this.#retryLoop(method, args, options, kind, deadline, 0, undefined, undefined, undefined);
