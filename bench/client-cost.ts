@@ -4,8 +4,9 @@
  * (1 KiB raw `Echo.Echo`, 100 outstanding). The variants run interleaved, in rounds, so a noisy neighbour on the
  * machine hits all of them alike; of each the best round is kept, and the lowest CPU time per call of any round.
  *
- * Standalone (for profiling the client): `node --cpu-prof dist/bench/client-cost.js [variant]`, where variant is one
- * of the names below (all when absent); BENCH_DURATION / BENCH_ROUNDS set seconds per round and rounds.
+ * Standalone (for profiling the client): `node --cpu-prof dist/bench/client-cost.js [variant[,variant...]]`, with
+ * names from the list below (all when absent); BENCH_DURATION / BENCH_ROUNDS set seconds per round and rounds. It
+ * prints how many calls the process made, warm-up included, for `bench/profile-summary.ts --calls`.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +36,8 @@ export interface ClientCostOptions {
   /** The server's process id: its CPU time per call is reported too (read from /proc, so Linux only). */
   serverPid?: number;
   onRow?: (variant: ClientVariant, round: number, result: ClientCostResult) => void;
+  /** Called after each variant's warm-up (whose calls count in a profile of the process, not in any round). */
+  onWarmup?: (variant: ClientVariant, result: LoadResult) => void;
 }
 
 /** The deadline every "+deadline" variant sets on each call (long enough never to fire). */
@@ -70,7 +73,8 @@ export async function measureClientCost(options: ClientCostOptions): Promise<Map
   try {
     // Warm up every path (JIT on both sides, connections dialled) before anything counts.
     for (const variant of variants) {
-      await runLoad(callers.get(variant)!.call, { concurrency: options.concurrency, durationMs: Math.min(1000, options.durationMs) });
+      const warmup = await runLoad(callers.get(variant)!.call, { concurrency: options.concurrency, durationMs: Math.min(1000, options.durationMs) });
+      options.onWarmup?.(variant, warmup);
     }
     for (let round = 0; round < options.rounds; round++) {
       for (const variant of variants) {
@@ -140,7 +144,11 @@ export function clientCostRatios(results: ReadonlyMap<ClientVariant, ClientCostR
 async function main(): Promise<void> {
   const listen = ['--listen', 'tcp@127.0.0.1:0', '--listen', 'tcp@127.0.0.1:0', '--listen', 'tcp@127.0.0.1:0'];
   const { child, endpoints } = await startListening(cliPath, ['serve-examples', ...listen], 3, { stderr: 'inherit' });
-  const wanted = process.argv[2] as ClientVariant | undefined;
+  const wanted = process.argv[2]?.split(',') as ClientVariant[] | undefined;
+  const unknown = wanted?.find((name) => !clientVariants.includes(name));
+  if (unknown !== undefined) throw new Error(`unknown variant ${unknown} (${clientVariants.join(', ')})`);
+  // Every call this process made, warm-up included: what a --cpu-prof profile of it covers (profile-summary --calls).
+  let callsMade = 0;
   try {
     const results = await measureClientCost({
       endpoints,
@@ -148,13 +156,19 @@ async function main(): Promise<void> {
       durationMs: Number(process.env.BENCH_DURATION ?? 3) * 1000,
       rounds: Number(process.env.BENCH_ROUNDS ?? 2),
       payload: Buffer.alloc(Number(process.env.BENCH_PAYLOAD ?? 1024), 0x78),
-      ...(wanted ? { variants: [wanted] } : {}),
+      ...(wanted ? { variants: wanted } : {}),
       ...(child.pid !== undefined ? { serverPid: child.pid } : {}),
-      onRow: (variant, round, r) =>
+      onWarmup: (_variant, r) => {
+        callsMade += r.calls;
+      },
+      onRow: (variant, round, r) => {
+        callsMade += r.calls;
         process.stdout.write(
           `  round ${round} ${variant.padEnd(18)} ${Math.round(r.callsPerSecond).toString().padStart(8)} calls/s  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  cpu/call client ${r.cpuUsPerCall.toFixed(2)} µs server ${r.serverCpuUsPerCall?.toFixed(2) ?? '?'} µs  errors ${r.errors}\n`,
-        ),
+        );
+      },
     });
+    process.stdout.write(`  calls made by this process, warm-up included: ${callsMade}\n`);
     for (const { name, value, cpu, target } of clientCostRatios(results)) {
       process.stdout.write(`  ${name.padEnd(42)} ${value.toFixed(2)}x  cpu ${cpu?.toFixed(2) ?? '-'}x  (target ${target})\n`);
     }

@@ -5,7 +5,7 @@
  * three servers, with and without a per-call deadline, interleaved rounds against one server process); then the
  * ratios the performance targets are stated in, all from this same run. BENCH_NETWORKS=tcp,unix,... limits the
  * networks ("xclient" names the client-cost section, "workers" the multi-core one, "idle" the idle-connection memory,
- * "grpc-ceiling" the grpc-js client's ceiling).
+ * "arith" the msgpack Arith.Mul row, which "tcp" includes too, "grpc-ceiling" the grpc-js client's ceiling).
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -62,6 +62,16 @@ async function measure(name: string, [script, ...args]: [string, ...string[]], m
   }
 }
 
+const ARITH_ROW = 'rpcx-ts Arith.Mul msgpack (tcp)';
+
+/** `Arith.Mul` with msgpack `{A, B}` → `{C}` on tcp through the plain Client (the row the Arith p99 target reads). */
+function measureArithMul(): Promise<Row> {
+  return measure(ARITH_ROW, [cliPath, 'serve-examples', '--listen', 'tcp@127.0.0.1:0'], async (endpoint) => {
+    const client = await Client.connect(endpoint, { logger: silentLogger });
+    return { call: (worker) => client.call('Arith', 'Mul', { A: worker, B: 3 }), close: () => client.close() };
+  });
+}
+
 async function main(): Promise<void> {
   process.stdout.write(`bench: ${payloadSize} B echo, ${concurrency} outstanding, ${durationMs / 1000} s each, node ${process.version}\n`);
   const rows: Row[] = [];
@@ -98,6 +108,8 @@ async function main(): Promise<void> {
     );
   }
   rmSync(tmp, { recursive: true, force: true });
+  // A msgpack struct call, as rpcx's own benchmarks make: the issue compares its p99 with Go's.
+  if (!only || only.includes('tcp') || only.includes('arith')) rows.push(await measureArithMul());
 
   // The same grpc-js client against a grpc-js server and against our gRPC endpoint (the rpcx port, sniffed).
   const grpcServers: Array<{ name: string; server: [string, ...string[]] }> = [
@@ -185,6 +197,8 @@ async function main(): Promise<void> {
     line('vs raw net ceiling', ratio(by('raw net')), '>= 0.65x');
     line('p99 at 100 outstanding (tcp)', `${ours.p99Ms.toFixed(2)} ms`, '<= 4 ms');
   }
+  const arith = by(ARITH_ROW);
+  if (arith) line('p99 msgpack Arith.Mul (tcp)', `${arith.p99Ms.toFixed(2)} ms`, "<= Go's, ~4 ms in the issue's run");
   // The same grpc-js client against both gRPC servers; the client is often the bottleneck, so server CPU per call too.
   const grpcRow = (prefix: string): Row | undefined => rows.find((r) => r.name.startsWith(prefix));
   if (grpcRow('grpc-js client → rpcx-ts gRPC') && grpcRow('grpc-js client → grpc-js server')) {

@@ -182,6 +182,11 @@ export class Client {
   #idleTimer: ReturnType<typeof setInterval> | undefined;
   /** Chunks received so far: the idle check compares it (and #seq) with what it saw last time. */
   #chunks = 0;
+  /**
+   * When the chunk being parsed arrived (Date.now()), read on the first reply in it that has a deadline; 0 between
+   * chunks. Replies come many to a chunk under load, so checking their deadlines costs one clock read per chunk.
+   */
+  #chunkArrivedAt = 0;
   /** Round-trip time of the last heartbeat, in ms (undefined until one came back). */
   rttMs: number | undefined;
 
@@ -232,8 +237,10 @@ export class Client {
     conn.onData((chunk) => {
       this.#received = true;
       this.#chunks++;
+      this.#chunkArrivedAt = 0;
       try {
         this.#parser.push(chunk);
+        this.#chunkArrivedAt = 0;
         if (this.#stallTimer === undefined && this.#frameTimeoutMs > 0 && this.#parser.unfinishedSince !== 0) this.#armStallTimer(this.#frameTimeoutMs);
       } catch (error) {
         const protocolError = explainMismatch(error instanceof ProtocolError ? error : new ProtocolError(String(error)), this.endpoint);
@@ -298,13 +305,25 @@ export class Client {
    * Starts a call whose outcome goes to `sink` (the value, or `{ value, metadata }` with `withMetadata`) instead of a
    * promise; `timeoutMs` overrides `options.timeoutMs` without a copy of the options. The low-level form of `call`,
    * for callers (such as the XClient) that track calls themselves. The sink may be called before this returns.
+   * `deadline`: the Date.now() at which `timeoutMs` runs out, when the caller has already computed it (the XClient
+   * has, for its retries), so the call does not read the clock a second time; it must be the clock's value at the
+   * call's start plus `timeoutMs`, and is ignored without a positive `timeoutMs`.
    */
-  start(service: string, method: string, args: unknown, options: CallOptions, sink: CallSink, withMetadata: boolean, timeoutMs: number | undefined): void {
+  start(
+    service: string,
+    method: string,
+    args: unknown,
+    options: CallOptions,
+    sink: CallSink,
+    withMetadata: boolean,
+    timeoutMs: number | undefined,
+    deadline?: number,
+  ): void {
     const timeout = timeoutMs ?? this.#options.timeoutMs ?? 0;
-    if (this.#plugins.length !== 0) return this.#startObserved(service, method, args, options, sink, withMetadata, timeout);
+    if (this.#plugins.length !== 0) return this.#startObserved(service, method, args, options, sink, withMetadata, timeout, deadline);
     const instrument = clientInstrument();
-    if (instrument !== undefined && instrument.active()) return this.#startObserved(service, method, args, options, sink, withMetadata, timeout);
-    this.#issue(service, method, args, options, sink, withMetadata, timeout);
+    if (instrument !== undefined && instrument.active()) return this.#startObserved(service, method, args, options, sink, withMetadata, timeout, deadline);
+    this.#issue(service, method, args, options, sink, withMetadata, timeout, deadline);
   }
 
   /** Oneway: the server runs the method and sends nothing back. Resolves once the request is queued. */
@@ -486,7 +505,7 @@ export class Client {
   // ---- internals ----
 
   /** A call seen by plugins and instruments: preCall may add metadata, postCall sees how it ended. */
-  #startObserved(service: string, method: string, args: unknown, options: CallOptions, sink: CallSink, withMetadata: boolean, timeoutMs: number): void {
+  #startObserved(service: string, method: string, args: unknown, options: CallOptions, sink: CallSink, withMetadata: boolean, timeoutMs: number, deadline: number | undefined): void {
     const hooks = activeCallHooks(this.#plugins) ?? [];
     const call: ClientCall = { service, method, args, endpoint: this.endpoint, metadata: { ...options.metadata } };
     const after = (reply: unknown, error: Error | undefined): void => runPostCall(hooks, call, reply, error, this.logger);
@@ -514,10 +533,10 @@ export class Client {
         sink.reject(error);
       },
     };
-    this.#issue(service, method, args, hasMetadata ? { ...rest, metadata } : rest, observed, withMetadata, timeoutMs);
+    this.#issue(service, method, args, hasMetadata ? { ...rest, metadata } : rest, observed, withMetadata, timeoutMs, deadline);
   }
 
-  #issue(service: string, method: string, args: unknown, options: CallOptions, sink: CallSink, withMetadata: boolean, timeoutMs: number): void {
+  #issue(service: string, method: string, args: unknown, options: CallOptions, sink: CallSink, withMetadata: boolean, timeoutMs: number, deadline: number | undefined): void {
     if (this.#closedError) return sink.reject(this.#closedError);
     const signal = options.signal;
     if (signal?.aborted) return sink.reject(new AbortedError(signal.reason));
@@ -531,17 +550,17 @@ export class Client {
     const pending = new Pending(seq, sink, options, withMetadata);
     pending.service = service;
     pending.method = method;
-    this.#track(pending, timeoutMs, signal);
+    this.#track(pending, timeoutMs, signal, deadline);
     this.#writer.write(message);
   }
 
   // The closures below live in their own methods: a closure made in #track would give every call a context object
   // (V8 allocates it on entry, whichever branch runs), and the deadline queue's callback would keep the first
   // call's context, with its Pending and reply, alive for the connection's lifetime.
-  #track(pending: Pending, timeoutMs: number, signal: AbortSignal | undefined): void {
+  #track(pending: Pending, timeoutMs: number, signal: AbortSignal | undefined, deadline?: number): void {
     this.#pending.set(pending.seq, pending);
     if (timeoutMs > 0) {
-      pending.deadline = Date.now() + timeoutMs;
+      pending.deadline = deadline ?? Date.now() + timeoutMs;
       (this.#deadlines ?? this.#makeDeadlineQueue()).add(pending, timeoutMs);
     }
     if (signal) this.#listenForAbort(pending, signal);
@@ -636,7 +655,9 @@ export class Client {
     }
     // A reply that arrives after the call's deadline, before the deadline queue's timer ran (a busy loop delays it),
     // is still a timeout: the caller was promised an answer within timeoutMs or a TimeoutError.
-    if (pending.deadline !== Infinity && Date.now() >= pending.deadline) return this.#settle(pending, this.#timeoutError(pending));
+    if (pending.deadline !== Infinity && (this.#chunkArrivedAt || (this.#chunkArrivedAt = Date.now())) >= pending.deadline) {
+      return this.#settle(pending, this.#timeoutError(pending));
+    }
     if (message.isError) {
       const error = remoteError(message.metadata[MetaKey.Error] ?? 'rpcx: unknown error');
       // The server is draining this connection: stop sending on it, so pools and XClients dial elsewhere.

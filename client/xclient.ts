@@ -369,7 +369,10 @@ export class XClient {
     if (this.#closed) return Promise.reject(new ClosedError('rpcx: xclient closed'));
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(new AbortedError(signal.reason));
-    const timeoutMs = Math.ceil(options.timeoutMs ?? this.#options.timeoutMs ?? 0);
+    const timeout = options.timeoutMs ?? this.#options.timeoutMs ?? 0;
+    // Math.ceil only when needed: its result is a float, which reaches the Client boxed as a heap number (an
+    // allocation per call, and slower Map lookups by it in the deadline queue and the metadata cache).
+    const timeoutMs = Number.isInteger(timeout) ? timeout : Math.ceil(timeout);
     const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
     if (this.failMode === 'failbackup' && kind !== 'send') return this.#backup(method, args, options, deadline, kind);
     if (kind === 'send') return this.#retryLoop(method, args, options, kind, deadline, 0, undefined, undefined, undefined);
@@ -388,7 +391,7 @@ export class XClient {
     const attempt = new FirstAttempt(XClient.#firstAttemptEnded, this, server, method, args, options, kind, deadline, breaker);
     this.pool.acquire(server);
     const promise = promiseFor<unknown>(attempt);
-    client.start(this.servicePath, method, args, options, attempt, kind === 'invoke', timeoutMs);
+    client.start(this.servicePath, method, args, options, attempt, kind === 'invoke', timeoutMs, deadline);
     return promise;
   }
 

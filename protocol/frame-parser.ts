@@ -134,7 +134,7 @@ export class FrameParser {
     while (end - at >= HEADER_LENGTH) {
       const length = this.#frameLength(bytes, at);
       if (end - at < length) break;
-      const message = Message.decode(bytes.subarray(at, at + length));
+      const message = Message.decodeRange(bytes, at, at + length);
       at += length;
       this.#onMessage(message);
     }

@@ -158,8 +158,17 @@ export class Message {
    * Throws ProtocolError when a length field points outside the frame.
    */
   static decode(frame: Uint8Array): Message {
-    if (frame.length < HEADER_LENGTH + 16) throw new ProtocolError(`rpcx: frame of ${frame.length} bytes is too short`);
-    const flags = frame[2]!;
+    return Message.decodeRange(frame, 0, frame.length);
+  }
+
+  /**
+   * Decodes the frame at `bytes[start, end)`, as `decode(bytes.subarray(start, end))` would without making that
+   * view: a parser that finds several frames in one read decodes them in place (a Buffer view costs as much as
+   * decoding a small frame's header).
+   */
+  static decodeRange(bytes: Uint8Array, start: number, end: number): Message {
+    if (end - start < HEADER_LENGTH + 16) throw new ProtocolError(`rpcx: frame of ${end - start} bytes is too short`);
+    const flags = bytes[start + 2]!;
     // Fields set one by one and sections read by a plain function: no init object, closure or context per frame.
     const message = new Message();
     if (flags & Flag.Response) message.type = MessageType.Response;
@@ -167,26 +176,25 @@ export class Message {
     message.oneway = (flags & Flag.Oneway) !== 0;
     message.compressType = (flags & Flag.CompressMask) >>> Flag.CompressShift;
     if ((flags & Flag.StatusMask) === StatusType.Error) message.status = StatusType.Error;
-    message.serializeType = frame[3]! >>> 4;
-    message.seq = readU32(frame, 4) * TWO_32 + readU32(frame, 8);
-    const end = frame.length;
-    if (HEADER_LENGTH + readU32(frame, 12) !== end) throw new ProtocolError('rpcx: frame length field does not match the frame');
-    let at = HEADER_LENGTH;
-    let length = sectionLength(frame, at, end);
+    message.serializeType = bytes[start + 3]! >>> 4;
+    message.seq = readU32(bytes, start + 4) * TWO_32 + readU32(bytes, start + 8);
+    if (start + HEADER_LENGTH + readU32(bytes, start + 12) !== end) throw new ProtocolError('rpcx: frame length field does not match the frame');
+    let at = start + HEADER_LENGTH;
+    let length = sectionLength(bytes, at, end);
     at += 4;
-    message.servicePath = utf8DecodeSection(frame, at, at + length);
+    message.servicePath = utf8DecodeSection(bytes, at, at + length);
     at += length;
-    length = sectionLength(frame, at, end);
+    length = sectionLength(bytes, at, end);
     at += 4;
-    message.serviceMethod = utf8DecodeSection(frame, at, at + length);
+    message.serviceMethod = utf8DecodeSection(bytes, at, at + length);
     at += length;
-    length = sectionLength(frame, at, end);
+    length = sectionLength(bytes, at, end);
     at += 4;
-    if (length > 0) message.metadata = decodeMetadata(frame, at, at + length);
+    if (length > 0) message.metadata = decodeMetadata(bytes, at, at + length);
     at += length;
-    length = sectionLength(frame, at, end);
+    length = sectionLength(bytes, at, end);
     at += 4;
-    message.payload = frame.subarray(at, at + length);
+    message.payload = bytes.subarray(at, at + length);
     at += length;
     if (at !== end) throw new ProtocolError('rpcx: malformed frame (trailing bytes)');
     return message;

@@ -93,6 +93,27 @@ describe('FrameParser', () => {
     assert.deepEqual(got.map((m) => m.seq), frames.map((f) => f.seq));
   });
 
+  it('decodes frames in place within a chunk: payload views and bounds are the frame\'s, not the chunk\'s', () => {
+    const first = sample(1, 3).encode();
+    const second = sample(2, 4).encode();
+    const third = sample(3, 1000).encode();
+    const got: Message[] = [];
+    new FrameParser((m) => got.push(m)).push(concat([first, second, third]));
+    assert.deepEqual(got.map((m) => [...m.payload.subarray(0, 4)]), [[1, 1, 1], [2, 2, 2, 2], [3, 3, 3, 3]]);
+    assert.deepEqual(got.map((m) => hex(m.encode())), [first, second, third].map((f) => hex(f)));
+    // The second frame's service path claims more bytes than that frame has, though the chunk has them (the third
+    // frame follows): still malformed, after the first frame was delivered.
+    const bad = new Uint8Array(second);
+    new DataView(bad.buffer, bad.byteOffset).setUint32(16, bad.length);
+    const delivered: Message[] = [];
+    const parser = new FrameParser((m) => delivered.push(m));
+    assert.throws(() => parser.push(concat([first, bad, third])), (e: unknown) => e instanceof ProtocolError && /malformed/.test(e.message));
+    assert.equal(delivered.length, 1);
+    // Message.decodeRange on its own: the same message as decode() of the view.
+    const chunk = concat([first, second]);
+    assert.equal(hex(Message.decodeRange(chunk, first.length, chunk.length).encode()), hex(Message.decode(chunk.subarray(first.length)).encode()));
+  });
+
   it('accepts empty path, method, metadata and payload', () => {
     const got: Message[] = [];
     new FrameParser((m) => got.push(m)).push(new Message().encode());

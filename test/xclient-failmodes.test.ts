@@ -170,6 +170,9 @@ describe('xclient fail modes', () => {
       // The server sees the time left: the whole deadline on a first attempt, less on a later one.
       const first = await xc.call<number>('Timeout', null, { timeoutMs: 5000 });
       assert.ok(first > 4000 && first <= 5000, `__ServerTimeout ${first}`);
+      // A fractional deadline goes out rounded up to whole milliseconds.
+      const fractional = await xc.call<number>('Timeout', null, { timeoutMs: 4999.2 });
+      assert.ok(fractional > 4000 && fractional <= 5000, `__ServerTimeout ${fractional}`);
       const later = await xs.call<number>('Timeout', null, { timeoutMs: 5000 });
       assert.ok(later > 2000 && later <= 4800, `__ServerTimeout on the second attempt ${later}`);
       // Without a deadline nothing is sent.
