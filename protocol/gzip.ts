@@ -4,10 +4,10 @@
  * hostile payload never blocks the event loop, and which is torn down as soon as the output passes the size or ratio
  * cap, before the whole bomb is inflated.
  */
-import { createGunzip, gunzipSync, gzipSync } from 'node:zlib';
 import { CompressionError, LimitExceededError } from '../errors.js';
 import { checkRatio, registerCompressor } from './compression.js';
 import { CompressType } from './constants.js';
+import { nodeZlib } from '../lazy-builtins.js';
 
 /** Output chunk size of the inflating stream: the unit of work between two checks of the caps. */
 const INFLATE_CHUNK = 64 * 1024;
@@ -17,10 +17,10 @@ function tooLarge(maxLength: number): LimitExceededError {
 }
 
 registerCompressor(CompressType.Gzip, {
-  compress: (payload) => gzipSync(payload),
+  compress: (payload) => nodeZlib().gzipSync(payload),
   decompress(payload, maxLength) {
     try {
-      return gunzipSync(payload, { maxOutputLength: maxLength });
+      return nodeZlib().gunzipSync(payload, { maxOutputLength: maxLength });
     } catch (error) {
       if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(maxLength);
       throw new CompressionError(`rpcx: bad gzip payload: ${(error as Error).message}`);
@@ -28,7 +28,7 @@ registerCompressor(CompressType.Gzip, {
   },
   decompressAsync(payload, limits) {
     return new Promise((resolve, reject) => {
-      const inflater = createGunzip({ chunkSize: INFLATE_CHUNK });
+      const inflater = nodeZlib().createGunzip({ chunkSize: INFLATE_CHUNK });
       const parts: Buffer[] = [];
       let total = 0;
       let settled = false;

@@ -1,6 +1,7 @@
 /**
  * `import 'rpcx-ts'` loads only what a plain server or client needs: the registry clients (etcd3 and its gRPC,
- * ioredis), prom-client, protobufjs, @opentelemetry/api and ws load when their feature is first used.
+ * ioredis), prom-client, protobufjs, @opentelemetry/api and ws load when their feature is first used, and so do
+ * Node's tls and zlib.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -15,6 +16,8 @@ describe('root import', () => {
   it('loads none of the lazily loaded packages', async () => {
     const probe = await probeImport(entry('index.js'), repoRoot);
     for (const name of LAZY_PACKAGES) assert.ok(!probe.packages.has(name), `import 'rpcx-ts' loaded ${name}`);
+    // node:tls (with node:crypto) and node:zlib load on the first TLS connection or gzip payload (lazy-builtins.ts).
+    for (const name of ['tls', 'zlib']) assert.ok(!probe.builtins.has(name), `import 'rpcx-ts' loaded node:${name}`);
     for (const name of ['Server', 'Client', 'XClient', 'service', 'method', 'RpcError', 'registerCodec', 'SelectMode']) {
       assert.ok(probe.exports.includes(name), `rpcx-ts exports ${name}`);
     }

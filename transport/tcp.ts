@@ -2,7 +2,8 @@
  * `tcp`: plain TCP, or TLS when the listen/dial options carry `tls`.
  */
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
+import { nodeTls } from '../lazy-builtins.js';
 import { explainTlsDialFailure } from '../protocol/mismatch.js';
 import { DialError } from '../errors.js';
 import { joinHostPort, splitHostPort } from './networks.js';
@@ -15,7 +16,7 @@ export const tcpTransport: Transport = {
   async listen(network, address, options, onConn) {
     const { host, port } = splitHostPort(address);
     const server = options.tls
-      ? tls.createServer(tlsServerOptions(options.tls), (socket) => onConn(new SocketConn(network, socket, undefined, undefined, undefined, options.highWaterMark)))
+      ? nodeTls().createServer(tlsServerOptions(options.tls), (socket) => onConn(new SocketConn(network, socket, undefined, undefined, undefined, options.highWaterMark)))
       : net.createServer({ noDelay: true }, (socket) => onConn(new SocketConn(network, socket, undefined, undefined, undefined, options.highWaterMark)));
     return listenServer(network, server, { host, port, reusePort: options.reusePort === true });
   },
@@ -23,7 +24,7 @@ export const tcpTransport: Transport = {
   async dial(network, address, options) {
     const { host, port } = splitHostPort(address);
     const socket = options.tls
-      ? tls.connect({ host, port, ...tlsClientOptions(options.tls, host) })
+      ? nodeTls().connect({ host, port, ...tlsClientOptions(options.tls, host) })
       : net.connect({ host, port, noDelay: true });
     await waitConnected(socket, options, `${network}@${address}`, options.tls ? 'secureConnect' : 'connect');
     // Dialled by IPv4 literal, the peer is what was dialled: no getpeername, no peername object kept on the socket.
@@ -51,7 +52,7 @@ export function tlsClientOptions(options: TlsOptions, host: string): tls.Connect
     ...(name ? { servername: name } : {}),
     ...(alpn ? { ALPNProtocols: alpn } : {}),
     // An IP address is verified against the certificate's IP SANs.
-    checkServerIdentity: insecure ? () => undefined : tls.checkServerIdentity,
+    checkServerIdentity: insecure ? () => undefined : nodeTls().checkServerIdentity,
   };
 }
 

@@ -8,11 +8,10 @@
  * `tokenTtlMs`, and at most `maxWaiting` wait at once (the oldest goes first). A client that connects and does not
  * send its token within `handshakeTimeoutMs` is dropped.
  */
-import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import tls from 'node:tls';
 import type { Logger } from '../../logger.js';
 import { TOKEN_LENGTH, type TransferReply } from '../../protocol/transfer-structs.js';
+import { nodeCrypto, nodeTls } from '../../lazy-builtins.js';
 import { tlsServerOptions } from '../../transport/tcp.js';
 import { joinHostPort, splitHostPort } from '../../transport/networks.js';
 import type { TlsOptions } from '../../transport/transport.js';
@@ -71,7 +70,7 @@ export class TokenGate<T> {
     // Half-open: an upload ends its side when the file is sent; the server still answers by closing its own.
     const sniffing = tlsOptions !== undefined && options.allowPlain === true;
     const server =
-      tlsOptions && !sniffing ? tls.createServer({ ...tlsServerOptions(tlsOptions), allowHalfOpen: true }) : net.createServer({ allowHalfOpen: true, noDelay: true });
+      tlsOptions && !sniffing ? nodeTls().createServer({ ...tlsServerOptions(tlsOptions), allowHalfOpen: true }) : net.createServer({ allowHalfOpen: true, noDelay: true });
     server.maxConnections = options.maxConnections ?? 1024;
     const { host, port } = splitHostPort(options.listen);
     await new Promise<void>((resolve, reject) => {
@@ -114,9 +113,9 @@ export class TokenGate<T> {
 
   /** Issues a single-use token for `value` and the reply a token call answers with. */
   issue(value: T): TransferReply {
-    const token = randomBytes(TOKEN_LENGTH);
+    const token = nodeCrypto().randomBytes(TOKEN_LENGTH);
     // Never the first byte of a TLS handshake, so a listener taking both can tell them apart.
-    while (token[0] === TLS_HANDSHAKE) token[0] = randomBytes(1)[0]!;
+    while (token[0] === TLS_HANDSHAKE) token[0] = nodeCrypto().randomBytes(1)[0]!;
     this.#expire();
     while (this.#waiting.size >= this.#options.maxWaiting) {
       const oldest = this.#waiting.keys().next().value as string;
@@ -152,9 +151,9 @@ export class TokenGate<T> {
       socket.unshift(first);
       if (first[0] !== TLS_HANDSHAKE) return this.#accept(socket, onConnection);
       const options = tlsServerOptions(tlsOptions);
-      const secure = new tls.TLSSocket(socket, {
+      const secure = new (nodeTls().TLSSocket)(socket, {
         isServer: true,
-        secureContext: tls.createSecureContext(options),
+        secureContext: nodeTls().createSecureContext(options),
         requestCert: options.requestCert === true,
         rejectUnauthorized: options.rejectUnauthorized === true,
         ...(options.ALPNProtocols ? { ALPNProtocols: options.ALPNProtocols } : {}),

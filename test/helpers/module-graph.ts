@@ -12,10 +12,12 @@ const PROBE = `
 import { registerHooks } from 'node:module';
 const urls = new Set();
 registerHooks({ resolve(specifier, context, next) { const result = next(specifier, context); urls.add(result.url); return result; } });
+const before = new Set(process.moduleLoadList);
 const started = performance.now();
 const exported = await import(process.argv[1]);
 const ms = performance.now() - started;
-process.stdout.write(JSON.stringify({ ms, urls: [...urls], exports: Object.keys(exported) }));
+const builtins = process.moduleLoadList.filter((m) => !before.has(m) && m.startsWith('NativeModule ')).map((m) => m.slice(13));
+process.stdout.write(JSON.stringify({ ms, urls: [...urls], exports: Object.keys(exported), builtins }));
 `;
 
 export interface ImportProbe {
@@ -25,6 +27,8 @@ export interface ImportProbe {
   packages: Set<string>;
   /** The module's export names. */
   exports: string[];
+  /** Node's own modules the import loaded (`tls`, `zlib`, ...; internal ones included). */
+  builtins: Set<string>;
 }
 
 /** The package a resolved URL belongs to (the part after its last node_modules/), or undefined for other files. */
@@ -39,9 +43,9 @@ export function packageOf(url: string): string | undefined {
 /** Imports `specifier` (a package name resolved from `cwd`, or a file URL) in a fresh process and reports what loaded. */
 export async function probeImport(specifier: string, cwd: string): Promise<ImportProbe> {
   const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', PROBE, specifier], { cwd, timeout: 60_000 });
-  const result = JSON.parse(stdout) as { ms: number; urls: string[]; exports: string[] };
+  const result = JSON.parse(stdout) as { ms: number; urls: string[]; exports: string[]; builtins: string[] };
   const packages = new Set(result.urls.map(packageOf).filter((name): name is string => name !== undefined));
-  return { ms: result.ms, packages, exports: result.exports };
+  return { ms: result.ms, packages, exports: result.exports, builtins: new Set(result.builtins) };
 }
 
 /** Packages a plain server or client must not load: registry clients, metrics, protobuf, tracing, ws. */
