@@ -16,7 +16,7 @@
 import { type Kcp } from './arq.js';
 import { CRYPT_HEADER_SIZE, PacketCrypt, type BlockCrypt } from './crypt.js';
 import { FEC_HEADER_SIZE_PLUS2, FecDecoder, FecEncoder, TYPE_DATA, TYPE_PARITY } from './fec.js';
-import { KCP_OVERHEAD, readU16, readU32 } from './segment.js';
+import { KCP_OVERHEAD, readU16, readU32, span } from './segment.js';
 
 export type DatagramSink = (datagram: Uint8Array) => void;
 
@@ -73,8 +73,10 @@ export class PacketPipeline {
   /** Staged datagrams of the current batch: bytes at 16-byte boundaries, their offsets and lengths. */
   #staging: Uint8Array | undefined;
   #stagedBytes = 0;
+  /** Offsets and lengths of the staged datagrams, `#stagedCount` of them valid (the arrays keep their size). */
   readonly #stagedOffsets: number[] = [];
   readonly #stagedLengths: number[] = [];
+  #stagedCount = 0;
 
   constructor(block: BlockCrypt | undefined, dataShards: number, parityShards: number, sink: DatagramSink) {
     this.crypt = block ? new PacketCrypt(block) : undefined;
@@ -91,8 +93,8 @@ export class PacketPipeline {
   readonly output = (buffer: Uint8Array, size: number): void => {
     if (size < KCP_OVERHEAD + this.headerSize) return;
     const parity = this.fecEncoder?.encode(buffer, size);
-    this.#emit(buffer.subarray(0, size));
-    if (parity) for (const p of parity) this.#emit(p);
+    this.#emit(span(buffer, 0, size));
+    if (parity) for (let i = 0; i < parity.length; i++) this.#emit(parity[i]!);
   };
 
   /** From now until `endBatch()`, datagrams are staged and sealed together. */
@@ -125,8 +127,8 @@ export class PacketPipeline {
     const offset = this.#stagedBytes;
     staging.set(packet, offset);
     this.crypt?.stamp(staging, offset, length);
-    this.#stagedOffsets.push(offset);
-    this.#stagedLengths.push(length);
+    this.#stagedOffsets[this.#stagedCount] = offset;
+    this.#stagedLengths[this.#stagedCount++] = length;
     this.#stagedBytes = offset + padded;
   }
 
@@ -136,12 +138,11 @@ export class PacketPipeline {
     const sealed = this.crypt ? this.crypt.block.encryptNonced(run) : Buffer.from(run);
     const offsets = this.#stagedOffsets;
     const lengths = this.#stagedLengths;
-    const count = offsets.length;
+    const count = this.#stagedCount;
     this.#stagedBytes = 0;
+    this.#stagedCount = 0;
     if (count === 1) this.#sink(sealed.subarray(0, lengths[0]));
     else for (let i = 0; i < count; i++) this.#sink(sealed.subarray(offsets[i], offsets[i]! + lengths[i]!));
-    offsets.length = 0;
-    lengths.length = 0;
   }
 
   /**
