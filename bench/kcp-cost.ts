@@ -11,7 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { Client } from '../index.js';
+import { Client, SerializeType } from '../index.js';
 import { silentLogger } from '../logger.js';
 import { kcpTransport, type KcpSession } from '../transport/kcp.js';
 import { processCpuUs } from './client-cost.js';
@@ -65,7 +65,7 @@ async function once(variant: (typeof variants)[number]): Promise<Sample> {
     const address = endpoint!.slice(endpoint!.indexOf('@') + 1);
     const session = (await kcpTransport.dial('kcp', address, variant.transport)) as KcpSession;
     const client = new Client(session, { logger: silentLogger });
-    const call = (): Promise<unknown> => client.call('Echo', 'Echo', payload, { raw: true });
+    const call = (): Promise<unknown> => client.call('Echo', 'Echo', payload, { serializeType: SerializeType.None, raw: true });
     await runLoad(call, { concurrency: OUTSTANDING, durationMs: 1000 });
     const sentBefore = session.stats.packets.outDatagrams;
     const receivedBefore = session.stats.packets.inDatagrams;

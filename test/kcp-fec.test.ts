@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { Kcp } from '../transport/kcp/arq.js';
 import { AesBlockCrypt, CRYPT_HEADER_SIZE, deriveKcpKey, NoneBlockCrypt, PacketCrypt } from '../transport/kcp/crypt.js';
 import { FEC_HEADER_SIZE_PLUS2, FecDecoder, FecEncoder, TYPE_DATA, TYPE_PARITY } from '../transport/kcp/fec.js';
-import { PacketPipeline } from '../transport/kcp/packet.js';
+import { openDatagram, PacketPipeline } from '../transport/kcp/packet.js';
 import { buildEncodingMatrix, galDivide, galExp, galMultiply, ReedSolomon } from '../transport/kcp/reed-solomon.js';
 import { readU16, readU32 } from '../transport/kcp/segment.js';
 import { prng } from './helpers/kcp-sim.js';
@@ -298,5 +298,49 @@ describe('kcp-go FEC', () => {
     assert.equal(rx.stats.fecRecovered, 1);
     assert.equal(rx.fecDecoder!.stats.recovered, 1);
     assert.deepEqual(b.recv(), message);
+  });
+
+  it('seals a batched flush with one cipher call into the same datagrams as sealing each alone', () => {
+    const key = deriveKcpKey('rpcx-key');
+    for (const block of [() => new AesBlockCrypt(key), () => new NoneBlockCrypt(), () => undefined]) {
+      const wires: Uint8Array[][] = [[], []];
+      const plains: string[][] = [[], []];
+      for (const batched of [false, true]) {
+        const wire = wires[Number(batched)]!;
+        const tx = new PacketPipeline(block(), 10, 3, (d) => wire.push(d));
+        const rx = new PacketPipeline(block(), 10, 3, () => {});
+        const a = new Kcp(7, tx.output, () => 0);
+        const b = new Kcp(7, rx.output, () => 0);
+        for (const k of [a, b]) {
+          k.reserveBytes(tx.headerSize);
+          k.setNoDelay(1, 10, 2, 1);
+          k.setWndSize(256, 256);
+        }
+        // Segments of several sizes (none a multiple of 16 bytes on the wire) and parity in between.
+        const message = Uint8Array.from({ length: 12 * a.mss + 123 }, (_, i) => (i * 7) & 255);
+        a.send(message);
+        if (batched) tx.beginBatch();
+        a.flush();
+        if (batched) {
+          assert.equal(wire.length, 0, 'nothing leaves before the batch ends');
+          tx.endBatch();
+        }
+        assert.equal(wire.length, 13 + 3, '13 data + 3 parity datagrams');
+        if (batched && tx.crypt) {
+          assert.ok(wire.every((d) => d.buffer === wire[0]!.buffer), 'one output buffer for the whole flush');
+        }
+        wire.splice(3, 1); // lose one data datagram: parity sealed in the batch rebuilds it
+        for (const d of wire) {
+          const body = openDatagram(rx.crypt, d)!;
+          assert.ok(body, 'every datagram opens');
+          plains[Number(batched)]!.push(hex(body));
+          rx.input(b, body);
+        }
+        assert.equal(rx.stats.fecRecovered, 1);
+        assert.deepEqual(b.recv(), message);
+      }
+      assert.deepEqual(plains[1], plains[0], `${block()?.name ?? 'no crypt'}: same plaintext datagrams batched or not`);
+      assert.deepEqual(wires[1]!.map((d) => d.length), wires[0]!.map((d) => d.length));
+    }
   });
 });

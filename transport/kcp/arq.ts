@@ -293,7 +293,8 @@ export class Kcp {
     }
     count = lastComplete;
     for (let i = 0; i < count; i++) this.#freeSegment(q[i]!);
-    q.splice(0, count);
+    if (count === q.length) q.length = 0; // no array of the removed segments, as splice would make
+    else q.splice(0, count);
     this.#moveReady();
     if (fastRecover && q.length < this.rcvWnd) this.probe |= ASK_TELL; // tell the peer the window reopened
   }
@@ -414,6 +415,13 @@ export class Kcp {
   #parseData(data: Uint8Array, off: number, len: number, frg: number, sn: number): boolean {
     if (timeDiff(sn, (this.rcvNxt + this.rcvWnd) >>> 0) >= 0 || timeDiff(sn, this.rcvNxt) < 0) return true;
     const buf = this.rcvBuf;
+    if (sn === this.rcvNxt && buf.length === 0 && this.rcvQueue.length < this.rcvWnd) {
+      // In order with nothing out of order waiting (the usual case): straight to the receive queue, as the detour
+      // through the receive buffer would move it, without an array push and splice per segment.
+      this.rcvQueue.push(this.#receivedSegment(data, off, len, frg, sn));
+      this.rcvNxt = (this.rcvNxt + 1) >>> 0;
+      return false;
+    }
     let insertAt = 0;
     for (let i = buf.length - 1; i >= 0; i--) {
       const seg = buf[i]!;
@@ -423,6 +431,15 @@ export class Kcp {
         break;
       }
     }
+    const seg = this.#receivedSegment(data, off, len, frg, sn);
+    if (insertAt === buf.length) buf.push(seg);
+    else buf.splice(insertAt, 0, seg);
+    this.#moveReady();
+    return false;
+  }
+
+  /** A segment holding a copy of the received data segment at `data[off, off + len)`. */
+  #receivedSegment(data: Uint8Array, off: number, len: number, frg: number, sn: number): Segment {
     const seg = this.#newSegment();
     if (seg.data.length < len) seg.data = new Uint8Array(len); // a peer with a larger MSS than ours
     seg.conv = this.conv;
@@ -431,10 +448,7 @@ export class Kcp {
     seg.sn = sn;
     seg.len = len;
     seg.data.set(data.subarray(off, off + len), 0);
-    if (insertAt === buf.length) buf.push(seg);
-    else buf.splice(insertAt, 0, seg);
-    this.#moveReady();
-    return false;
+    return seg;
   }
 
   /**

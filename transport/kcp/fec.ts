@@ -44,6 +44,8 @@ export class FecEncoder {
   readonly #lengths: number[];
   readonly #encodeViews: Uint8Array[];
   readonly #parityOut: Uint8Array[];
+  /** The longest datagram of the group the views in #encodeViews / #parityOut were made for. */
+  #viewsMax = -1;
   readonly #codec: ReedSolomon;
 
   constructor(dataShards: number, parityShards: number, headerOffset: number) {
@@ -73,7 +75,10 @@ export class FecEncoder {
     writeU16(packet, this.payloadOffset, size - this.payloadOffset);
 
     const shard = this.#cache[this.#shardCount]!;
-    shard.set(packet.subarray(this.payloadOffset, size), this.payloadOffset);
+    // The whole buffer when it fits (KCP's output buffer is MTU-sized): a copy of a few hundred bytes more is cheaper
+    // than a view object per datagram; the bytes past `size` are zeroed below before they count.
+    if (packet.length <= shard.length) shard.set(packet, 0);
+    else shard.set(packet.subarray(this.payloadOffset, size), this.payloadOffset);
     this.#lengths[this.#shardCount] = size;
     this.#shardCount++;
     if (size > this.#maxSize) this.#maxSize = size;
@@ -81,14 +86,18 @@ export class FecEncoder {
 
     const max = this.#maxSize;
     for (let i = 0; i < this.dataShards; i++) this.#cache[i]!.fill(0, this.#lengths[i], max);
-    for (let i = 0; i < this.shardSize; i++) this.#encodeViews[i] = this.#cache[i]!.subarray(this.payloadOffset, max);
+    // Groups are mostly of full datagrams: the views are kept while the longest length stays the same.
+    if (max !== this.#viewsMax) {
+      this.#viewsMax = max;
+      for (let i = 0; i < this.shardSize; i++) this.#encodeViews[i] = this.#cache[i]!.subarray(this.payloadOffset, max);
+      for (let p = 0; p < this.parityShards; p++) this.#parityOut[p] = this.#cache[this.dataShards + p]!.subarray(0, max);
+    }
     this.#codec.encode(this.#encodeViews, max - this.payloadOffset);
     for (let p = 0; p < this.parityShards; p++) {
       const out = this.#cache[this.dataShards + p]!;
       writeU32(out, h, this.#next);
       writeU16(out, h + 4, TYPE_PARITY);
       this.#next = (this.#next + 1) % this.#paws; // the sequence only wraps on a parity packet
-      this.#parityOut[p] = out.subarray(0, max);
     }
     this.#shardCount = 0;
     this.#maxSize = 0;
@@ -99,7 +108,7 @@ export class FecEncoder {
 interface RxEntry {
   seqid: number;
   flag: number;
-  /** The packet after the 6-byte FEC header is `buffer[0, length)`. */
+  /** The whole packet, FEC header included (copied without a view per datagram); `length` bytes follow the header. */
   buffer: Uint8Array;
   length: number;
   ts: number;
@@ -162,7 +171,7 @@ export class FecDecoder {
         break;
       }
     }
-    const entry = this.#entry(seqid, flag, packet.subarray(FEC_HEADER_SIZE));
+    const entry = this.#entry(seqid, flag, packet);
     if (insertAt === rx.length) rx.push(entry);
     else rx.splice(insertAt, 0, entry);
 
@@ -197,13 +206,14 @@ export class FecDecoder {
         // Shards zero-padded to the longest, as the encoder computed parity over them.
         for (let i = first; i < first + numShard; i++) {
           const e = rx[i]!;
-          if (e.buffer.length < maxLen) {
-            const wider = new Uint8Array(maxLen);
-            wider.set(e.buffer.subarray(0, e.length), 0);
+          const end = FEC_HEADER_SIZE + maxLen;
+          if (e.buffer.length < end) {
+            const wider = new Uint8Array(end);
+            wider.set(e.buffer.subarray(0, FEC_HEADER_SIZE + e.length), 0);
             e.buffer = wider;
           }
-          e.buffer.fill(0, e.length, maxLen);
-          shards[e.seqid % size] = e.buffer.subarray(0, maxLen);
+          e.buffer.fill(0, FEC_HEADER_SIZE + e.length, end);
+          shards[e.seqid % size] = e.buffer.subarray(FEC_HEADER_SIZE, end);
         }
         const missing: number[] = [];
         for (let k = 0; k < this.dataShards; k++) if (!shards[k]) missing.push(k);
@@ -230,15 +240,15 @@ export class FecDecoder {
     return recovered;
   }
 
-  /** A window entry holding a copy of `data`. */
-  #entry(seqid: number, flag: number, data: Uint8Array): RxEntry {
+  /** A window entry holding a copy of `packet`. */
+  #entry(seqid: number, flag: number, packet: Uint8Array): RxEntry {
     let entry = this.#free.pop();
-    if (!entry) entry = { seqid: 0, flag: 0, buffer: new Uint8Array(Math.max(MTU_LIMIT, data.length)), length: 0, ts: 0 };
-    else if (entry.buffer.length < data.length) entry.buffer = new Uint8Array(data.length);
+    if (!entry) entry = { seqid: 0, flag: 0, buffer: new Uint8Array(Math.max(MTU_LIMIT, packet.length)), length: 0, ts: 0 };
+    else if (entry.buffer.length < packet.length) entry.buffer = new Uint8Array(packet.length);
     entry.seqid = seqid;
     entry.flag = flag;
-    entry.buffer.set(data, 0);
-    entry.length = data.length;
+    entry.buffer.set(packet, 0);
+    entry.length = packet.length - FEC_HEADER_SIZE;
     entry.ts = this.#clock();
     return entry;
   }

@@ -19,6 +19,7 @@
  * Data is copied into the module's memory and the products copied out: one contiguous scratch area shared by every
  * caller in the process (JS is single-threaded and the work is synchronous).
  */
+import { span } from './segment.js';
 
 const I32 = 0x7f;
 const V128 = 0x7b;
@@ -176,7 +177,7 @@ export class GaloisSimd {
       }
       this.#tablesOf = rows;
     }
-    for (let c = 0; c < cols; c++) bytes.set(inputs[c]!.subarray(0, length), inBase + c * stride);
+    for (let c = 0; c < cols; c++) bytes.set(span(inputs[c]!, 0, length), inBase + c * stride);
     for (let r = 0; r < rows.length; r++) this.#mulRow(r * cols * 32, inBase, stride, cols, outBase + r * stride, stride);
     for (let r = 0; r < rows.length; r++) outputs[r]!.set(bytes.subarray(outBase + r * stride, outBase + r * stride + length), 0);
   }

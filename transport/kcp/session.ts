@@ -121,7 +121,14 @@ export class KcpSession extends ConnBase {
     const mss = kcp.mss;
     // MSS-sized pieces: a message-mode send may not exceed 255 fragments, and stream mode coalesces anyway.
     for (let pos = 0; pos < data.length; pos += mss) kcp.send(span(data, pos, Math.min(pos + mss, data.length)));
-    if (kcp.sndQueue.length > 1) kcp.flushFullSegments();
+    if (kcp.sndQueue.length > 1) {
+      this.pipeline.beginBatch();
+      try {
+        kcp.flushFullSegments();
+      } finally {
+        this.pipeline.endBatch();
+      }
+    }
     if (this.#inputFlush < 2) {
       this.#inputFlush = 2;
       this.#immediate ??= setImmediate(this.#flushInput);
@@ -193,8 +200,14 @@ export class KcpSession extends ConnBase {
     this.#afterActivity();
   };
 
+  /** A KCP flush whose datagrams are sealed together (see PacketPipeline's batches). */
   #flushNow(ackOnly: boolean): void {
-    this.kcp.flush(ackOnly);
+    this.pipeline.beginBatch();
+    try {
+      this.kcp.flush(ackOnly);
+    } finally {
+      this.pipeline.endBatch();
+    }
   }
 
   /**
@@ -213,7 +226,12 @@ export class KcpSession extends ConnBase {
   readonly #onTimerUpdate = (): void => {
     this.#timer = undefined;
     if (this.#closed) return;
-    this.kcp.update();
+    this.pipeline.beginBatch();
+    try {
+      this.kcp.update();
+    } finally {
+      this.pipeline.endBatch();
+    }
     this.#afterActivity();
   };
 
