@@ -9,39 +9,17 @@ import type { SocketConn } from '../transport/socket-conn.js';
 import { CallTracker } from './call-tracker.js';
 import type { CallContext } from './context.js';
 import type { ConnectionInfo } from './plugins.js';
-import { nextConnectionId } from './server-connection.js';
+import { ConnectionBase } from './connection-base.js';
 
-export abstract class FrontConnection implements ConnectionInfo {
-  readonly id = nextConnectionId();
-  abstract readonly protocol: string;
-  readonly conn: SocketConn;
+export abstract class FrontConnection extends ConnectionBase<SocketConn> implements ConnectionInfo {
   readonly socket: Socket;
-  readonly openedAt = Date.now();
-  /** Requests received. */
-  requests = 0;
   #draining = false;
   // The idle wake-up waits for setImmediate so the last response is written before waiters close the socket.
   readonly #calls = new CallTracker(setImmediate);
 
   constructor(conn: SocketConn, socket: Socket) {
-    this.conn = conn;
+    super(conn);
     this.socket = socket;
-  }
-
-  get network(): string {
-    return this.conn.network;
-  }
-
-  get remoteAddress(): string {
-    return this.conn.remoteAddress;
-  }
-
-  get localAddress(): string {
-    return this.conn.localAddress;
-  }
-
-  get closed(): boolean {
-    return this.conn.closed;
   }
 
   /** Set when the server shuts down: calls are refused and the connection closes once its calls are answered. */

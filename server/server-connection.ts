@@ -16,6 +16,7 @@ import { FrameWriter } from '../protocol/frame-writer.js';
 import { Message } from '../protocol/message.js';
 import type { Conn } from '../transport/transport.js';
 import { CallTracker } from './call-tracker.js';
+import { ConnectionBase } from './connection-base.js';
 import type { CallContext, PushOptions } from './context.js';
 import { errorReply, type DispatchTarget, type Dispatcher } from './dispatcher.js';
 import type { ConnectionInfo, PluginContainer } from './plugins.js';
@@ -33,25 +34,14 @@ export interface ServerConnectionOptions {
   head?: Uint8Array;
 }
 
-let nextId = 1;
 
 /** Reasons to stop reading a connection (bits of #pausedFor). */
 const OUTBOUND_FULL = 1;
 const TOO_MANY_CALLS = 2;
 const PLUGIN_PENDING = 4;
 
-/** Shared by every connection id (binary and HTTP), so /connections lists unique ids. */
-export function nextConnectionId(): number {
-  return nextId++;
-}
-
-export class ServerConnection implements DispatchTarget, ConnectionInfo {
-  readonly id = nextConnectionId();
+export class ServerConnection extends ConnectionBase implements DispatchTarget, ConnectionInfo {
   readonly protocol = 'rpcx';
-  readonly conn: Conn;
-  readonly openedAt = Date.now();
-  /** Requests received on this connection. */
-  requests = 0;
   readonly #dispatcher: Dispatcher;
   readonly #parser: FrameParser;
   readonly #writer: FrameWriter;
@@ -77,7 +67,7 @@ export class ServerConnection implements DispatchTarget, ConnectionInfo {
   draining = false;
 
   constructor(conn: Conn, dispatcher: Dispatcher, options: ServerConnectionOptions, onClose: (connection: ServerConnection, error?: Error) => void) {
-    this.conn = conn;
+    super(conn);
     this.#dispatcher = dispatcher;
     this.#logger = options.logger;
     this.#limits = options.limits;
@@ -164,22 +154,6 @@ export class ServerConnection implements DispatchTarget, ConnectionInfo {
 
   get info(): ConnectionInfo {
     return this;
-  }
-
-  get network(): string {
-    return this.conn.network;
-  }
-
-  get remoteAddress(): string {
-    return this.conn.remoteAddress;
-  }
-
-  get localAddress(): string {
-    return this.conn.localAddress;
-  }
-
-  get closed(): boolean {
-    return this.conn.closed;
   }
 
   respond(reply: Message): void {
