@@ -34,7 +34,6 @@ export interface ServerConnectionOptions {
   head?: Uint8Array;
 }
 
-
 /** Reasons to stop reading a connection (bits of #pausedFor). */
 const OUTBOUND_FULL = 1;
 const TOO_MANY_CALLS = 2;

@@ -73,6 +73,21 @@ describe('plugins', () => {
     await server.close();
   });
 
+  it('postConnClose still sees the connection\'s addresses after the peer closed it', async () => {
+    let seen!: (addresses: { local: string; remote: string }) => void;
+    const addresses = new Promise<{ local: string; remote: string }>((resolve) => (seen = resolve));
+    // Nothing reads the addresses before the close: they must have been taken while the socket could still tell.
+    const plugin: ServerPlugin = { postConnClose: (conn) => seen({ local: conn.localAddress, remote: conn.remoteAddress }) };
+    const { server, address } = await start({ plugins: [plugin] });
+    const client = await Client.connect(`tcp@${address}`, { logger: silentLogger });
+    assert.deepEqual(await client.call('Arith', 'Mul', { A: 2, B: 3 }), { C: 6 });
+    await client.close();
+    const { local, remote } = await addresses;
+    assert.equal(local, address);
+    assert.match(remote, /^127\.0\.0\.1:\d+$/);
+    await server.close();
+  });
+
   it('runs the same hooks for gateway and JSON-RPC calls', async () => {
     const seen: string[] = [];
     const recorder: ServerPlugin = {

@@ -16,8 +16,8 @@ export const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
 export abstract class ConnBase implements Conn {
   readonly network: string;
   readonly remoteAddress: string;
+  readonly localAddress: string;
   readonly highWaterMark: number;
-  #localAddress: string | undefined;
   #dataListener: ((chunk: Uint8Array) => void) | undefined;
   /** Chunks received while paused or before onData: delivered first, in order (undefined: none). */
   #held: Uint8Array[] | undefined;
@@ -29,21 +29,11 @@ export abstract class ConnBase implements Conn {
   #drainListener: (() => void) | undefined;
   #needDrain = false;
 
-  /** `localAddress` undefined: worked out by lookUpLocalAddress when first asked (few ever ask). */
-  constructor(network: string, remoteAddress: string, localAddress: string | undefined, highWaterMark = DEFAULT_HIGH_WATER_MARK) {
+  constructor(network: string, remoteAddress: string, localAddress: string, highWaterMark = DEFAULT_HIGH_WATER_MARK) {
     this.network = network;
     this.remoteAddress = remoteAddress;
-    this.#localAddress = localAddress;
+    this.localAddress = localAddress;
     this.highWaterMark = highWaterMark;
-  }
-
-  get localAddress(): string {
-    return (this.#localAddress ??= this.lookUpLocalAddress());
-  }
-
-  /** The local address when the constructor was not given one ('' when the network cannot tell). */
-  protected lookUpLocalAddress(): string {
-    return '';
   }
 
   // ------------------------------------------------------------ what a network supplies

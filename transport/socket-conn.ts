@@ -38,9 +38,9 @@ export class SocketConn extends ConnBase {
    * they are delivered first. The socket is not read until onData is set.
    */
   constructor(network: string, socket: Socket, remoteAddress?: string, localAddress?: string, head?: Uint8Array, highWaterMark?: number) {
-    // The local address is looked up only when asked: reading it makes Node cache a sockname object and its strings
-    // on the socket, a few hundred bytes per idle connection that nobody reads.
-    super(network, remoteAddress ?? describe(socket.remoteAddress, socket.remotePort), localAddress, highWaterMark);
+    // The local address is read now, not when first asked: once the socket is closed Node can no longer tell it, and a
+    // postConnClose plugin (like Go's conn.LocalAddr() after Close) must still see it.
+    super(network, remoteAddress ?? describe(socket.remoteAddress, socket.remotePort), localAddress ?? describe(socket.localAddress, socket.localPort), highWaterMark);
     this.#socket = socket;
     if (head && head.length > 0) this.#head = head;
     socket.setNoDelay?.(true);
@@ -48,10 +48,6 @@ export class SocketConn extends ConnBase {
     socket.on('error', SocketConn.#onError);
     socket.on('close', SocketConn.#onClose);
     socket.on('drain', SocketConn.#onDrain);
-  }
-
-  protected override lookUpLocalAddress(): string {
-    return describe(this.#socket.localAddress, this.#socket.localPort);
   }
 
   override get closed(): boolean {
