@@ -9,11 +9,11 @@
  * prints how many calls the process made, warm-up included, for `bench/profile-summary.ts --calls`.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Client, MultipleServersDiscovery, SerializeType, XClient } from '../index.js';
 import { silentLogger } from '../logger.js';
 import { runLoad, type LoadResult } from './load.js';
 import { cliPath, startListening, stopProcess } from '../test/helpers/processes.js';
+import { runStandalone } from './standalone.js';
 
 export const clientVariants = ['client', 'client+deadline', 'xclient1', 'xclient1+deadline', 'xclient3', 'xclient3+deadline'] as const;
 export type ClientVariant = (typeof clientVariants)[number];
@@ -177,9 +177,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`client-cost failed: ${(error as Error).stack ?? String(error)}\n`);
-    process.exitCode = 1;
-  });
-}
+runStandalone(import.meta.url, 'client-cost', main);

@@ -20,6 +20,7 @@ import { cliPath, startListening, stopProcess } from '../test/helpers/processes.
 import { processCpuUs } from './client-cost.js';
 import { runLoad, type LoadResult } from './load.js';
 import { createClient, type EchoClientInstance } from './peers/grpc-echo.js';
+import { runStandalone } from './standalone.js';
 
 const peersDir = join(dirname(fileURLToPath(import.meta.url)), 'peers');
 
@@ -164,9 +165,4 @@ async function main(): Promise<void> {
   process.stdout.write(`load after: ${(await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`grpc-ceiling failed: ${(error as Error).stack ?? String(error)}\n`);
-    process.exitCode = 1;
-  });
-}
+runStandalone(import.meta.url, 'grpc-ceiling', main);

@@ -16,10 +16,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { getHeapSpaceStatistics } from 'node:v8';
-import { fileURLToPath } from 'node:url';
 import { MultipleServersDiscovery, SerializeType, XClient } from '../index.js';
 import { silentLogger } from '../logger.js';
 import { cliPath, startListening, stopProcess } from '../test/helpers/processes.js';
+import { runStandalone } from './standalone.js';
 
 export interface IdleConnectionsResult {
   connections: number;
@@ -175,9 +175,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`idle-connections failed: ${(error as Error).stack ?? String(error)}\n`);
-    process.exitCode = 1;
-  });
-}
+runStandalone(import.meta.url, 'idle-connections', main);
