@@ -7,7 +7,7 @@
  * ...) and only `maxFiles` files are kept; when the disk falls behind by more than `maxPendingBytes`, records are
  * dropped (and counted) instead of queued.
  */
-import { createWriteStream, existsSync, renameSync, statSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, openSync, renameSync, statSync, type WriteStream } from 'node:fs';
 import { ConfigError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { MetaKey } from '../../protocol/constants.js';
@@ -128,7 +128,17 @@ export class CallRecorder implements ServerPlugin {
     if (this.#stream !== undefined || this.#failed) return this.#stream;
     const path = this.settings.path;
     this.#bytes = !this.#truncate && existsSync(path) ? statSync(path).size : 0;
-    const stream = createWriteStream(path, { flags: this.#truncate ? 'w' : 'a' });
+    // Opened here, not by the stream in the background: the file must exist when a rotation renames it, even one
+    // that comes before the stream would have got round to opening it (its writes then follow it to path.1).
+    let fd: number;
+    try {
+      fd = openSync(path, this.#truncate ? 'w' : 'a');
+    } catch (error) {
+      this.#logger.error('call recording stopped', { path, error });
+      this.#failed = true;
+      return undefined;
+    }
+    const stream = createWriteStream(path, { fd });
     this.#truncate = false;
     stream.on('error', (error) => {
       // A full disk or a removed directory stops recording; serving goes on.
